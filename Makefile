@@ -1,0 +1,36 @@
+# panmap — every target finds a JDK >= 22 by itself (scripts/find-jdk) and runs Maven with it.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+JDK := $(shell scripts/find-jdk)
+ifeq ($(JDK),)
+$(error no JDK >= 22 found: see the line above, install one or set JAVA_HOME)
+endif
+export JAVA_HOME := $(JDK)
+MVN := mvn -B --no-transfer-progress
+JAVA := $(JDK)/bin/java
+
+.PHONY: build test demo bench bench-quick bindings clean
+
+build: ## target/panmap.jar (runnable with java -jar)
+	$(MVN) -q package -DskipTests
+
+test: ## the whole test suite (unit, ABI conformance, cross-process)
+	$(MVN) verify
+
+demo: build ## the showcase: processes sharing regions (see README)
+	$(JAVA) --enable-native-access=ALL-UNNAMED -cp target/panmap.jar dev.panmap.demo.Demo
+
+bench: ## the full benchmark (see jmh/README.md), results under target/bench/
+	$(MAKE) -C jmh bench JAVA_HOME=$(JDK)
+
+bench-quick: ## a short benchmark run, under 3 minutes
+	$(MAKE) -C jmh bench-quick JAVA_HOME=$(JDK)
+
+bindings: ## regenerate the jextract bindings and fail if they differ from the committed ones
+	scripts/bindings.sh linux
+
+clean:
+	$(MVN) -q clean
+	rm -rf jmh/target

@@ -1,0 +1,187 @@
+package dev.panmap.internal;
+
+import dev.panmap.internal.posix.PosixPlatform;
+import java.util.Locale;
+
+/**
+ * Everything panmap asks of the operating system, behind one interface: POSIX (Linux) now, Windows
+ * ({@code CreateFileMappingW}, {@code MapViewOfFileEx}, a named mutex for the writer lock) to come.
+ * Handles are opaque to callers; addresses are plain {@code long}s and the region code owns the
+ * lifetime of every mapping.
+ */
+public interface Platform {
+
+    /** An open shared-memory object or file; close it with {@link #close(Handle)}. */
+    interface Handle {
+        /** {@return how the object was opened, for messages, e.g. {@code shm "/orders" (fd 7)}} */
+        String description();
+    }
+
+    /** A shared-memory object by name, or a file by path. */
+    record Target(boolean file, String name) {
+        public static Target shm(String canonicalName) {
+            return new Target(false, canonicalName);
+        }
+
+        public static Target file(String path) {
+            return new Target(true, path);
+        }
+    }
+
+    /** How {@link #open} should open: create (exclusively or not) and/or with write access. */
+    enum Create { NEVER, EXCLUSIVE }
+
+    /** The result of {@link #open}: the handle and whether this call created the object. */
+    record Opened(Handle handle, boolean created) {}
+
+    /** Mapping access. */
+    enum Access { READ_ONLY, READ_WRITE, COPY_ON_WRITE }
+
+    /** What {@link #status} reports of an open object. */
+    record Status(long size, int permissions, int ownerUid) {}
+
+    /** {@code madvise} hints. */
+    enum Advice { NORMAL, SEQUENTIAL, RANDOM, WILL_NEED, DONT_NEED }
+
+    // ------------------------------------------------------------------ identity and limits
+
+    /** {@return e.g. {@code linux-x86_64}} */
+    String name();
+
+    /** {@return the page size: sizes are rounded up to it} */
+    long pageSize();
+
+    /** {@return the alignment a fixed base address needs (page size on POSIX, 64 KiB on Windows)} */
+    long baseAlignment();
+
+    /** {@return the base address DIRECT regions use unless told otherwise} */
+    long defaultDirectBase();
+
+    /**
+     * {@return the canonical form of a shared-memory name} (on POSIX: one leading {@code /})
+     * @throws IllegalArgumentException with the rule that the name breaks
+     */
+    String canonicalName(String name);
+
+    // ------------------------------------------------------------------ objects
+
+    /**
+     * Opens (and, as asked, creates) a shared-memory object or file. {@code writable} opens for
+     * read and write. A created object gets exactly {@code permissions}, whatever the umask.
+     */
+    Opened open(Target target, Create create, boolean writable, int permissions);
+
+    /** {@return the size, permissions and owner of an open object} */
+    Status status(Handle handle);
+
+    /**
+     * Sets the size of a newly created object; with {@code reserve}, also allocates its blocks so that
+     * a full file system fails here rather than on first write.
+     */
+    void setSize(Handle handle, long size, boolean reserve);
+
+    /** Closes the handle; idempotent per handle object. */
+    void close(Handle handle);
+
+    /** Removes a shared-memory object or file by name; those attached keep it until they close. */
+    void remove(Target target);
+
+    // ------------------------------------------------------------------ mappings
+
+    /**
+     * Maps {@code size} bytes of the object. {@code fixedAddress} 0 lets the system choose; otherwise
+     * the mapping is placed exactly there or fails with {@code ADDRESS_IN_USE}, and nothing already
+     * mapped is ever replaced.
+     *
+     * @return the base address of the mapping
+     */
+    long map(Handle handle, long size, Access access, long fixedAddress, boolean populate);
+
+    /** Removes a mapping made by {@link #map}. */
+    void unmap(long address, long size);
+
+    /** Writes dirty pages of {@code [address, address+size)} back; waits for the write if {@code sync}. */
+    void flush(long address, long size, boolean sync);
+
+    /** Gives the system a hint on the access pattern of {@code [address, address+size)}. */
+    void advise(long address, long size, Advice advice);
+
+    /** Locks the range into RAM ({@code mlock}), or fails with the system's reason. */
+    void lockMemory(long address, long size);
+
+    /** Undoes {@link #lockMemory}. */
+    void unlockMemory(long address, long size);
+
+    /**
+     * {@return what occupies {@code [address, address+size)} in this process, e.g. a line of
+     * {@code /proc/self/maps}, or an empty string if nothing}
+     */
+    String describeAddressRange(long address, long size);
+
+    // ------------------------------------------------------------------ the writer lock
+
+    /**
+     * Tries to take the region's exclusive writer lock through {@code handle}. The operating system
+     * releases it when the handle closes or its process dies, whatever the cause.
+     *
+     * @return {@code false} if another handle holds it
+     */
+    boolean tryLockWriter(Handle handle);
+
+    /** Releases the writer lock taken through {@code handle}. */
+    void unlockWriter(Handle handle);
+
+    // ------------------------------------------------------------------ processes
+
+    /** {@return this process's id} */
+    int currentPid();
+
+    /** {@return whether a process with this id exists} */
+    boolean processExists(int pid);
+
+    /**
+     * {@return the start time of a process, in the system's own unit (Linux: clock ticks since boot),
+     * or -1 if the process does not exist}. Together with the pid it names a process uniquely even
+     * after pid reuse.
+     */
+    long processStartTime(int pid);
+
+    // ------------------------------------------------------------------ choice
+
+    /**
+     * {@return the platform of this machine}
+     * @throws UnsupportedOperationException on an operating system or architecture panmap does not
+     *         support yet, or {@link IllegalStateException} when native access is not enabled; both
+     *         with one line that says what to do
+     */
+    static Platform current() {
+        String reason = unsupportedReason();
+        if (reason != null) {
+            throw new UnsupportedOperationException(reason);
+        }
+        NativeAccess.check();
+        return Holder.PLATFORM;
+    }
+
+    /** Whether this machine is supported, without loading anything native. */
+    static boolean isSupported() {
+        return unsupportedReason() == null;
+    }
+
+    /** {@return why this machine is not supported, or null if it is} */
+    static String unsupportedReason() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (os.startsWith("linux") && (arch.equals("amd64") || arch.equals("x86_64"))) {
+            return null;
+        }
+        return "panmap supports Linux x86_64 (this is " + System.getProperty("os.name") + " " + arch
+            + "); the Windows backend and other architectures are planned";
+    }
+
+    final class Holder {
+        private Holder() {}
+
+        static final Platform PLATFORM = new PosixPlatform();
+    }
+}

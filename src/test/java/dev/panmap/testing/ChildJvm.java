@@ -1,0 +1,184 @@
+package dev.panmap.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * A real child JVM on the test class path: the other process of a cross-process test. Its stdout is
+ * read line by line on a daemon thread; stderr is kept for failure messages. {@link #close()} always
+ * kills it (Lucene's {@code destroyForcibly()} in {@code finally}).
+ */
+public final class ChildJvm implements AutoCloseable {
+    private final Process process;
+    private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    private final StringBuffer stderr = new StringBuffer();
+    private final List<String> seen = new ArrayList<>();
+    private final PrintWriter stdin;
+
+    private ChildJvm(Process process) {
+        this.process = process;
+        this.stdin = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+        Thread out = new Thread(() -> pump(new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)), true));
+        Thread err = new Thread(() -> pump(new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8)), false));
+        out.setDaemon(true);
+        err.setDaemon(true);
+        out.start();
+        err.start();
+    }
+
+    private void pump(BufferedReader reader, boolean out) {
+        try (reader) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                if (out) {
+                    lines.add(line);
+                } else {
+                    stderr.append(line).append('\n');
+                }
+            }
+        } catch (IOException ignored) {
+            // the process went away
+        }
+    }
+
+    /** The java binary of this JVM. */
+    public static Path javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java");
+    }
+
+    /** The class path of this test run. */
+    public static String classPath() {
+        return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    }
+
+    /** Starts {@code main} in a new JVM with native access enabled. */
+    public static ChildJvm start(Class<?> main, String... args) {
+        return start(List.of("--enable-native-access=ALL-UNNAMED"), main, args);
+    }
+
+    /** Starts {@code main} in a new JVM with the given JVM options. */
+    public static ChildJvm start(List<String> jvmOptions, Class<?> main, String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(javaBinary().toString());
+        command.add("-Xshare:auto");
+        command.add("-XX:TieredStopAtLevel=1");
+        command.addAll(jvmOptions);
+        command.add("-cp");
+        command.add(classPath());
+        command.add(main.getName());
+        command.addAll(List.of(args));
+        try {
+            return new ChildJvm(new ProcessBuilder(command).start());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start " + command, e);
+        }
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    /** Sends one line to the child's stdin. */
+    public void send(String line) {
+        stdin.println(line);
+    }
+
+    /** Waits for the next stdout line that matches; fails with everything seen if none comes in time. */
+    public String awaitLine(Predicate<String> matching, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                String line = left > 0 ? lines.poll(left, TimeUnit.NANOSECONDS) : null;
+                if (line == null) {
+                    throw new AssertionError("child " + pid() + " printed no matching line within " + timeout
+                        + (process.isAlive() ? "" : " (exited " + process.exitValue() + ")")
+                        + "\nstdout: " + seen + "\nstderr: " + stderr);
+                }
+                seen.add(line);
+                if (matching.test(line)) {
+                    return line;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** Waits for a stdout line that starts with {@code prefix} and returns the rest of it. */
+    public String awaitPrefix(String prefix, Duration timeout) {
+        return awaitLine(l -> l.startsWith(prefix), timeout).substring(prefix.length());
+    }
+
+    /** Waits for the process to exit and returns its exit code. */
+    public int awaitExit(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("child " + pid() + " did not exit within " + timeout + "\nstdout: " + seen + "\nstderr: " + stderr);
+            }
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** {@return all stdout lines seen or still queued, after the process exits} */
+    public List<String> stdoutAfterExit(Duration timeout) {
+        awaitExit(timeout);
+        // give the pump a moment to drain the pipe
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < deadline) {
+            String line = lines.poll();
+            if (line == null) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                if (lines.isEmpty()) {
+                    break;
+                }
+                continue;
+            }
+            seen.add(line);
+        }
+        return List.copyOf(seen);
+    }
+
+    public String stderr() {
+        return stderr.toString();
+    }
+
+    /** SIGKILL, and wait until it is gone. */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+}
