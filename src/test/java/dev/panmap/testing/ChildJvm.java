@@ -67,7 +67,16 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Starts {@code main} in a new JVM with the given JVM options. */
     public static ChildJvm start(List<String> jvmOptions, Class<?> main, String... args) {
-        List<String> command = new ArrayList<>();
+        return launch(List.of(), jvmOptions, main, args);
+    }
+
+    /** Starts {@code main} in a new JVM (native access on) under {@code sh -c 'umask U; exec java ...'}. */
+    public static ChildJvm startWithUmask(String umask, Class<?> main, String... args) {
+        return launch(List.of("sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""), List.of("--enable-native-access=ALL-UNNAMED"), main, args);
+    }
+
+    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, Class<?> main, String... args) {
+        List<String> command = new ArrayList<>(prefix);
         command.add(javaBinary().toString());
         command.add("-Xshare:auto");
         command.add("-XX:TieredStopAtLevel=1");

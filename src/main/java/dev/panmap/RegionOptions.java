@@ -1,0 +1,196 @@
+package dev.panmap;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How to create or attach to a region. Immutable; each {@code withX}-style method returns a copy.
+ * Creation uses every option; attaching uses the mapping options (populate, lock in memory, offset
+ * fallback, timeouts) and takes the rest from the region's header.
+ *
+ * <pre>{@code
+ * RegionOptions options = RegionOptions.defaults()
+ *     .size(64 << 20)
+ *     .addressing(Addressing.DIRECT)
+ *     .permissions(Permissions.ownerAndGroup());
+ * }</pre>
+ */
+public final class RegionOptions {
+    private static final RegionOptions DEFAULTS = new RegionOptions(0, Permissions.ownerOnly(), Addressing.OFFSET, 0,
+        false, false, false, 64, true, Duration.ofSeconds(5));
+
+    private final long size;
+    private final Permissions permissions;
+    private final Addressing addressing;
+    private final long baseAddress;
+    private final boolean allowOffsetFallback;
+    private final boolean populate;
+    private final boolean lockInMemory;
+    private final int maxAttached;
+    private final boolean reserve;
+    private final Duration attachTimeout;
+
+    private RegionOptions(long size, Permissions permissions, Addressing addressing, long baseAddress,
+                          boolean allowOffsetFallback, boolean populate, boolean lockInMemory, int maxAttached,
+                          boolean reserve, Duration attachTimeout) {
+        this.size = size;
+        this.permissions = permissions;
+        this.addressing = addressing;
+        this.baseAddress = baseAddress;
+        this.allowOffsetFallback = allowOffsetFallback;
+        this.populate = populate;
+        this.lockInMemory = lockInMemory;
+        this.maxAttached = maxAttached;
+        this.reserve = reserve;
+        this.attachTimeout = attachTimeout;
+    }
+
+    /** {@return the defaults: OFFSET addressing, {@code 0600}, 64 attach slots, blocks reserved} */
+    public static RegionOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /**
+     * The size of the data area in bytes, needed to create a region; rounded up to whole pages
+     * ({@link SharedRegion#size()} reports the real size). Accepts {@link #parseSize} forms elsewhere.
+     */
+    public RegionOptions size(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("size must be positive: size=" + bytes);
+        }
+        return new RegionOptions(bytes, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+    }
+
+    /** The mode a created region gets, exactly, whatever the umask. */
+    public RegionOptions permissions(Permissions value) {
+        return new RegionOptions(size, Objects.requireNonNull(value), addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+    }
+
+    /** How a created region is addressed. */
+    public RegionOptions addressing(Addressing value) {
+        return new RegionOptions(size, permissions, Objects.requireNonNull(value), baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+    }
+
+    /**
+     * The base address of a created DIRECT region (page aligned). Without it panmap uses a default
+     * chosen to stay clear of the JVM and its libraries, and the next free slot above it when this
+     * process already has a region there.
+     */
+    public RegionOptions baseAddress(long address) {
+        if (address < 0) {
+            throw new IllegalArgumentException("base address must be a user-space address: 0x" + Long.toHexString(address));
+        }
+        return new RegionOptions(size, permissions, Addressing.DIRECT, address, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+    }
+
+    /**
+     * When attaching to a DIRECT region whose base address is taken in this process: map it elsewhere
+     * and translate its references (reported by {@link SharedRegion#isOffsetFallback()}), instead of
+     * failing with {@link ErrorKind#ADDRESS_IN_USE}.
+     */
+    public RegionOptions allowOffsetFallback(boolean value) {
+        return new RegionOptions(size, permissions, addressing, baseAddress, value, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+    }
+
+    /** Fault every page in at map time ({@code MAP_POPULATE}). */
+    public RegionOptions populate(boolean value) {
+        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, value, lockInMemory, maxAttached, reserve, attachTimeout);
+    }
+
+    /** Lock the mapping into RAM ({@code mlock}); fails with the system's reason where refused. */
+    public RegionOptions lockInMemory(boolean value) {
+        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, value, maxAttached, reserve, attachTimeout);
+    }
+
+    /** The capacity of a created region's attached-process table (eXtremeDB's "max connections"). */
+    public RegionOptions maxAttached(int value) {
+        dev.panmap.internal.RegionLayout.checkAttachCapacity(value);
+        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, value, reserve, attachTimeout);
+    }
+
+    /**
+     * Whether creation reserves the region's blocks ({@code posix_fallocate}), so that a full file
+     * system fails at creation with {@link ErrorKind#NO_SPACE} rather than at a later write. On by default.
+     */
+    public RegionOptions reserve(boolean value) {
+        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, value, attachTimeout);
+    }
+
+    /** How long an attaching process waits for a region whose creation is in progress. */
+    public RegionOptions attachTimeout(Duration value) {
+        if (value.isNegative()) {
+            throw new IllegalArgumentException("attach timeout must not be negative: " + value);
+        }
+        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, value);
+    }
+
+    public long size() {
+        return size;
+    }
+
+    public Permissions permissions() {
+        return permissions;
+    }
+
+    public Addressing addressing() {
+        return addressing;
+    }
+
+    public long baseAddress() {
+        return baseAddress;
+    }
+
+    public boolean allowOffsetFallback() {
+        return allowOffsetFallback;
+    }
+
+    public boolean populate() {
+        return populate;
+    }
+
+    public boolean lockInMemory() {
+        return lockInMemory;
+    }
+
+    public int maxAttached() {
+        return maxAttached;
+    }
+
+    public boolean reserve() {
+        return reserve;
+    }
+
+    public Duration attachTimeout() {
+        return attachTimeout;
+    }
+
+    /**
+     * Parses a size: a number of bytes with an optional binary suffix, {@code 4096}, {@code 64K},
+     * {@code 1M}, {@code 2G} (also {@code KiB}, {@code MB}, ...: all powers of 1024).
+     */
+    public static long parseSize(String text) {
+        String t = text.trim().toUpperCase(java.util.Locale.ROOT);
+        int end = t.length();
+        while (end > 0 && Character.isLetter(t.charAt(end - 1))) {
+            end--;
+        }
+        String unit = t.substring(end).replace("IB", "").replace("B", "");
+        int shift = switch (unit) {
+            case "" -> 0;
+            case "K" -> 10;
+            case "M" -> 20;
+            case "G" -> 30;
+            case "T" -> 40;
+            default -> throw new IllegalArgumentException("not a size: \"" + text + "\" (use e.g. 4096, 64K, 1M, 2G)");
+        };
+        try {
+            long n = Long.parseLong(t.substring(0, end).trim());
+            if (n <= 0 || n > (Long.MAX_VALUE >> shift)) {
+                throw new IllegalArgumentException("size out of range: \"" + text + "\"");
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a size: \"" + text + "\" (use e.g. 4096, 64K, 1M, 2G)", e);
+        }
+    }
+}

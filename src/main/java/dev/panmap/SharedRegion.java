@@ -1,0 +1,697 @@
+package dev.panmap;
+
+import static dev.panmap.internal.RegionLayout.*;
+
+import dev.panmap.internal.AttachTable;
+import dev.panmap.internal.Header;
+import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platform.Access;
+import dev.panmap.internal.Platform.Create;
+import dev.panmap.internal.Platform.Target;
+import dev.panmap.internal.RegionLayout;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A region of memory shared between processes: a named POSIX shared-memory object or a mapped file,
+ * with a header (see {@code RegionLayout}) that records its size, addressing mode, base address,
+ * writer lock and attached processes. A primary creates it; secondaries attach by name and see every
+ * write at once.
+ *
+ * <pre>{@code
+ * // primary
+ * try (SharedRegion r = SharedRegion.create("/orders", RegionOptions.defaults().size(1 << 20))) {
+ *     r.segment().set(ValueLayout.JAVA_LONG, 0, 42);
+ * }
+ * // secondary, in another process
+ * try (SharedRegion r = SharedRegion.open("/orders")) {
+ *     long v = r.segment().get(ValueLayout.JAVA_LONG, 0);
+ * }
+ * }</pre>
+ *
+ * <p><b>Lifetime.</b> {@link #close()} unmaps, deregisters this process and closes the descriptor;
+ * it is idempotent, and the region itself lives on for the others until {@link #remove(String)}
+ * unlinks it (like POSIX shm: those still attached keep using it). The {@link #segment()} is bounded
+ * to the data area and valid until {@code close()}; any access after that, also from another thread
+ * while {@code close()} runs, throws {@link IllegalStateException} — never a crash.
+ *
+ * <p><b>Raw regions</b> ({@link #openRaw}, {@link #openRawFile}) have no header: the whole object is the
+ * data area, for sharing with programs that do not speak panmap.
+ */
+public final class SharedRegion implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("dev.panmap");
+
+    /** What backs a region. */
+    public enum Backing { SHARED_MEMORY, FILE }
+
+    private final Platform platform;
+    private final Target target;
+    private final OpenMode openMode;
+    private final boolean created;
+    private final boolean raw;
+    private final Platform.Handle handle;
+    private final Arena arena;
+    private final long mappingAddress;
+    private final long mappingSize;
+    private final long dataOffset;
+    private final MemorySegment data;
+    private final Header header;           // null for raw regions
+    private final Addressing addressing;
+    private final boolean offsetFallback;
+    private final References references;
+    private final AttachTable attachTable; // null for raw regions
+    private int attachSlot = -1;           // set once by attach(); -1 if not registered
+    private final int selfPid;
+    private final long selfStartTime;
+    private final WriterLock writerLock;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    // ====================================================================== opening
+
+    /** Creates a named shared-memory region ({@link OpenMode#CREATE_ONLY}); {@code options.size()} is required. */
+    public static SharedRegion create(String name, RegionOptions options) {
+        return open(name, OpenMode.CREATE_ONLY, options);
+    }
+
+    /** Attaches to an existing named region for reading and writing ({@link OpenMode#OPEN_ONLY}). */
+    public static SharedRegion open(String name) {
+        return open(name, OpenMode.OPEN_ONLY, RegionOptions.defaults());
+    }
+
+    /** Opens a named shared-memory region as {@code mode} says. */
+    public static SharedRegion open(String name, OpenMode mode, RegionOptions options) {
+        Platform platform = Platform.current();
+        return new Opener(platform, Target.shm(platform.canonicalName(name)), mode, options, false).open();
+    }
+
+    /** Opens a region kept in a file at {@code path} (created and sized on demand). */
+    public static SharedRegion openFile(Path path, OpenMode mode, RegionOptions options) {
+        Platform platform = Platform.current();
+        return new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, false).open();
+    }
+
+    /**
+     * Maps a named shared-memory object as it is, with no panmap header (e.g. one made by a C program
+     * or Python's {@code multiprocessing.shared_memory}). Creating modes create it with
+     * {@code options.size()} bytes.
+     */
+    public static SharedRegion openRaw(String name, OpenMode mode, RegionOptions options) {
+        Platform platform = Platform.current();
+        return new Opener(platform, Target.shm(platform.canonicalName(name)), mode, options, true).open();
+    }
+
+    /** Maps a plain file as it is, with no panmap header. */
+    public static SharedRegion openRawFile(Path path, OpenMode mode, RegionOptions options) {
+        Platform platform = Platform.current();
+        return new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, true).open();
+    }
+
+    /** Unlinks a named region. Processes still attached keep it until they close. */
+    public static void remove(String name) {
+        Platform platform = Platform.current();
+        platform.remove(Target.shm(platform.canonicalName(name)));
+    }
+
+    /** Deletes a file region. Processes still attached keep it until they close. */
+    public static void removeFile(Path path) {
+        Platform.current().remove(Target.file(path.toAbsolutePath().toString()));
+    }
+
+    /** {@return the canonical form of a region name on this platform} (POSIX: one leading {@code /}) */
+    public static String canonicalName(String name) {
+        return Platform.current().canonicalName(name);
+    }
+
+    private SharedRegion(Opener o, long mappingAddress, long mappingSize, long dataOffset, Header header,
+                         Addressing addressing, boolean offsetFallback, long storedDataBase) {
+        this.platform = o.platform;
+        this.target = o.target;
+        this.openMode = o.mode;
+        this.created = o.created;
+        this.raw = o.raw;
+        this.handle = o.handle;
+        this.mappingAddress = mappingAddress;
+        this.mappingSize = mappingSize;
+        this.dataOffset = dataOffset;
+        this.addressing = addressing;
+        this.offsetFallback = offsetFallback;
+        this.selfPid = platform.currentPid();
+        this.selfStartTime = platform.processStartTime(selfPid);
+        this.arena = Arena.ofShared();
+        MemorySegment mapping = MemorySegment.ofAddress(mappingAddress)
+            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, mappingSize));
+        boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
+        if (readOnly) {
+            mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
+        }
+        this.header = header == null ? null : new Header(mapping.asSlice(0, dataOffset));
+        this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
+        this.references = new References(storedDataBase, mappingAddress + dataOffset,
+            addressing == Addressing.DIRECT && !offsetFallback);
+        this.attachTable = this.header == null ? null
+            : new AttachTable(this.header, this.header.getInt(ATTACH_CAPACITY_OFFSET), platform);
+        this.writerLock = new WriterLock(this, platform, handle, this.header);
+    }
+
+    /** Registers this process in the attach table (writable, non-raw regions only). */
+    private void attach() {
+        if (attachTable != null && openMode.writable()) {
+            attachSlot = attachTable.register(target.name(), selfPid, selfStartTime);
+        }
+    }
+
+    private static void unmapQuietly(Platform platform, long address, long size) {
+        try {
+            platform.unmap(address, size);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "unmapping a region failed", e);
+        }
+    }
+
+    /** Opening, step by step; owns the handle until the region is built. */
+    private static final class Opener {
+        final Platform platform;
+        final Target target;
+        final OpenMode mode;
+        final RegionOptions options;
+        final boolean raw;
+        Platform.Handle handle;
+        boolean created;
+
+        Opener(Platform platform, Target target, OpenMode mode, RegionOptions options, boolean raw) {
+            this.platform = platform;
+            this.target = target;
+            this.mode = Objects.requireNonNull(mode, "mode");
+            this.options = Objects.requireNonNull(options, "options");
+            this.raw = raw;
+        }
+
+        SharedRegion open() {
+            if (mode.creates() && options.size() <= 0) {
+                throw new IllegalArgumentException("creating " + target.name() + " needs a size: RegionOptions.size(bytes)");
+            }
+            openHandle();
+            long mapped = 0;
+            long size = 0;
+            try {
+                SharedRegion region;
+                if (raw) {
+                    size = created ? pageRound(options.size()) : platform.status(handle).size();
+                    if (created) {
+                        platform.setSize(handle, size, options.reserve());
+                    }
+                    if (size == 0) {
+                        throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is empty: nothing to map");
+                    }
+                    mapped = platform.map(handle, size, access(), 0, options.populate());
+                    region = new SharedRegion(this, mapped, size, 0, null, Addressing.OFFSET, false, 0);
+                } else if (created) {
+                    long headerSize = RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
+                    long dataSize = pageRound(options.size());
+                    size = headerSize + dataSize;
+                    platform.setSize(handle, size, options.reserve());
+                    boolean direct = options.addressing() == Addressing.DIRECT;
+                    mapped = direct ? mapAtFreeBase(size) : platform.map(handle, size, Access.READ_WRITE, 0, options.populate());
+                    Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
+                    writeHeader(h, headerSize, dataSize, direct ? mapped : 0);
+                    region = new SharedRegion(this, mapped, size, headerSize, h, options.addressing(), false,
+                        direct ? mapped + headerSize : headerSize);
+                } else {
+                    Validated v = validate();
+                    size = v.regionSize;
+                    boolean direct = v.addressing == Addressing.DIRECT;
+                    boolean fallback = false;
+                    if (direct) {
+                        try {
+                            mapped = platform.map(handle, size, access(), v.base, options.populate());
+                        } catch (NativeException e) {
+                            if (e.kind() != ErrorKind.ADDRESS_IN_USE || !options.allowOffsetFallback()) {
+                                throw e;
+                            }
+                            mapped = platform.map(handle, size, access(), 0, options.populate());
+                            fallback = true;
+                            LOG.log(System.Logger.Level.WARNING, "DIRECT region {0}: base 0x{1} is taken in this process ({2}); "
+                                + "mapped at 0x{3} instead, references are translated (offset fallback)",
+                                target.name(), Long.toHexString(v.base), e.errorMessage(), Long.toHexString(mapped));
+                        }
+                    } else {
+                        mapped = platform.map(handle, size, access(), 0, options.populate());
+                    }
+                    Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(v.headerSize));
+                    region = new SharedRegion(this, mapped, size, v.headerSize, h, v.addressing, fallback,
+                        direct ? v.base + v.headerSize : v.headerSize);
+                }
+                mapped = 0; // the region's arena owns the mapping now
+                try {
+                    region.attach();
+                    if (options.lockInMemory()) {
+                        region.lockInMemory();
+                    }
+                } catch (RuntimeException e) {
+                    region.close();
+                    throw e;
+                }
+                return region;
+            } catch (RuntimeException | Error e) {
+                if (mapped != 0) {
+                    unmapQuietly(platform, mapped, size);
+                }
+                platform.close(handle);
+                if (created) {
+                    try {
+                        platform.remove(target);
+                    } catch (RuntimeException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
+        }
+
+        private Access access() {
+            return switch (mode) {
+                case OPEN_READ_ONLY -> Access.READ_ONLY;
+                case OPEN_COPY_ON_WRITE -> Access.COPY_ON_WRITE;
+                default -> Access.READ_WRITE;
+            };
+        }
+
+        private long pageRound(long bytes) {
+            long page = platform.pageSize();
+            return (bytes + page - 1) / page * page;
+        }
+
+        private void openHandle() {
+            int perms = options.permissions().mode();
+            switch (mode) {
+                case CREATE_ONLY -> {
+                    handle = platform.open(target, Create.EXCLUSIVE, true, perms).handle();
+                    created = true;
+                }
+                case OPEN_OR_CREATE -> {
+                    for (int attempt = 0; ; attempt++) {
+                        try {
+                            handle = platform.open(target, Create.EXCLUSIVE, true, perms).handle();
+                            created = true;
+                            return;
+                        } catch (NativeException e) {
+                            if (e.kind() != ErrorKind.ALREADY_EXISTS) {
+                                throw e;
+                            }
+                        }
+                        try {
+                            handle = platform.open(target, Create.NEVER, true, 0).handle();
+                            return;
+                        } catch (NativeException e) { // removed between the two calls: try again
+                            if (e.kind() != ErrorKind.NOT_FOUND || attempt >= 10) {
+                                throw e;
+                            }
+                        }
+                    }
+                }
+                default -> handle = platform.open(target, Create.NEVER, mode.writable(), 0).handle();
+            }
+        }
+
+        /** Maps a new DIRECT region at the requested base, or at the first free slot from the default. */
+        private long mapAtFreeBase(long size) {
+            long alignment = platform.baseAlignment();
+            if (options.baseAddress() != 0) {
+                if (options.baseAddress() % alignment != 0) {
+                    throw new IllegalArgumentException("base address 0x" + Long.toHexString(options.baseAddress())
+                        + " is not aligned to " + alignment + " bytes");
+                }
+                return platform.map(handle, size, Access.READ_WRITE, options.baseAddress(), options.populate());
+            }
+            long step = Math.max(1L << 36, (size + (1L << 36) - 1) & -(1L << 36)); // 64 GiB slots
+            NativeException last = null;
+            for (int i = 0; i < 64; i++) {
+                try {
+                    return platform.map(handle, size, Access.READ_WRITE, platform.defaultDirectBase() + i * step, options.populate());
+                } catch (NativeException e) {
+                    if (e.kind() != ErrorKind.ADDRESS_IN_USE) {
+                        throw e;
+                    }
+                    last = e;
+                }
+            }
+            throw last;
+        }
+
+        private void writeHeader(Header h, long headerSize, long dataSize, long base) {
+            int pid = platform.currentPid();
+            h.putIntRelease(CREATOR_PID_OFFSET, pid); // first: a waiter can tell a dead creator
+            h.putInt(VERSION_OFFSET, LAYOUT_VERSION);
+            h.putInt(HEADER_SIZE_OFFSET, (int) headerSize);
+            h.putLong(REGION_SIZE_OFFSET, headerSize + dataSize);
+            h.putLong(DATA_SIZE_OFFSET, dataSize);
+            h.putInt(ADDRESSING_OFFSET, base != 0 ? ADDRESSING_DIRECT_MODE : ADDRESSING_OFFSET_MODE);
+            h.putInt(PERMISSIONS_OFFSET, options.permissions().mode());
+            h.putLong(BASE_ADDRESS_OFFSET, base);
+            h.putLong(RESERVED_SPAN_OFFSET, base != 0 ? headerSize + dataSize : 0);
+            h.putLong(GENERATION_OFFSET, 1);
+            h.putInt(ATTACH_CAPACITY_OFFSET, options.maxAttached());
+            h.putLong(CREATOR_START_OFFSET, platform.processStartTime(pid));
+            h.putLong(CREATED_MILLIS_OFFSET, System.currentTimeMillis());
+            h.putInt(FLAGS_OFFSET, 0);
+            h.putInt(CHECKSUM_OFFSET, RegionLayout.checksum(h.segment()));
+            h.publishMagicRelease();
+        }
+
+        private record Validated(long headerSize, long regionSize, Addressing addressing, long base) {}
+
+        /** Reads and checks the header through a read-only peek mapping; never writes. */
+        private Validated validate() {
+            long deadline = System.nanoTime() + options.attachTimeout().toNanos();
+            long pause = 100_000;
+            String what = target.name();
+            while (true) {
+                long size = platform.status(handle).size();
+                String waitingFor;
+                if (size < MIN_HEADER_SIZE) {
+                    if (size != 0) {
+                        throw new RegionException(ErrorKind.CORRUPT_REGION, what + " is " + size
+                            + " bytes, smaller than a panmap header (" + MIN_HEADER_SIZE + "): truncated, or not a panmap region");
+                    }
+                    waitingFor = what + " is empty (0 bytes): not a panmap region, or its creator has not sized it yet";
+                } else {
+                    long peekSize = Math.min(size, platform.pageSize());
+                    long peek = platform.map(handle, peekSize, Access.READ_ONLY, 0, false);
+                    try {
+                        Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
+                        long magic = h.magicAcquire();
+                        if (magic == MAGIC) {
+                            return check(h, size);
+                        }
+                        if (magic != 0) {
+                            throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, what + " is not a panmap region (its first 8 bytes are 0x"
+                                + Long.toHexString(magic) + ", a panmap header starts with 0x" + Long.toHexString(MAGIC) + ")");
+                        }
+                        int creator = h.getIntAcquire(CREATOR_PID_OFFSET);
+                        if (creator != 0 && !platform.processExists(creator)) {
+                            throw new RegionException(ErrorKind.CORRUPT_REGION, what + " was never finished: its creator (pid "
+                                + creator + ") died during creation; remove it and create it again");
+                        }
+                        waitingFor = what + " has no panmap header yet" + (creator != 0 ? " (creator pid " + creator + " is still writing it)"
+                            : ": not a panmap region, or its creation is in progress");
+                    } finally {
+                        platform.unmap(peek, peekSize);
+                    }
+                }
+                if (System.nanoTime() - deadline >= 0) {
+                    throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, waitingFor + " (waited " + options.attachTimeout().toMillis() + " ms)");
+                }
+                LockSupport.parkNanos(pause);
+                pause = Math.min(pause * 2, 10_000_000);
+            }
+        }
+
+        private Validated check(Header h, long objectSize) {
+            String what = target.name();
+            int version = h.getInt(VERSION_OFFSET);
+            if (version != LAYOUT_VERSION) {
+                throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, what + " has header layout version " + version
+                    + "; this panmap reads version " + LAYOUT_VERSION);
+            }
+            int stored = h.getInt(CHECKSUM_OFFSET);
+            int actual = RegionLayout.checksum(h.segment());
+            if (stored != actual) {
+                throw new RegionException(ErrorKind.CORRUPT_REGION, what + " has a damaged header: checksum 0x"
+                    + Integer.toHexString(stored) + " stored, 0x" + Integer.toHexString(actual) + " computed");
+            }
+            long headerSize = Integer.toUnsignedLong(h.getInt(HEADER_SIZE_OFFSET));
+            long regionSize = h.getLong(REGION_SIZE_OFFSET);
+            long dataSize = h.getLong(DATA_SIZE_OFFSET);
+            int capacity = h.getInt(ATTACH_CAPACITY_OFFSET);
+            int addressingCode = h.getInt(ADDRESSING_OFFSET);
+            long base = h.getLong(BASE_ADDRESS_OFFSET);
+            long page = platform.pageSize();
+            String bad = null;
+            if (capacity < 1 || capacity > MAX_ATTACH_CAPACITY || headerSize != RegionLayout.headerSize(capacity, page)) {
+                bad = "header size " + headerSize + " does not match its attach table of " + capacity + " slots";
+            } else if (dataSize <= 0 || regionSize != headerSize + dataSize || dataSize % page != 0) {
+                bad = "region size " + regionSize + " is not header " + headerSize + " + data " + dataSize;
+            } else if (addressingCode != ADDRESSING_OFFSET_MODE && addressingCode != ADDRESSING_DIRECT_MODE) {
+                bad = "unknown addressing mode " + addressingCode;
+            } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base == 0 || base % platform.baseAlignment() != 0)) {
+                bad = "DIRECT region with an unusable base address 0x" + Long.toHexString(base);
+            }
+            if (bad != null) {
+                throw new RegionException(ErrorKind.CORRUPT_REGION, what + " has an inconsistent header: " + bad);
+            }
+            if (objectSize < regionSize) {
+                throw new RegionException(ErrorKind.CORRUPT_REGION, what + " is truncated: " + objectSize
+                    + " bytes, its header says " + regionSize);
+            }
+            return new Validated(headerSize, regionSize,
+                addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base);
+        }
+    }
+
+    // ====================================================================== using
+
+    /**
+     * {@return the data area, bounded to the region and valid until {@link #close()}} Read-only for
+     * {@link OpenMode#OPEN_READ_ONLY}.
+     */
+    public MemorySegment segment() {
+        checkOpen();
+        return data;
+    }
+
+    /** {@return the references of this region in this process (how to store and follow pointers)} */
+    public References references() {
+        return references;
+    }
+
+    /** {@return the address in this process of data-area offset {@code offset}} */
+    public long address(long offset) {
+        Objects.checkIndex(offset, data.byteSize() + 1);
+        return mappingAddress + dataOffset + offset;
+    }
+
+    /** {@return the data-area offset of an address inside this process's mapping of the data area} */
+    public long offset(long address) {
+        long offset = address - (mappingAddress + dataOffset);
+        if (offset < 0 || offset > data.byteSize()) {
+            throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is outside the data area of " + name());
+        }
+        return offset;
+    }
+
+    /** {@return the writer lock} */
+    public WriterLock writerLock() {
+        return writerLock;
+    }
+
+    /** Writes the whole region back to its backing store and waits ({@code msync(MS_SYNC)}). */
+    public void force() {
+        checkOpen();
+        platform.flush(mappingAddress, mappingSize, true);
+    }
+
+    /** Writes {@code [offset, offset+length)} of the data area back and waits. */
+    public void force(long offset, long length) {
+        flushRange(offset, length, true);
+    }
+
+    /** Starts writing the whole region back without waiting ({@code msync(MS_ASYNC)}). */
+    public void forceAsync() {
+        checkOpen();
+        platform.flush(mappingAddress, mappingSize, false);
+    }
+
+    /** Starts writing {@code [offset, offset+length)} of the data area back without waiting. */
+    public void forceAsync(long offset, long length) {
+        flushRange(offset, length, false);
+    }
+
+    private void flushRange(long offset, long length, boolean sync) {
+        checkOpen();
+        Objects.checkFromIndexSize(offset, length, data.byteSize());
+        platform.flush(mappingAddress + dataOffset + offset, length, sync);
+    }
+
+    /** Gives the system an access-pattern hint for the whole data area. */
+    public void advise(Advice advice) {
+        advise(advice, 0, data.byteSize());
+    }
+
+    /** Gives the system an access-pattern hint for {@code [offset, offset+length)} of the data area. */
+    public void advise(Advice advice, long offset, long length) {
+        checkOpen();
+        Objects.checkFromIndexSize(offset, length, data.byteSize());
+        platform.advise(mappingAddress + dataOffset + offset, length, Platform.Advice.valueOf(advice.name()));
+    }
+
+    /** Locks the whole mapping into RAM ({@code mlock}); fails with the system's reason (e.g. RLIMIT_MEMLOCK). */
+    public void lockInMemory() {
+        checkOpen();
+        platform.lockMemory(mappingAddress, mappingSize);
+    }
+
+    /** Undoes {@link #lockInMemory()}. */
+    public void unlockFromMemory() {
+        checkOpen();
+        platform.unlockMemory(mappingAddress, mappingSize);
+    }
+
+    // ====================================================================== describing
+
+    /** {@return the canonical name (shm) or absolute path (file)} */
+    public String name() {
+        return target.name();
+    }
+
+    public Backing backing() {
+        return target.file() ? Backing.FILE : Backing.SHARED_MEMORY;
+    }
+
+    /** {@return whether this region has no panmap header (opened raw)} */
+    public boolean isRaw() {
+        return raw;
+    }
+
+    public OpenMode openMode() {
+        return openMode;
+    }
+
+    /** {@return whether this call created the region} */
+    public boolean created() {
+        return created;
+    }
+
+    /** {@return the size of the data area in bytes (the requested size rounded up to pages)} */
+    public long size() {
+        return data.byteSize();
+    }
+
+    /** {@return the offset of the data area from the start of the region (the header size)} */
+    public long dataOffset() {
+        return dataOffset;
+    }
+
+    /** {@return the whole mapped size, header included} */
+    public long regionSize() {
+        return mappingSize;
+    }
+
+    /** {@return how the region stores references (its mode, as created)} */
+    public Addressing addressing() {
+        return addressing;
+    }
+
+    /** {@return whether this DIRECT region is mapped away from its base here, with translated references} */
+    public boolean isOffsetFallback() {
+        return offsetFallback;
+    }
+
+    /** {@return where the region starts in this process} */
+    public long baseAddress() {
+        return mappingAddress;
+    }
+
+    /** {@return the base address recorded in the header (DIRECT), or 0} */
+    public long recordedBaseAddress() {
+        return header == null ? 0 : header.getLong(BASE_ADDRESS_OFFSET);
+    }
+
+    /** {@return the header layout version (0 for raw regions)} */
+    public int layoutVersion() {
+        return header == null ? 0 : header.getInt(VERSION_OFFSET);
+    }
+
+    /** {@return the permission bits of the shared object or file, as the system reports them now} */
+    public Permissions permissions() {
+        checkOpen();
+        return new Permissions(platform.status(handle).permissions());
+    }
+
+    /** {@return the process that created the region, if recorded} */
+    public Optional<ProcessInfo> creator() {
+        if (header == null) {
+            return Optional.empty();
+        }
+        int pid = header.getInt(CREATOR_PID_OFFSET);
+        long start = header.getLong(CREATOR_START_OFFSET);
+        return Optional.of(new ProcessInfo(pid, start, dev.panmap.internal.Liveness.alive(platform, pid, start)));
+    }
+
+    /** {@return when the region was created, if recorded} */
+    public Optional<Instant> createdAt() {
+        return header == null ? Optional.empty() : Optional.of(Instant.ofEpochMilli(header.getLong(CREATED_MILLIS_OFFSET)));
+    }
+
+    /** {@return the capacity of the attached-process table (0 for raw regions)} */
+    public int maxAttached() {
+        return attachTable == null ? 0 : attachTable.capacity();
+    }
+
+    /**
+     * {@return the processes in the attached-process table}, each with whether it is alive (a dead
+     * one's slot is reclaimed at the next attach). Read-only and copy-on-write attaches are not in it.
+     */
+    public List<ProcessInfo> attachedProcesses() {
+        checkOpen();
+        return attachTable == null ? List.of() : attachTable.list();
+    }
+
+    @Override
+    public String toString() {
+        return "SharedRegion[" + name() + ", " + backing() + (raw ? ", raw" : ", " + addressing + (offsetFallback ? " (offset fallback)" : ""))
+            + ", " + size() + " bytes at 0x" + Long.toHexString(mappingAddress + dataOffset) + (closed.get() ? ", closed" : "") + "]";
+    }
+
+    // ====================================================================== closing
+
+    /** {@return whether {@link #close()} was called} */
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("region " + name() + " is closed");
+        }
+    }
+
+    int selfPid() {
+        return selfPid;
+    }
+
+    long selfStartTime() {
+        return selfStartTime;
+    }
+
+    /**
+     * Releases the writer lock if a thread of this object holds it, leaves the attach table, unmaps
+     * and closes the descriptor. Idempotent. Does not remove the region: see {@link #remove(String)}.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (writerLock.isHeldHere()) {
+                writerLock.release();
+            }
+            if (attachSlot >= 0) {
+                attachTable.deregister(attachSlot, selfPid);
+            }
+        } finally {
+            try {
+                arena.close(); // unmaps; other threads' accesses now fail with IllegalStateException
+            } finally {
+                platform.close(handle);
+            }
+        }
+    }
+}

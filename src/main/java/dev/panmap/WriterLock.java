@@ -1,0 +1,271 @@
+package dev.panmap;
+
+import static dev.panmap.internal.RegionLayout.*;
+
+import dev.panmap.internal.Header;
+import dev.panmap.internal.Liveness;
+import dev.panmap.internal.Platform;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The exclusive writer lock of a region: one holder at a time across all processes and threads.
+ * Readers never take it and are never blocked by it.
+ *
+ * <p><b>Crash safety.</b> The lock is an operating-system lock on the region's open file description
+ * ({@code fcntl(F_OFD_SETLK)} on Linux), so the kernel releases it when the holding process dies,
+ * whatever the cause: {@code kill -9}, a crash, an OOM kill. Closing some other descriptor of the
+ * same file does not release it (unlike a classic {@code fcntl} lock). The header records the
+ * holder's pid and start time for tools; a record found by the next holder is a dead holder's and is
+ * counted in {@link #staleRecoveries()} and reported by {@link #lastStaleHolder()}.
+ *
+ * <p><b>Threads.</b> The OS lock belongs to the open file description, which all threads of one
+ * {@link SharedRegion} share, so threads are serialised in-process first. The lock is not reentrant:
+ * locking it again from the holding thread throws {@link IllegalStateException}, as does
+ * {@link #unlock()} from a thread that does not hold it.
+ *
+ * <p><b>Waiting.</b> A waiter spins briefly on the header's holder word, then parks with a growing
+ * pause (up to 1 ms), and retries the non-blocking OS lock whenever the word says free or the pause
+ * ends; it never sleeps in the kernel, so it can be interrupted or time out.
+ *
+ * <pre>{@code
+ * try (WriterLock.Held held = region.writerLock().hold()) {
+ *     // write
+ * }
+ * }</pre>
+ */
+public final class WriterLock {
+    private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final int SPINS = 50;
+
+    private final SharedRegion region;
+    private final Platform platform;
+    private final Platform.Handle handle;
+    private final Header header; // null for raw regions: no holder record
+    private final ReentrantLock local = new ReentrantLock();
+    private volatile Thread owner;
+
+    WriterLock(SharedRegion region, Platform platform, Platform.Handle handle, Header header) {
+        this.region = region;
+        this.platform = platform;
+        this.handle = handle;
+        this.header = header;
+    }
+
+    /** Held lock; {@link #close()} unlocks. */
+    public final class Held implements AutoCloseable {
+        private boolean open = true;
+
+        private Held() {}
+
+        @Override
+        public void close() {
+            if (open) {
+                open = false;
+                unlock();
+            }
+        }
+    }
+
+    /** Takes the lock, waiting as long as needed (not interruptible; see {@link #tryLock(Duration)}). */
+    public void lock() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                acquire(Long.MAX_VALUE);
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Takes the lock and returns a guard for try-with-resources. */
+    public Held hold() {
+        lock();
+        return new Held();
+    }
+
+    /** Takes the lock if it is free now. */
+    public boolean tryLock() {
+        checkUsable();
+        checkNotHeldByMe();
+        if (!local.tryLock()) {
+            return false;
+        }
+        if (tryOs()) {
+            return true;
+        }
+        local.unlock();
+        return false;
+    }
+
+    /**
+     * Takes the lock, waiting at most {@code timeout}.
+     *
+     * @return {@code false} if the time ran out
+     */
+    public boolean tryLock(Duration timeout) throws InterruptedException {
+        long nanos = timeout.toNanos();
+        return acquire(nanos <= 0 ? 0 : System.nanoTime() + nanos);
+    }
+
+    /** @param deadline {@link System#nanoTime()} deadline, {@link Long#MAX_VALUE} for none */
+    private boolean acquire(long deadline) throws InterruptedException {
+        checkUsable();
+        checkNotHeldByMe();
+        boolean forever = deadline == Long.MAX_VALUE;
+        if (forever) {
+            local.lockInterruptibly();
+        } else if (!local.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+            return false;
+        }
+        try {
+            long park = 1_000;
+            int spins = 0;
+            while (true) {
+                if (tryOs()) {
+                    return true;
+                }
+                if (!forever && System.nanoTime() - deadline >= 0) {
+                    local.unlock();
+                    return false;
+                }
+                if (Thread.interrupted()) {
+                    local.unlock();
+                    throw new InterruptedException();
+                }
+                checkUsable();
+                if (spins < SPINS) { // watch the holder word (no system call) and retry as soon as it clears
+                    spins++;
+                    for (int i = 0; i < 64 && header != null && header.getIntVolatile(LOCK_HOLDER_PID_OFFSET) != 0; i++) {
+                        Thread.onSpinWait();
+                    }
+                } else {
+                    long pause = forever ? park : Math.min(park, Math.max(0, deadline - System.nanoTime()));
+                    LockSupport.parkNanos(this, pause);
+                    park = Math.min(park * 2, MAX_PARK_NANOS);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            if (owner != Thread.currentThread() && local.isHeldByCurrentThread()) {
+                local.unlock();
+            }
+            throw e;
+        }
+    }
+
+    private boolean tryOs() {
+        if (!platform.tryLockWriter(handle)) {
+            return false;
+        }
+        owner = Thread.currentThread();
+        if (header != null) {
+            int previous = header.getIntVolatile(LOCK_HOLDER_PID_OFFSET);
+            if (previous != 0) { // the OS lock is ours, so whoever is recorded died holding it
+                header.putLong(LOCK_LAST_STALE_START_OFFSET, header.getLong(LOCK_HOLDER_START_OFFSET));
+                header.putInt(LOCK_LAST_STALE_PID_OFFSET, previous);
+                header.getAndAddLong(LOCK_STALE_RECOVERIES_OFFSET, 1);
+            }
+            header.putLong(LOCK_HOLDER_START_OFFSET, region.selfStartTime());
+            header.putIntRelease(LOCK_HOLDER_PID_OFFSET, region.selfPid());
+            header.getAndAddLong(LOCK_ACQUISITIONS_OFFSET, 1);
+        }
+        return true;
+    }
+
+    /**
+     * Releases the lock.
+     *
+     * @throws IllegalStateException if the current thread does not hold it (also on a second unlock)
+     */
+    public void unlock() {
+        if (owner != Thread.currentThread()) {
+            throw new IllegalStateException("the writer lock of " + region.name() + " is not held by this thread ("
+                + Thread.currentThread().getName() + ")" + (owner == null ? ": it is not held in this process" : ""));
+        }
+        release();
+    }
+
+    /** Releases without the thread check: {@link SharedRegion#close()} of a region whose lock is held. */
+    void release() {
+        owner = null;
+        try {
+            if (header != null) {
+                header.putLong(LOCK_HOLDER_START_OFFSET, 0);
+                header.putIntRelease(LOCK_HOLDER_PID_OFFSET, 0);
+            }
+            platform.unlockWriter(handle);
+        } finally {
+            if (local.isHeldByCurrentThread()) {
+                local.unlock();
+            }
+        }
+    }
+
+    /** {@return whether the calling thread holds the lock} */
+    public boolean isHeldByCurrentThread() {
+        return owner == Thread.currentThread();
+    }
+
+    /** {@return whether a thread of this region object holds the lock} */
+    boolean isHeldHere() {
+        return owner != null;
+    }
+
+    /**
+     * {@return the recorded holder, if any}: its pid and start time, and whether it is alive (a dead
+     * holder's record is stale; the OS has released its lock and the next holder clears the record)
+     */
+    public Optional<ProcessInfo> holder() {
+        if (header == null) {
+            return Optional.empty();
+        }
+        int pid = header.getIntVolatile(LOCK_HOLDER_PID_OFFSET);
+        if (pid == 0) {
+            return Optional.empty();
+        }
+        long start = header.getLongAcquire(LOCK_HOLDER_START_OFFSET);
+        return Optional.of(new ProcessInfo(pid, start, Liveness.alive(platform, pid, start)));
+    }
+
+    /** {@return the last holder whose record a later holder found stale (it died holding the lock)} */
+    public Optional<ProcessInfo> lastStaleHolder() {
+        if (header == null || header.getIntVolatile(LOCK_LAST_STALE_PID_OFFSET) == 0) {
+            return Optional.empty();
+        }
+        int pid = header.getIntVolatile(LOCK_LAST_STALE_PID_OFFSET);
+        long start = header.getLong(LOCK_LAST_STALE_START_OFFSET);
+        return Optional.of(new ProcessInfo(pid, start, Liveness.alive(platform, pid, start)));
+    }
+
+    /** {@return how many times the lock was taken, over the region's life} */
+    public long acquisitions() {
+        return header == null ? 0 : header.getLongAcquire(LOCK_ACQUISITIONS_OFFSET);
+    }
+
+    /** {@return how many times a holder found a dead holder's record, over the region's life} */
+    public long staleRecoveries() {
+        return header == null ? 0 : header.getLongAcquire(LOCK_STALE_RECOVERIES_OFFSET);
+    }
+
+    private void checkUsable() {
+        region.checkOpen();
+        if (!region.openMode().writable()) {
+            throw new IllegalStateException("region " + region.name() + " was opened " + region.openMode()
+                + ": only a writable region has a writer lock");
+        }
+    }
+
+    private void checkNotHeldByMe() {
+        if (owner == Thread.currentThread()) {
+            throw new IllegalStateException("the writer lock of " + region.name() + " is already held by this thread (it is not reentrant)");
+        }
+    }
+}

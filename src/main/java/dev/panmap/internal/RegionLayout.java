@@ -1,0 +1,150 @@
+package dev.panmap.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.zip.CRC32C;
+
+/**
+ * The layout of a panmap region's header: the one place that says where every field lives.
+ * All values are little-endian on x86_64 (native order); offsets are bytes from the start of the
+ * mapping. <strong>Any change to this layout must change {@link #LAYOUT_VERSION}</strong>: an
+ * attaching process refuses a region whose version differs.
+ *
+ * <pre>
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |                      magic "PANMAP\0\0" (8)                   | 0    written last (release)
+ *  +---------------------------------------------------------------+
+ *  |                      layout version (4)                       | 8
+ *  |                header size = data offset (4)                  | 12
+ *  |                      region size (8)                          | 16   header + data, bytes
+ *  |                       data size (8)                           | 24
+ *  |                       addressing (4)                          | 32   0 OFFSET, 1 DIRECT
+ *  |                 permissions at creation (4)                   | 36
+ *  |                      base address (8)                         | 40   DIRECT: where every process maps it
+ *  |                    reserved span (8)                          | 48   DIRECT: address space kept for growth
+ *  |                       generation (8)                          | 56   +1 on every resize (growth, later)
+ *  |                      creator pid (4)                          | 64
+ *  |                 attach table capacity (4)                     | 68
+ *  |                  creator start time (8)                       | 72
+ *  |                 creation time, epoch ms (8)                   | 80
+ *  |                  header checksum (4)                          | 88   CRC32C of bytes [8, 88)
+ *  |                        flags (4)                              | 92   0; for later use
+ *  |                      reserved (32)                            | 96
+ *  +---------------------------------------------------------------+
+ *  |                 writer lock: holder pid (4)                   | 128  0 when free
+ *  |                      reserved (4)                             | 132
+ *  |             writer lock: holder start time (8)                | 136
+ *  |             writer lock: acquisitions (8)                     | 144
+ *  |             writer lock: stale recoveries (8)                 | 152
+ *  |             writer lock: last stale holder pid (4)            | 160
+ *  |                      reserved (4)                             | 164
+ *  |        writer lock: last stale holder start time (8)          | 168
+ *  |                      reserved (80)                            | 176
+ *  +---------------------------------------------------------------+
+ *  |          attach table: capacity x 32-byte slots               | 256
+ *  |   slot: pid (4) | reserved (4) | start time (8) |             |
+ *  |         attach time, epoch ms (8) | reserved (8)              |
+ *  +---------------------------------------------------------------+
+ *  |      padding up to the header size (a page multiple)          |
+ *  +---------------------------------------------------------------+
+ *  |                     data area (data size)                     | header size
+ *  +---------------------------------------------------------------+
+ * </pre>
+ *
+ * <h2>Why it works</h2>
+ * <ul>
+ * <li><b>Publication.</b> The creator writes every field, the checksum and the version, and then the
+ *     magic with a release store. An attaching process reads the magic with an acquire load: zero
+ *     means "creation in progress" (it waits, bounded), anything else but {@link #MAGIC} means "not a
+ *     panmap region". The creator pid is written first, so a waiter can tell a dead creator.</li>
+ * <li><b>Immutable fields</b> (8 to 88) never change after publication (growth will bump the
+ *     generation and rewrite them under the writer lock, with a new checksum); the checksum catches a
+ *     damaged or foreign header before anything is trusted.</li>
+ * <li><b>The writer lock</b> itself is an operating-system lock (an open-file-description lock on
+ *     Linux), so it is released when its holder dies. The holder words only say who holds it, for
+ *     tools and for the next holder, which recognises a record left by a dead process as stale.</li>
+ * <li><b>Attach slots</b> are claimed by compare-and-set on the pid word (from 0, or from the pid of a
+ *     dead process), then the start time is written with a release store. A process is identified
+ *     by pid <em>and</em> start time, so a reused pid is not mistaken for the old process.</li>
+ * </ul>
+ */
+public final class RegionLayout {
+    private RegionLayout() {}
+
+    /** "PANMAP\0\0" read as a little-endian long. */
+    public static final long MAGIC = 0x0000_5041_4D4E_4150L;
+    /** The version of this layout; change it with any change above. */
+    public static final int LAYOUT_VERSION = 1;
+
+    public static final int MAGIC_OFFSET = 0;
+    public static final int VERSION_OFFSET = 8;
+    public static final int HEADER_SIZE_OFFSET = 12;
+    public static final int REGION_SIZE_OFFSET = 16;
+    public static final int DATA_SIZE_OFFSET = 24;
+    public static final int ADDRESSING_OFFSET = 32;
+    public static final int PERMISSIONS_OFFSET = 36;
+    public static final int BASE_ADDRESS_OFFSET = 40;
+    public static final int RESERVED_SPAN_OFFSET = 48;
+    public static final int GENERATION_OFFSET = 56;
+    public static final int CREATOR_PID_OFFSET = 64;
+    public static final int ATTACH_CAPACITY_OFFSET = 68;
+    public static final int CREATOR_START_OFFSET = 72;
+    public static final int CREATED_MILLIS_OFFSET = 80;
+    public static final int CHECKSUM_OFFSET = 88;
+    public static final int FLAGS_OFFSET = 92;
+    /** The checksum covers {@code [CHECKSUMMED_FROM, CHECKSUM_OFFSET)}. */
+    public static final int CHECKSUMMED_FROM = VERSION_OFFSET;
+
+    public static final int LOCK_HOLDER_PID_OFFSET = 128;
+    public static final int LOCK_HOLDER_START_OFFSET = 136;
+    public static final int LOCK_ACQUISITIONS_OFFSET = 144;
+    public static final int LOCK_STALE_RECOVERIES_OFFSET = 152;
+    public static final int LOCK_LAST_STALE_PID_OFFSET = 160;
+    public static final int LOCK_LAST_STALE_START_OFFSET = 168;
+
+    public static final int ATTACH_TABLE_OFFSET = 256;
+    public static final int ATTACH_SLOT_SIZE = 32;
+    public static final int SLOT_PID_OFFSET = 0;
+    public static final int SLOT_START_OFFSET = 8;
+    public static final int SLOT_ATTACHED_MILLIS_OFFSET = 16;
+
+    /** Addressing codes. */
+    public static final int ADDRESSING_OFFSET_MODE = 0;
+    public static final int ADDRESSING_DIRECT_MODE = 1;
+
+    /** The smallest header: everything before the attach table. */
+    public static final int MIN_HEADER_SIZE = ATTACH_TABLE_OFFSET;
+    public static final int DEFAULT_ATTACH_CAPACITY = 64;
+    public static final int MAX_ATTACH_CAPACITY = 1 << 16;
+
+    /** {@return the header size for a capacity: the attach table rounded up to whole pages} */
+    public static long headerSize(int attachCapacity, long pageSize) {
+        checkAttachCapacity(attachCapacity);
+        long bytes = ATTACH_TABLE_OFFSET + (long) attachCapacity * ATTACH_SLOT_SIZE;
+        return (bytes + pageSize - 1) / pageSize * pageSize;
+    }
+
+    /** @throws IllegalArgumentException if the attach table capacity is out of range */
+    public static void checkAttachCapacity(int attachCapacity) {
+        if (attachCapacity < 1 || attachCapacity > MAX_ATTACH_CAPACITY) {
+            throw new IllegalArgumentException("attach table capacity must be in [1, " + MAX_ATTACH_CAPACITY + "]: capacity=" + attachCapacity);
+        }
+    }
+
+    /** {@return the offset of attach slot {@code i}} */
+    public static long slotOffset(int i) {
+        return ATTACH_TABLE_OFFSET + (long) i * ATTACH_SLOT_SIZE;
+    }
+
+    /** {@return the CRC32C of the immutable fields of a header} */
+    public static int checksum(MemorySegment header) {
+        CRC32C crc = new CRC32C();
+        crc.update(header.asSlice(CHECKSUMMED_FROM, CHECKSUM_OFFSET - CHECKSUMMED_FROM).asByteBuffer());
+        return (int) crc.getValue();
+    }
+
+    static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+}
