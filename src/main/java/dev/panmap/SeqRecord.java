@@ -1,0 +1,176 @@
+package dev.panmap;
+
+import static dev.panmap.internal.RecordLayout.*;
+
+import dev.panmap.internal.RecordLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
+
+/**
+ * A multi-word record in a region that one writer at a time updates under the region's
+ * {@link WriterLock} and any number of readers, in any process, read with no lock and no system
+ * call, never seeing a torn value — also when a writer is killed in the middle of an update. The
+ * layout and the argument for why this holds are in {@code dev.panmap.internal.RecordLayout}.
+ *
+ * <pre>{@code
+ * SeqRecord status = SeqRecord.format(region, 0, 64);      // once, by the creator
+ * try (var held = region.writerLock().hold()) {
+ *     status.write(p -> { p.set(JAVA_LONG, 0, requests); p.set(JAVA_LONG, 8, errors); });
+ * }
+ * // any process, any time:
+ * MemorySegment copy = Arena.ofAuto().allocate(64);
+ * long version = SeqRecord.attach(region, 0).read(copy);
+ * }</pre>
+ */
+public final class SeqRecord {
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    private final SharedRegion region;
+    private final MemorySegment record;
+    private final int payloadSize;
+    private final long stride;
+
+    private SeqRecord(SharedRegion region, MemorySegment record, int payloadSize) {
+        this.region = region;
+        this.record = record;
+        this.payloadSize = payloadSize;
+        this.stride = RecordLayout.slotStride(payloadSize);
+    }
+
+    /** {@return the bytes a record with {@code payloadSize} bytes of payload occupies in a region} */
+    public static long footprint(int payloadSize) {
+        checkPayload(payloadSize);
+        return RecordLayout.footprint(payloadSize);
+    }
+
+    /**
+     * Lays out a new, all-zero record at data-area {@code offset} (8-byte aligned) and returns it.
+     * Do this once, while no one else uses that place: typically right after creating the region.
+     */
+    public static SeqRecord format(SharedRegion region, long offset, int payloadSize) {
+        checkPayload(payloadSize);
+        MemorySegment record = slice(region, offset, RecordLayout.footprint(payloadSize));
+        record.fill((byte) 0);
+        record.set(ValueLayout.JAVA_INT, PAYLOAD_SIZE_OFFSET, payloadSize);
+        record.set(ValueLayout.JAVA_INT, SLOT_STRIDE_OFFSET, RecordLayout.slotStride(payloadSize));
+        LONG.setRelease(record, (long) MAGIC_OFFSET, MAGIC_AND_VERSION);
+        return new SeqRecord(region, record, payloadSize);
+    }
+
+    /** Attaches to a record formatted at data-area {@code offset}, checking its magic, version and sizes. */
+    public static SeqRecord attach(SharedRegion region, long offset) {
+        MemorySegment head = slice(region, offset, SLOTS_OFFSET);
+        long magic = (long) LONG.getAcquire(head, (long) MAGIC_OFFSET);
+        if ((magic & 0xFFFF_FFFF_FFFFL) != MAGIC) {
+            throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, "no SeqRecord at offset " + offset + " of " + region.name());
+        }
+        if (magic != MAGIC_AND_VERSION) {
+            throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, "the SeqRecord at offset " + offset + " of " + region.name()
+                + " has layout version " + (magic >>> 48) + "; this panmap reads version " + VERSION);
+        }
+        int payloadSize = head.get(ValueLayout.JAVA_INT, PAYLOAD_SIZE_OFFSET);
+        if (payloadSize < 1 || payloadSize > MAX_PAYLOAD || head.get(ValueLayout.JAVA_INT, SLOT_STRIDE_OFFSET) != RecordLayout.slotStride(payloadSize)) {
+            throw new RegionException(ErrorKind.CORRUPT_REGION, "the SeqRecord at offset " + offset + " of " + region.name() + " has inconsistent sizes");
+        }
+        return new SeqRecord(region, slice(region, offset, RecordLayout.footprint(payloadSize)), payloadSize);
+    }
+
+    private static void checkPayload(int payloadSize) {
+        if (payloadSize < 1 || payloadSize > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("payload size must be in [1, " + MAX_PAYLOAD + "]: payloadSize=" + payloadSize);
+        }
+    }
+
+    private static MemorySegment slice(SharedRegion region, long offset, long size) {
+        if ((offset & 7) != 0) {
+            throw new IllegalArgumentException("a SeqRecord needs an 8-byte aligned offset: offset=" + offset);
+        }
+        MemorySegment data = region.segment();
+        if (offset < 0 || offset + size > data.byteSize()) {
+            throw new IllegalArgumentException("a SeqRecord of " + size + " bytes at offset " + offset
+                + " does not fit the " + data.byteSize() + "-byte data area of " + region.name());
+        }
+        return data.asSlice(offset, size);
+    }
+
+    /** {@return the payload size in bytes} */
+    public int payloadSize() {
+        return payloadSize;
+    }
+
+    /** {@return the number of published writes (0 before the first)} */
+    public long version() {
+        return (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET) >>> 1;
+    }
+
+    /** {@return how many interrupted writes (of writers that died mid-write) were found and repaired} */
+    public long repairedWrites() {
+        return (long) LONG.getAcquire(record, (long) REPAIRED_OFFSET);
+    }
+
+    /**
+     * Copies a consistent payload into {@code into} (at least {@link #payloadSize()} bytes): never a
+     * mix of two writes. Takes no lock and makes no system call; retries only while a live writer
+     * laps it.
+     *
+     * @return the version of the payload copied
+     */
+    public long read(MemorySegment into) {
+        if (into.byteSize() < payloadSize) {
+            throw new IllegalArgumentException("destination of " + into.byteSize() + " bytes is smaller than the payload (" + payloadSize + ")");
+        }
+        while (true) {
+            long published = (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET);
+            long slot = SLOTS_OFFSET + (published & 1) * stride;
+            long before = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
+            if ((before & 1) == 0) {
+                MemorySegment.copy(record, slot + SLOT_PAYLOAD_OFFSET, into, 0, payloadSize);
+                VarHandle.loadLoadFence();
+                long after = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
+                if (before == after) {
+                    return published >>> 1;
+                }
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * Writes a new payload from {@code from} and publishes it.
+     *
+     * @throws IllegalStateException unless the calling thread holds the region's writer lock
+     */
+    public void write(MemorySegment from) {
+        if (from.byteSize() < payloadSize) {
+            throw new IllegalArgumentException("source of " + from.byteSize() + " bytes is smaller than the payload (" + payloadSize + ")");
+        }
+        write(payload -> MemorySegment.copy(from, 0, payload, 0, payloadSize));
+    }
+
+    /**
+     * Fills a new payload in place and publishes it. {@code writer} gets the payload of the slot being
+     * written, which holds the previous-but-one version (not the current one): write every field.
+     *
+     * @throws IllegalStateException unless the calling thread holds the region's writer lock
+     */
+    public void write(Consumer<MemorySegment> writer) {
+        if (!region.writerLock().isHeldByCurrentThread()) {
+            throw new IllegalStateException("writing a SeqRecord of " + region.name() + " needs its writer lock, held by this thread");
+        }
+        long published = (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET);
+        long target = (published & 1) ^ 1;
+        long slot = SLOTS_OFFSET + target * stride;
+        long sequence = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
+        if ((sequence & 1) != 0) { // a writer died here mid-write; it was never published
+            LONG.getAndAdd(record, (long) REPAIRED_OFFSET, 1L);
+            sequence++;
+        }
+        LONG.setOpaque(record, slot + SLOT_SEQUENCE_OFFSET, sequence + 1); // odd: being written
+        VarHandle.storeStoreFence(); // ... before any byte of the payload changes
+        writer.accept(record.asSlice(slot + SLOT_PAYLOAD_OFFSET, payloadSize));
+        LONG.setRelease(record, slot + SLOT_SEQUENCE_OFFSET, sequence + 2);
+        LONG.setRelease(record, (long) PUBLISHED_OFFSET, (((published >>> 1) + 1) << 1) | target);
+    }
+}
