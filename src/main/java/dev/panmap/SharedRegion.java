@@ -87,14 +87,12 @@ public final class SharedRegion implements AutoCloseable {
 
     /** Opens a named shared-memory region as {@code mode} says. */
     public static SharedRegion open(String name, OpenMode mode, RegionOptions options) {
-        Platform platform = Platform.current();
-        return new Opener(platform, Target.shm(platform.canonicalName(name)), mode, options, false).open();
+        return open(platform -> Target.shm(platform.canonicalName(name)), mode, options, false);
     }
 
     /** Opens a region kept in a file at {@code path} (created and sized on demand). */
     public static SharedRegion openFile(Path path, OpenMode mode, RegionOptions options) {
-        Platform platform = Platform.current();
-        return new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, false).open();
+        return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, false);
     }
 
     /**
@@ -103,14 +101,18 @@ public final class SharedRegion implements AutoCloseable {
      * {@code options.size()} bytes.
      */
     public static SharedRegion openRaw(String name, OpenMode mode, RegionOptions options) {
-        Platform platform = Platform.current();
-        return new Opener(platform, Target.shm(platform.canonicalName(name)), mode, options, true).open();
+        return open(platform -> Target.shm(platform.canonicalName(name)), mode, options, true);
     }
 
     /** Maps a plain file as it is, with no panmap header. */
     public static SharedRegion openRawFile(Path path, OpenMode mode, RegionOptions options) {
+        return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, true);
+    }
+
+    private static SharedRegion open(java.util.function.Function<Platform, Target> target, OpenMode mode,
+                                     RegionOptions options, boolean raw) {
         Platform platform = Platform.current();
-        return new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, true).open();
+        return new Opener(platform, target.apply(platform), mode, options, raw).open();
     }
 
     /** Unlinks a named region. Processes still attached keep it until they close. */

@@ -3,6 +3,7 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.InstanceOfAssertFactories.type;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panmap.internal.RegionLayout;
 import dev.panmap.testing.ChildJvm;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -197,6 +199,23 @@ class SharedRegionTest {
                 assertThat(e.function()).isEqualTo("mlock");
             }
             assertThatThrownBy(() -> r.force(0, r.size() + 1)).isInstanceOf(IndexOutOfBoundsException.class);
+        }
+    }
+
+    @Test
+    void aRefusedMemoryLockIsAClearError() {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")) && Files.isExecutable(Path.of("/usr/bin/prlimit")),
+            "needs setpriv and prlimit (util-linux) to drop CAP_IPC_LOCK and lower RLIMIT_MEMLOCK");
+        String name = name("mlock");
+        try (SharedRegion r = SharedRegion.create(name, RegionOptions.defaults().size(4 << 20));
+             ChildJvm child = ChildJvm.startWrapped(List.of("setpriv", "--bounding-set=-ipc_lock", "--inh-caps=-ipc_lock",
+                 "prlimit", "--memlock=65536:65536"), RegionChild.class)) {
+            child.awaitPrefix("READY", Duration.ofSeconds(60));
+            child.send("open shm " + name + " OPEN_ONLY");
+            child.awaitPrefix("OPENED ", Duration.ofSeconds(60));
+            child.send("mlock");
+            String error = child.awaitPrefix("ERROR ", Duration.ofSeconds(60));
+            assertThat(error).startsWith("NO_MEMORY mlock(0x").contains(", " + r.regionSize() + ") failed: ");
         }
     }
 

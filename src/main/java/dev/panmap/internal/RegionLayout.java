@@ -1,7 +1,6 @@
 package dev.panmap.internal;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.zip.CRC32C;
 
 /**
@@ -144,7 +143,4 @@ public final class RegionLayout {
         crc.update(header.asSlice(CHECKSUMMED_FROM, CHECKSUM_OFFSET - CHECKSUMMED_FROM).asByteBuffer());
         return (int) crc.getValue();
     }
-
-    static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
-    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
 }

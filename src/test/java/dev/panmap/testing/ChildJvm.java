@@ -75,6 +75,14 @@ public final class ChildJvm implements AutoCloseable {
         return launch(List.of("sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""), List.of("--enable-native-access=ALL-UNNAMED"), main, args);
     }
 
+    /**
+     * Starts {@code main} (native access on) behind a wrapper command, e.g. {@code setpriv ...} or
+     * {@code prlimit ...}, which must exec its arguments.
+     */
+    public static ChildJvm startWrapped(List<String> wrapper, Class<?> main, String... args) {
+        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), main, args);
+    }
+
     private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, Class<?> main, String... args) {
         List<String> command = new ArrayList<>(prefix);
         command.add(javaBinary().toString());
@@ -144,30 +152,6 @@ public final class ChildJvm implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
         }
-    }
-
-    /** {@return all stdout lines seen or still queued, after the process exits} */
-    public List<String> stdoutAfterExit(Duration timeout) {
-        awaitExit(timeout);
-        // give the pump a moment to drain the pipe
-        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-        while (System.nanoTime() < deadline) {
-            String line = lines.poll();
-            if (line == null) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-                if (lines.isEmpty()) {
-                    break;
-                }
-                continue;
-            }
-            seen.add(line);
-        }
-        return List.copyOf(seen);
     }
 
     public String stderr() {

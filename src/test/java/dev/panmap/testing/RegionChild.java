@@ -26,6 +26,7 @@ import java.lang.invoke.VarHandle;
  * storeref AT TARGET                    -> OK              (stores a reference to data offset TARGET at AT)
  * lock | unlock                         -> LOCKED pid=P | UNLOCKED
  * add OFFSET N                          -> ADDED           (N read-modify-writes of OFFSET under the writer lock)
+ * mlock                                 -> MLOCKED          (locks the mapping into RAM)
  * maps                                  -> MAPS LINE       (the /proc/self/maps line of the region base)
  * close | exit
  * </pre>
@@ -101,6 +102,10 @@ public final class RegionChild {
                             }
                         }
                         System.out.println("ADDED");
+                    }
+                    case "mlock" -> {
+                        region.lockInMemory();
+                        System.out.println("MLOCKED");
                     }
                     case "maps" -> {
                         String base = Long.toHexString(region.baseAddress());
