@@ -1,0 +1,52 @@
+package dev.panmap.cli;
+
+import dev.panmap.Addressing;
+import dev.panmap.OpenMode;
+import dev.panmap.Permissions;
+import dev.panmap.RegionOptions;
+import dev.panmap.SharedRegion;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "create", mixinStandardHelpOptions = true,
+    customSynopsis = "panmap create (NAME | --file PATH) --size SIZE [--direct [--base ADDR]] [--mode OCTAL] [--max-attach N]",
+    description = {"Creates a region.", "", "The region lives on after this command ends, until 'panmap remove'.", ""})
+final class CreateCommand extends RegionCommand {
+    @Option(names = "--size", required = true, paramLabel = "SIZE", converter = Converters.Size.class,
+        description = "size of the data area: 4096, 64K, 1M, 2G (rounded up to whole pages)")
+    long size;
+
+    @Option(names = "--direct", description = "DIRECT addressing: every process maps the region at one base address,"
+        + " so absolute addresses can be stored in it (default: OFFSET, mapped anywhere)")
+    boolean direct;
+
+    @Option(names = "--base", paramLabel = "ADDR", converter = Converters.Address.class,
+        description = "with --direct: the base address, e.g. 0x700000000000 (default: the first free one panmap finds)")
+    Long base;
+
+    @Option(names = "--mode", paramLabel = "OCTAL", converter = Converters.Mode.class,
+        description = "permission bits, applied exactly whatever the umask (default: 0600, this user only)")
+    Permissions mode = Permissions.ownerOnly();
+
+    @Option(names = "--max-attach", paramLabel = "N", description = "slots in the attached-process table (default: 64)")
+    int maxAttach = RegionOptions.defaults().maxAttached();
+
+    @Override
+    public Integer call() {
+        Target target = target();
+        if (base != null && !direct) {
+            throw usage("--base needs --direct");
+        }
+        RegionOptions options = RegionOptions.defaults().size(size).permissions(mode).maxAttached(maxAttach)
+            .addressing(direct ? Addressing.DIRECT : Addressing.OFFSET);
+        if (base != null) {
+            options = options.baseAddress(base);
+        }
+        try (SharedRegion region = target.open(OpenMode.CREATE_ONLY, options)) {
+            out().println("created " + region.name() + ": " + Strings.size(region.size()) + " of data at offset " + region.dataOffset()
+                + ", " + (direct ? "DIRECT at base " + Strings.hex(region.baseAddress()) : "OFFSET")
+                + ", mode " + region.permissions() + ", " + region.maxAttached() + " attach slots");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,85 @@
+package dev.panmap.cli;
+
+import dev.panmap.OpenMode;
+import dev.panmap.RegionOptions;
+import dev.panmap.SharedRegion;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * A command on one region, named ({@code NAME}, a POSIX shared-memory object) or kept in a file
+ * ({@code --file PATH}); {@code watch} and {@code put} also take a plain file ({@code --raw PATH}).
+ */
+abstract class RegionCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME",
+        description = "the region's name: a POSIX shared-memory object such as orders or /orders")
+    String name;
+
+    @Option(names = "--file", paramLabel = "PATH", description = "a region kept in this file instead of a named object")
+    Path file;
+
+    /** How a command opens a region only to look at it: read-only (not registered), never waiting long. */
+    static RegionOptions lookingOptions(Duration attachTimeout) {
+        return RegionOptions.defaults().allowOffsetFallback(true).attachTimeout(attachTimeout);
+    }
+
+    /** What the command works on: exactly one of NAME, --file, --raw ({@code raw} may be null). */
+    record Target(String name, Path file, boolean raw) {
+        SharedRegion open(OpenMode mode, RegionOptions options) {
+            if (raw) {
+                return SharedRegion.openRawFile(file, mode, options);
+            }
+            return file != null ? SharedRegion.openFile(file, mode, options) : SharedRegion.open(name, mode, options);
+        }
+
+        /** {@return the canonical name or the file, for messages} */
+        String label() {
+            return file != null ? file.toString() : name;
+        }
+    }
+
+    Target target() {
+        return target(null);
+    }
+
+    Target target(Path raw) {
+        int given = (name != null ? 1 : 0) + (file != null ? 1 : 0) + (raw != null ? 1 : 0);
+        String choices = raw == null && !hasRawOption() ? "a region NAME or --file PATH" : "a region NAME, --file PATH or --raw PATH";
+        if (given != 1) {
+            throw usage(given == 0 ? "give " + choices : "give only one of " + choices);
+        }
+        if (raw != null) {
+            return new Target(null, raw, true);
+        }
+        if (file != null) {
+            return new Target(null, file, false);
+        }
+        try {
+            return new Target(SharedRegion.canonicalName(name), null, false);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
+    private boolean hasRawOption() {
+        return spec.findOption("--raw") != null;
+    }
+
+    ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+}

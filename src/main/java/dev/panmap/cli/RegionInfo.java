@@ -1,0 +1,130 @@
+package dev.panmap.cli;
+
+import dev.panmap.Addressing;
+import dev.panmap.ProcessInfo;
+import dev.panmap.SharedRegion;
+import dev.panmap.WriterLock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code inspect} and {@code list} show of a region, read once from its header.
+ *
+ * @param owner            the owning user of the object or file, or null if unknown
+ * @param recordedBase     the base address in the header (DIRECT), or 0
+ * @param mappedAt         where this process mapped the region to look at it
+ * @param creator          the creating process, or null
+ * @param createdAt        when it was created, or null
+ * @param lockHolder       the recorded writer-lock holder, or null when the lock is free
+ * @param lastStaleHolder  the last holder that died holding the lock, or null
+ */
+record RegionInfo(String name, SharedRegion.Backing backing, String owner, long size, long regionSize, long dataOffset,
+                  Addressing addressing, long recordedBase, boolean offsetFallback, long mappedAt, String mode,
+                  int layoutVersion, ProcessInfo creator, Instant createdAt, ProcessInfo lockHolder, long lockAcquisitions,
+                  long staleRecoveries, ProcessInfo lastStaleHolder, int maxAttached, List<ProcessInfo> attached) {
+
+    /** The directory where Linux keeps POSIX shared-memory objects, one file each. */
+    static final Path SHM_DIRECTORY = Path.of("/dev/shm");
+
+    static RegionInfo of(SharedRegion r) {
+        WriterLock lock = r.writerLock();
+        Path path = r.backing() == SharedRegion.Backing.FILE ? Path.of(r.name()) : SHM_DIRECTORY.resolve(r.name().substring(1));
+        return new RegionInfo(r.name(), r.backing(), owner(path), r.size(), r.regionSize(), r.dataOffset(), r.addressing(),
+            r.recordedBaseAddress(), r.isOffsetFallback(), r.baseAddress(), r.permissions().toString(), r.layoutVersion(),
+            r.creator().orElse(null), r.createdAt().orElse(null), lock.holder().orElse(null), lock.acquisitions(),
+            lock.staleRecoveries(), lock.lastStaleHolder().orElse(null), r.maxAttached(), r.attachedProcesses());
+    }
+
+    /** {@return the user owning {@code path}, or null if the system does not say} */
+    static String owner(Path path) {
+        try {
+            return Files.getOwner(path).getName();
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
+    }
+
+    long liveAttached() {
+        return attached.stream().filter(ProcessInfo::alive).count();
+    }
+
+    /** {@return e.g. {@code DIRECT 0x600000000000} or {@code OFFSET}} */
+    String addressingSummary() {
+        return addressing == Addressing.DIRECT ? "DIRECT " + Strings.hex(recordedBase) : "OFFSET";
+    }
+
+    /** {@return the lock in a few words: {@code free}, {@code pid 4242}, {@code pid 4242 (stale)}} */
+    String lockSummary() {
+        return lockHolder == null ? "free" : "pid " + lockHolder.pid() + (lockHolder.alive() ? "" : " (stale)");
+    }
+
+    Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", name);
+        m.put("backing", backing.name());
+        m.put("owner", owner);
+        m.put("size", size);
+        m.put("regionSize", regionSize);
+        m.put("dataOffset", dataOffset);
+        m.put("addressing", addressing.name());
+        m.put("baseAddress", addressing == Addressing.DIRECT ? Strings.hex(recordedBase) : null);
+        m.put("mode", mode);
+        m.put("layoutVersion", layoutVersion);
+        m.put("creatorPid", creator == null ? null : creator.pid());
+        m.put("creator", Processes.json(creator));
+        m.put("createdAt", createdAt == null ? null : createdAt.toString());
+        m.put("lockHolder", Processes.json(lockHolder));
+        m.put("lockAcquisitions", lockAcquisitions);
+        m.put("lockStaleRecoveries", staleRecoveries);
+        m.put("lastStaleHolder", Processes.json(lastStaleHolder));
+        m.put("maxAttached", maxAttached);
+        m.put("attached", attached.stream().map(Processes::json).toList());
+        return m;
+    }
+
+    List<String> toText() {
+        List<String> lines = new ArrayList<>();
+        String kind = backing == SharedRegion.Backing.FILE ? "a region in a file" : "POSIX shared memory";
+        line(lines, "region", name + " (" + kind + (owner == null ? "" : ", owner " + owner) + ")");
+        line(lines, "layout", "version " + layoutVersion + "; header " + dataOffset + " bytes, so the data area starts at offset " + dataOffset);
+        line(lines, "size", Strings.size(size) + " of data (" + size + " bytes); " + regionSize + " bytes with the header");
+        if (addressing == Addressing.DIRECT) {
+            line(lines, "addressing", "DIRECT at base " + Strings.hex(recordedBase) + ": every process maps it there, stored references are addresses");
+            if (offsetFallback) {
+                line(lines, "", "(that base is taken in this process: inspected through a mapping at " + Strings.hex(mappedAt) + ")");
+            }
+        } else {
+            line(lines, "addressing", "OFFSET: mapped anywhere, stored references are offsets from the region start");
+        }
+        line(lines, "mode", mode);
+        line(lines, "created", (createdAt == null ? "" : Processes.localTime(createdAt) + " ")
+            + (creator == null ? "" : "by " + (creator.alive() ? Processes.describe(creator) : "pid " + creator.pid() + " (exited)")));
+        String counts = "taken " + lockAcquisitions + (lockAcquisitions == 1 ? " time" : " times") + ", "
+            + staleRecoveries + (staleRecoveries == 1 ? " stale recovery" : " stale recoveries")
+            + (lastStaleHolder == null ? "" : " (last: pid " + lastStaleHolder.pid() + ")");
+        if (lockHolder == null) {
+            line(lines, "writer lock", "free; " + counts);
+        } else if (lockHolder.alive()) {
+            line(lines, "writer lock", "held by " + Processes.describe(lockHolder) + "; " + counts);
+        } else {
+            line(lines, "writer lock", "stale: its holder pid " + lockHolder.pid() + " died holding it; the system released the lock"
+                + " with the process and the next holder clears this record; " + counts);
+        }
+        line(lines, "attached", liveAttached() + " alive, " + maxAttached + " slots (read-only viewers such as inspect and watch are not listed)"
+            + (attached.size() > liveAttached() ? "; a dead process's slot is reclaimed at the next attach" : ""));
+        for (ProcessInfo p : attached) {
+            line(lines, "", "  " + Processes.describe(p));
+        }
+        return lines;
+    }
+
+    private static void line(List<String> lines, String label, String text) {
+        lines.add(String.format("%-12s %s", label, text).stripTrailing());
+    }
+}

@@ -1,0 +1,131 @@
+package dev.panmap.cli;
+
+import static dev.panmap.cli.CliTest.ok;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.panmap.testing.ChildJvm;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * A region is created owner-only by default: another user cannot open it, not even to look. Run as
+ * root, the test runs the command line as {@code nobody} through {@code setpriv}; otherwise it is
+ * skipped, with the reason.
+ */
+class PermissionTest {
+    private static final String NOBODY = "65534";
+
+    @RegisterExtension
+    final RegionNames names = new RegionNames();
+
+    @TempDir
+    Path dir;
+
+    private String classPath;
+
+    @BeforeEach
+    void canRunAsNobody() throws IOException {
+        assumeTrue("root".equals(System.getProperty("user.name")), "runs only as root (to switch to nobody); this is "
+            + System.getProperty("user.name"));
+        Path setpriv = Stream.of("/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv").map(Path::of)
+            .filter(Files::isExecutable).findFirst().orElse(null);
+        assumeTrue(setpriv != null, "setpriv (util-linux) is not installed");
+        assumeTrue(readableByAll(ChildJvm.javaBinary()), "nobody cannot run " + ChildJvm.javaBinary());
+        classPath = worldReadableClassPath();
+    }
+
+    private Cli.Result asNobody(String... args) {
+        return Cli.run(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups"), classPath, dir, args);
+    }
+
+    @Test
+    void anotherUserCannotOpenARegionCreatedWithTheDefaultMode() {
+        String name = names.next("perm");
+        ok("create", name, "--size", "4K");
+
+        Cli.Result r = asNobody("inspect", name);
+        assertThat(r.exit()).as(r.toString()).isEqualTo(1);
+        assertThat(r.stderrLines()).as(r.toString()).containsExactly(
+            "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDONLY|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
+        assertThat(r.stdout()).isEmpty();
+    }
+
+    @Test
+    void withAModeForOthersTheyCanLookButNotWrite() {
+        String name = names.next("perm-open");
+        ok("create", name, "--size", "4K", "--mode", "0644");
+
+        Cli.Result look = asNobody("inspect", name, "--json");
+        assertThat(look.exit()).as("the control: nobody can run the CLI at all; " + look).isZero();
+        assertThat(JsonParser.parseObject(look.stdout().strip())).containsEntry("name", name).containsEntry("mode", "0644");
+
+        Cli.Result write = asNobody("put", name, "x");
+        assertThat(write.exit()).as(write.toString()).isEqualTo(1);
+        assertThat(write.stderrLines()).as(write.toString()).containsExactly(
+            "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDWR|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
+    }
+
+    /** The CLI's classes and picocli, copied where nobody can read them (the build tree and ~/.m2 may not be). */
+    private String worldReadableClassPath() throws IOException {
+        Path cp = dir.resolve("cp");
+        Path classes = location(Main.class);
+        Path picocli = location(CommandLine.class);
+        copyTree(classes, cp.resolve("classes"));
+        Files.copy(picocli, cp.resolve("picocli.jar"));
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+        return cp.resolve("classes") + ":" + cp.resolve("picocli.jar");
+    }
+
+    private static Path location(Class<?> type) {
+        try {
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> all = Files.walk(from)) {
+            for (Path p : all.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** Whether every directory up to {@code file} is searchable, and the file executable, by others. */
+    private static boolean readableByAll(Path file) throws IOException {
+        Path real = file.toRealPath();
+        if (!Files.getPosixFilePermissions(real).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+            return false;
+        }
+        for (Path p = real.getParent(); p != null; p = p.getParent()) {
+            if (!Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
