@@ -5,6 +5,7 @@ import dev.panmap.ErrorKind;
 import dev.panmap.ProcessInfo;
 import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
+import dev.panmap.SeqRecord;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
 import java.io.PrintStream;
@@ -30,7 +31,7 @@ public final class Demo {
     private static final int UPDATES = 5;
     private static final long UPDATE_PAUSE_MILLIS = 200;
     private static final int NODES = 1 << 18;
-    private static final long NODES_FROM = 4096; // past the message record
+    private static final long NODES_FROM = (Message.SIZE + 4095) & -4096; // past the message record
 
     private final PrintStream out = System.out;
     private final long pid = ProcessHandle.current().pid();
@@ -39,6 +40,7 @@ public final class Demo {
     private final List<String> created = new CopyOnWriteArrayList<>();
     private final AtomicBoolean cleanedUp = new AtomicBoolean();
     private volatile SharedRegion direct;
+    private SeqRecord message;
     private volatile SharedRegion offset;
     private volatile Secondary reader;
     private volatile Secondary writer;
@@ -72,6 +74,7 @@ public final class Demo {
         RegionOptions options = RegionOptions.defaults().size(REGION_SIZE);
         direct = SharedRegion.create(directName, options.addressing(Addressing.DIRECT));
         created.add(directName);
+        message = Message.format(direct);
         step("created " + directName + ": DIRECT, 8M, at base " + hex(direct.baseAddress())
             + ", recorded in its header: every process will map it there");
         offset = SharedRegion.create(offsetName, options);
@@ -136,12 +139,12 @@ public final class Demo {
         step(String.format("the primary takes the lock at once (%.1f ms, no timeout to wait out): stale recoveries %d, last stale holder pid %d",
             millis, lock.staleRecoveries(), stale.pid()));
 
-        Message.Snapshot snapshot = Message.read(direct.segment(), WAIT.toNanos());
-        check(snapshot != null && snapshot.update() == UPDATES && snapshot.intact() && last.equals(snapshot.update() + " " + snapshot.text()),
+        Message.Snapshot snapshot = Message.read(message);
+        check(snapshot.update() == UPDATES && snapshot.intact() && last.equals(snapshot.update() + " " + snapshot.text()),
             "the data after the crash is not the last update: " + snapshot);
         step("the data is intact: update " + snapshot.update() + " is whole, its checksum right; what was written before the crash survives it");
 
-        Message.write(direct.segment(), UPDATES + 1, "update " + (UPDATES + 1) + " from the primary, after the crash");
+        Message.write(message, UPDATES + 1, "update " + (UPDATES + 1) + " from the primary, after the crash");
         lock.unlock();
         step("the primary writes update " + (UPDATES + 1) + " and unlocks; the reader, never restarted, prints it:");
         String seen = reader.await("SAW ", WAIT);

@@ -1,12 +1,12 @@
 package dev.panmap.demo;
 
+import dev.panmap.SeqRecord;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A secondary process of the demo, started by {@link Demo} in its own JVM:
@@ -33,26 +33,29 @@ public final class DemoChild {
             System.out.println("ATTACHED pid=" + pid + " direct=0x" + Long.toHexString(direct.baseAddress())
                 + " offset=0x" + Long.toHexString(offset.baseAddress()));
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            SeqRecord message = Message.attach(direct);
             if (args[0].equals("reader")) {
-                Thread reader = Thread.ofPlatform().daemon().name("reader").start(() -> read(direct));
+                Thread reader = Thread.ofPlatform().daemon().name("reader").start(() -> read(message));
                 while (in.readLine() != null) {
                     // nothing to do: the reader thread prints; end of input ends the process
                 }
                 reader.interrupt();
             } else {
-                write(direct, in, pid);
+                write(direct, message, in, pid);
             }
         }
     }
 
-    private static void read(SharedRegion region) {
-        long seen = 0;
+    private static void read(SeqRecord message) {
+        long seenVersion = 0;
+        long seenUpdate = 0;
         while (!Thread.currentThread().isInterrupted()) {
-            if (Message.latestUpdate(region.segment()) != seen) {
-                Message.Snapshot s = Message.read(region.segment(), TimeUnit.SECONDS.toNanos(1));
-                if (s != null && s.update() != seen) {
+            if (message.version() != seenVersion) { // the version counts writes: cheap to poll
+                seenVersion = message.version();
+                Message.Snapshot s = Message.read(message);
+                if (s.update() != seenUpdate) {
+                    seenUpdate = s.update();
                     System.out.println("SAW " + s.update() + " " + s.text() + (s.intact() ? "" : " (checksum mismatch)"));
-                    seen = s.update();
                 }
             }
             try {
@@ -63,7 +66,7 @@ public final class DemoChild {
         }
     }
 
-    private static void write(SharedRegion region, BufferedReader in, long pid) throws IOException, InterruptedException {
+    private static void write(SharedRegion region, SeqRecord message, BufferedReader in, long pid) throws IOException, InterruptedException {
         WriterLock lock = region.writerLock();
         for (String line; (line = in.readLine()) != null; ) {
             String[] a = line.trim().split("\\s+");
@@ -71,10 +74,10 @@ public final class DemoChild {
                 case "stream" -> {
                     int count = Integer.parseInt(a[1]);
                     long pause = Long.parseLong(a[2]);
-                    long first = Message.latestUpdate(region.segment()) + 1;
+                    long first = Message.read(message).update() + 1;
                     for (long n = first; n < first + count; n++) {
                         try (WriterLock.Held held = lock.hold()) {
-                            Message.write(region.segment(), n, "update " + n + " from the writer (pid " + pid + ")");
+                            Message.write(message, n, "update " + n + " from the writer (pid " + pid + ")");
                         }
                         System.out.println("WROTE " + n);
                         Thread.sleep(pause);

@@ -1,18 +1,20 @@
 package dev.panmap.demo;
 
+import dev.panmap.SeqRecord;
+import dev.panmap.SharedRegion;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32C;
 
 /**
- * The demo's one shared record, at the start of a region's data area: a text with a sequence number
- * and a checksum. Writers hold the region's writer lock; readers take no lock and use the sequence
- * as a seqlock (odd while a write is under way), so they never print a half-written text.
+ * The demo's one shared message, a {@link SeqRecord} at the start of a region's data area: writers
+ * hold the region's writer lock; readers take no lock and never see a half-written message, also
+ * when a writer is killed mid-write. Its payload:
  *
  * <pre>
- *   0  sequence (8)     2 x the update number; odd while being written
+ *   0  update number (8)
  *   8  length (4)       bytes of text
  *  12  checksum (4)     CRC32C of the text
  *  16  text (up to 240 bytes, UTF-8)
@@ -21,60 +23,57 @@ import java.util.zip.CRC32C;
 final class Message {
     private Message() {}
 
-    static final long SEQUENCE_OFFSET = 0;
-    static final long LENGTH_OFFSET = 8;
-    static final long CHECKSUM_OFFSET = 12;
-    static final long TEXT_OFFSET = 16;
-    static final int MAX_TEXT = 240;
-    /** The bytes the record takes: the demo keeps its other data beyond this. */
-    static final long SIZE = TEXT_OFFSET + MAX_TEXT;
-
-    private static final VarHandle SEQUENCE = ValueLayout.JAVA_LONG.varHandle();
+    private static final long UPDATE_OFFSET = 0;
+    private static final long LENGTH_OFFSET = 8;
+    private static final long CHECKSUM_OFFSET = 12;
+    private static final long TEXT_OFFSET = 16;
+    private static final int MAX_TEXT = 240;
+    private static final int PAYLOAD = (int) TEXT_OFFSET + MAX_TEXT;
+    /** The bytes the record takes at the start of the data area: the demo keeps its other data beyond. */
+    static final long SIZE = SeqRecord.footprint(PAYLOAD);
 
     /**
      * A consistent read.
      *
-     * @param update the update number (sequence / 2)
+     * @param update the update number
      * @param intact whether the text matches its checksum
      */
     record Snapshot(long update, String text, boolean intact) {}
 
-    /** Publishes update {@code update} (caller holds the writer lock). */
-    static void write(MemorySegment data, long update, String text) {
+    /** Lays the record out in a new region (its creator does this once). */
+    static SeqRecord format(SharedRegion region) {
+        return SeqRecord.format(region, 0, PAYLOAD);
+    }
+
+    /** The record of a region the demo formatted. */
+    static SeqRecord attach(SharedRegion region) {
+        return SeqRecord.attach(region, 0);
+    }
+
+    /** Publishes update {@code update} (the caller holds the writer lock). */
+    static void write(SeqRecord record, long update, String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         if (bytes.length > MAX_TEXT) {
             throw new IllegalArgumentException("message longer than " + MAX_TEXT + " bytes: " + text);
         }
-        SEQUENCE.setOpaque(data, SEQUENCE_OFFSET, 2 * update - 1); // odd: readers wait
-        VarHandle.storeStoreFence();
-        MemorySegment.copy(bytes, 0, data, ValueLayout.JAVA_BYTE, TEXT_OFFSET, bytes.length);
-        data.set(ValueLayout.JAVA_INT, LENGTH_OFFSET, bytes.length);
-        data.set(ValueLayout.JAVA_INT, CHECKSUM_OFFSET, checksum(bytes));
-        SEQUENCE.setRelease(data, SEQUENCE_OFFSET, 2 * update); // even: complete
+        record.write(p -> {
+            p.set(ValueLayout.JAVA_LONG, UPDATE_OFFSET, update);
+            p.set(ValueLayout.JAVA_INT, LENGTH_OFFSET, bytes.length);
+            p.set(ValueLayout.JAVA_INT, CHECKSUM_OFFSET, checksum(bytes));
+            MemorySegment.copy(bytes, 0, p, ValueLayout.JAVA_BYTE, TEXT_OFFSET, bytes.length);
+        });
     }
 
-    /** {@return the current update number, 0 before the first} (odd sequences round down: not complete yet) */
-    static long latestUpdate(MemorySegment data) {
-        return (long) SEQUENCE.getAcquire(data, SEQUENCE_OFFSET) / 2;
-    }
-
-    /** {@return a consistent snapshot}, retrying while a write is under way; null if none came in time */
-    static Snapshot read(MemorySegment data, long timeoutNanos) {
-        long deadline = System.nanoTime() + timeoutNanos;
-        do {
-            long before = (long) SEQUENCE.getAcquire(data, SEQUENCE_OFFSET);
-            if (before % 2 == 0) {
-                int length = Math.clamp(data.get(ValueLayout.JAVA_INT, LENGTH_OFFSET), 0, MAX_TEXT);
-                int stored = data.get(ValueLayout.JAVA_INT, CHECKSUM_OFFSET);
-                byte[] bytes = data.asSlice(TEXT_OFFSET, length).toArray(ValueLayout.JAVA_BYTE);
-                VarHandle.loadLoadFence();
-                if ((long) SEQUENCE.getOpaque(data, SEQUENCE_OFFSET) == before) {
-                    return new Snapshot(before / 2, new String(bytes, StandardCharsets.UTF_8), checksum(bytes) == stored);
-                }
-            }
-            Thread.onSpinWait();
-        } while (System.nanoTime() - deadline < 0);
-        return null;
+    /** {@return a consistent snapshot of the latest message} */
+    static Snapshot read(SeqRecord record) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment copy = arena.allocate(PAYLOAD);
+            record.read(copy);
+            int length = Math.clamp(copy.get(ValueLayout.JAVA_INT, LENGTH_OFFSET), 0, MAX_TEXT);
+            byte[] bytes = copy.asSlice(TEXT_OFFSET, length).toArray(ValueLayout.JAVA_BYTE);
+            return new Snapshot(copy.get(ValueLayout.JAVA_LONG, UPDATE_OFFSET), new String(bytes, StandardCharsets.UTF_8),
+                checksum(bytes) == copy.get(ValueLayout.JAVA_INT, CHECKSUM_OFFSET));
+        }
     }
 
     private static int checksum(byte[] bytes) {

@@ -24,6 +24,7 @@ public final class ChildJvm implements AutoCloseable {
     private final StringBuffer stderr = new StringBuffer();
     private final List<String> seen = new ArrayList<>();
     private final PrintWriter stdin;
+    private final Thread stdoutPump;
 
     private ChildJvm(Process process) {
         this.process = process;
@@ -34,6 +35,7 @@ public final class ChildJvm implements AutoCloseable {
         err.setDaemon(true);
         out.start();
         err.start();
+        this.stdoutPump = out;
     }
 
     private void pump(BufferedReader reader, boolean out) {
@@ -152,6 +154,18 @@ public final class ChildJvm implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
         }
+    }
+
+    /** {@return every stdout line, once the process has exited and its output is read to the end} */
+    public List<String> stdoutAfterExit(Duration timeout) {
+        awaitExit(timeout);
+        try {
+            stdoutPump.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        lines.drainTo(seen);
+        return List.copyOf(seen);
     }
 
     public String stderr() {
