@@ -22,6 +22,10 @@ import java.lang.foreign.MemorySegment;
  */
 public final class SkipList {
     private final Access access;
+    // copied out of access: one dependent load less per lookup
+    private final MemorySegment data;
+    private final boolean direct;
+    private final long refBase;
     private final RegionHeap heap;
     private final long root;
     private final long head;
@@ -29,6 +33,9 @@ public final class SkipList {
 
     private SkipList(Access access, RegionHeap heap, long root) {
         this.access = access;
+        this.data = access.data;
+        this.direct = access.direct;
+        this.refBase = access.refBase;
         this.heap = heap;
         this.root = root;
         this.head = access.data.get(LONG, root + HEAD_OFFSET);
@@ -120,31 +127,36 @@ public final class SkipList {
      * {@code key} when {@code inclusive}), or the head. Allocation-free; written once per mode.
      */
     private long lower(long key, boolean inclusive) {
-        MemorySegment d = access.open();
+        MemorySegment d = direct ? access.open() : data; // the segment checks by itself that the region is open
         int top = (int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET);
+        return direct ? lowerDirect(head, top, key, inclusive) : lowerOffset(d, refBase, head, top, key, inclusive);
+    }
+
+    private static long lowerDirect(long head, int top, long key, boolean inclusive) {
         long x = head;
-        if (access.direct) {
-            for (int i = top - 1; i >= 0; i--) {
-                long link = NODE_NEXT_OFFSET + 8L * i;
-                for (long n = ALL.get(LONG, x + link); n != References.NULL; n = ALL.get(LONG, x + link)) {
-                    long k = ALL.get(LONG, n + NODE_KEY_OFFSET);
-                    if (k > key || (k == key && !inclusive)) {
-                        break;
-                    }
-                    x = n;
+        for (int i = top - 1; i >= 0; i--) {
+            long link = NODE_NEXT_OFFSET + 8L * i;
+            for (long n = ALL.get(LONG, x + link); n != References.NULL; n = ALL.get(LONG, x + link)) {
+                long k = ALL.get(LONG, n + NODE_KEY_OFFSET);
+                if (k > key || (k == key && !inclusive)) {
+                    break;
                 }
+                x = n;
             }
-        } else {
-            long base = access.refBase;
-            for (int i = top - 1; i >= 0; i--) {
-                long link = NODE_NEXT_OFFSET + 8L * i - base;
-                for (long n = d.get(LONG, x + link); n != References.NULL; n = d.get(LONG, x + link)) {
-                    long k = d.get(LONG, n - base + NODE_KEY_OFFSET);
-                    if (k > key || (k == key && !inclusive)) {
-                        break;
-                    }
-                    x = n;
+        }
+        return x;
+    }
+
+    private static long lowerOffset(MemorySegment d, long base, long head, int top, long key, boolean inclusive) {
+        long x = head;
+        for (int i = top - 1; i >= 0; i--) {
+            long link = NODE_NEXT_OFFSET + 8L * i - base;
+            for (long n = d.get(LONG, x + link); n != References.NULL; n = d.get(LONG, x + link)) {
+                long k = d.get(LONG, n - base + NODE_KEY_OFFSET);
+                if (k > key || (k == key && !inclusive)) {
+                    break;
                 }
+                x = n;
             }
         }
         return x;
@@ -159,7 +171,10 @@ public final class SkipList {
     /** {@return the greatest key at most {@code key}, or {@code missing}} */
     public long floorKey(long key, long missing) {
         long n = lower(key, true);
-        return n == head ? missing : access.get(n, NODE_KEY_OFFSET);
+        if (n == head) {
+            return missing;
+        }
+        return direct ? ALL.get(LONG, n + NODE_KEY_OFFSET) : data.get(LONG, n - refBase + NODE_KEY_OFFSET);
     }
 
     /** {@return the least key at least {@code key}, or {@code missing}} */
