@@ -88,8 +88,8 @@ static void report(const char *bench, const char *impl, size_t size, double *rep
     fflush(stdout);
 }
 
-/* each repetition runs invocations in batches of 16 until BUDGET_NS have passed */
-#define BUDGET_NS 100e6
+/* each repetition runs invocations in batches of 16 until budget_ns have passed (CBENCH_BUDGET_MS, default 100) */
+static double budget_ns = 100e6;
 
 static void list(size_t size) {
     char name[64];
@@ -121,7 +121,7 @@ static void list(size_t size) {
             do {
                 for (int i = 0; i < 16; i++) p = chase_pointer(p, firstp);
                 inv += 16;
-            } while ((t = now_ns() - t0) < BUDGET_NS);
+            } while ((t = now_ns() - t0) < budget_ns);
             reps[k] = t / ((double) inv * STEPS);
         }
     }
@@ -135,7 +135,7 @@ static void list(size_t size) {
             do {
                 for (int i = 0; i < 16; i++) o = chase_offset(base, o, firsto);
                 inv += 16;
-            } while ((t = now_ns() - t0) < BUDGET_NS);
+            } while ((t = now_ns() - t0) < budget_ns);
             reps[k] = t / ((double) inv * STEPS);
         }
     }
@@ -164,7 +164,7 @@ static void scan_bench(size_t size) {
                     if (++c == windows) c = 0;
                 }
                 inv += 16;
-            } while ((t = now_ns() - t0) < BUDGET_NS);
+            } while ((t = now_ns() - t0) < budget_ns);
             reps[k] = t / ((double) inv * WORDS);
         }
     }
@@ -175,6 +175,8 @@ static void scan_bench(size_t size) {
 }
 
 int main(int argc, char **argv) {
+    const char *budget = getenv("CBENCH_BUDGET_MS");
+    if (budget != NULL && atof(budget) > 0) budget_ns = atof(budget) * 1e6;
     for (int i = 1; i < argc; i++) {
         size_t size = strtoull(argv[i], NULL, 10);
         list(size);
