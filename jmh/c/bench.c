@@ -52,6 +52,7 @@ static char *map_shm(size_t size, char *name) {
     }
     char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
+    shm_unlink(name); /* the mapping keeps it; nothing is left behind if the run is cut short */
     if (base == MAP_FAILED) {
         perror("mmap");
         exit(1);
@@ -143,7 +144,6 @@ static void list(size_t size) {
     report("list", "c-offset", size, reps);
     free(order);
     munmap(base, total);
-    shm_unlink(name);
 }
 
 static void scan_bench(size_t size) {
@@ -171,7 +171,6 @@ static void scan_bench(size_t size) {
     sink = sum;
     report("scan", "c", size, reps);
     munmap(base, size);
-    shm_unlink(name);
 }
 
 int main(int argc, char **argv) {

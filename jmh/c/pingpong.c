@@ -45,6 +45,7 @@ int main(int argc, char **argv) {
     if (fd < 0 || ftruncate(fd, 4096) != 0) { perror("shm"); return 1; }
     uint64_t *line = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (line == MAP_FAILED) { perror("mmap"); return 1; }
+    shm_unlink(name); /* the forked child inherits the mapping; nothing is left behind */
     long total = rounds + warmup;
     pid_t child = fork();
     if (child == 0) {
@@ -70,6 +71,5 @@ int main(int argc, char **argv) {
            rounds, (unsigned long long) samples[rounds / 2], (unsigned long long) samples[(long) (rounds * 0.99)],
            (unsigned long long) samples[(long) (rounds * 0.999)], (unsigned long long) samples[rounds - 1]);
     munmap(line, 4096);
-    shm_unlink(name);
     return 0;
 }

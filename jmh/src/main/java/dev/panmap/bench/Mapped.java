@@ -71,6 +71,7 @@ final class Mapped implements AutoCloseable {
             buffer.order(ByteOrder.nativeOrder());
         }
         agrona = buffer == null ? null : new UnsafeBuffer(buffer);
+        SharedRegion.remove(name); // all five mappings are made: nothing is left in /dev/shm if a fork dies
     }
 
     @Override
@@ -78,7 +79,6 @@ final class Mapped implements AutoCloseable {
         offset.close();
         direct.close();
         arena.close();
-        SharedRegion.remove(name);
     }
 
     /** xorshift64: the benchmarks' cheap, allocation-free random numbers. */
