@@ -5,6 +5,7 @@
  */
 module dev.panmap {
     exports dev.panmap;
+    exports dev.panmap.structures;
 
     requires static info.picocli;
 

@@ -1,0 +1,198 @@
+package dev.panmap.structures;
+
+import static dev.panmap.structures.Access.ALL;
+import static dev.panmap.structures.Access.LONG;
+import static dev.panmap.structures.StructureLayout.Hash.*;
+
+import dev.panmap.ErrorKind;
+import dev.panmap.RegionException;
+import dev.panmap.SharedRegion;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A hash index in a region ({@link StructureLayout.Hash}): open addressing with linear probing over
+ * a fixed table of 16-byte slots, {@code long} keys to {@code long} values. Key 0 is reserved (it
+ * marks an empty slot). The table does not grow: it takes at most 3/4 of its capacity in keys and
+ * then refuses with {@link ErrorKind#NO_SPACE}. Keys are not removed.
+ *
+ * <p>The header holds a reference to the table, stored as the region's addressing mode says; a
+ * DIRECT region's lookups read the table through its absolute address.
+ *
+ * <p><b>Writers</b> ({@link #put}) hold the region's writer lock (checked). <b>Readers</b> need no
+ * lock: a new slot's value is stored before its key (release), and a reader that finds the key
+ * fences (acquire) before it reads the value. An update of an existing key's value is one 8-byte
+ * store: a reader sees the old or the new value.
+ */
+public final class HashIndex {
+    private final Access access;
+    // copied out of access: one dependent load less per lookup, which shows after each acquire fence
+    private final MemorySegment data;
+    private final boolean direct;
+    private final long root;
+    private final long mask;
+    private final long tableRef;
+    private final long tableOffset;
+
+    private HashIndex(Access access, long root) {
+        this.access = access;
+        this.data = access.data;
+        this.direct = access.direct;
+        this.root = root;
+        this.mask = access.data.get(LONG, root + CAPACITY_OFFSET) - 1;
+        this.tableRef = access.data.get(LONG, root + TABLE_OFFSET);
+        this.tableOffset = access.offset(tableRef);
+    }
+
+    /** Creates an empty index with room for {@code expectedKeys} (the capacity is the power of two that keeps the load at most 3/4). */
+    public static HashIndex create(RegionHeap heap, long expectedKeys) {
+        if (expectedKeys <= 0 || expectedKeys > (1L << 56)) {
+            throw new IllegalArgumentException("expected keys must be in [1, 2^56]: expectedKeys=" + expectedKeys);
+        }
+        long capacity = Long.highestOneBit(Math.max(4, (expectedKeys * 4 + 2) / 3) - 1) << 1;
+        Access a = new Access(heap.region());
+        long root = heap.allocate(SIZE);
+        long table = heap.allocate(capacity * SLOT_SIZE);
+        a.data.asSlice(root, SIZE).fill((byte) 0);
+        a.data.asSlice(table, capacity * SLOT_SIZE).fill((byte) 0);
+        a.data.set(LONG, root + CAPACITY_OFFSET, capacity);
+        a.data.set(LONG, root + TABLE_OFFSET, a.ref(table));
+        StructureLayout.publish(a.data, root, MAGIC, VERSION);
+        return new HashIndex(a, root);
+    }
+
+    /** Attaches to the index at data offset {@code root} of {@code region}. */
+    public static HashIndex attach(SharedRegion region, long root) {
+        StructureLayout.check(region.segment(), root, MAGIC, VERSION, "hash index");
+        return new HashIndex(new Access(region), root);
+    }
+
+    /**
+     * The hash whose low bits give the slot a key's probe starts at (then +1, wrapping): Murmur3's
+     * 64-bit finaliser, so clustered keys spread. Public so that other readers of the layout (tools,
+     * other languages, the benchmark's peers) find keys the same way.
+     */
+    public static long hash(long key) {
+        long h = key;
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        h *= 0xc4ceb9fe1a85ec53L;
+        h ^= h >>> 33;
+        return h;
+    }
+
+    /**
+     * Maps {@code key} to {@code value} (writer lock held); returns the previous value, or
+     * {@code missing} if there was none.
+     */
+    public long put(long key, long value, long missing) {
+        checkKey(key);
+        MemorySegment d = access.open();
+        access.checkWriter("HashIndex.put");
+        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
+            long slot = tableOffset + i * SLOT_SIZE;
+            long k = d.get(LONG, slot + SLOT_KEY_OFFSET);
+            if (k == key) {
+                long previous = d.get(LONG, slot + SLOT_VALUE_OFFSET);
+                d.set(LONG, slot + SLOT_VALUE_OFFSET, value);
+                return previous;
+            }
+            if (k == 0) {
+                long count = d.get(LONG, root + COUNT_OFFSET);
+                if (count >= (mask + 1) / 4 * 3) {
+                    throw new RegionException(ErrorKind.NO_SPACE, "hash index at data offset " + root + " of " + access.region.name()
+                        + " is full: " + count + " keys in " + (mask + 1) + " slots (at most 3/4 are used)");
+                }
+                d.set(LONG, slot + SLOT_VALUE_OFFSET, value);
+                Access.LONG_HANDLE.setRelease(d, slot + SLOT_KEY_OFFSET, key);
+                Access.LONG_HANDLE.setRelease(d, root + COUNT_OFFSET, count + 1);
+                return missing;
+            }
+        }
+    }
+
+    /** {@return the value of {@code key}, or {@code missing}} Allocation-free. */
+    public long get(long key, long missing) {
+        checkKey(key);
+        if (direct) {
+            access.open();
+            return getDirect(tableRef, mask, key, missing);
+        }
+        // bounded and scoped: the segment checks by itself that the region is open
+        return getOffset(data, tableOffset, mask, key, missing);
+    }
+
+    /** The table by its absolute address through a constant-base segment. */
+    private static long getDirect(long table, long mask, long key, long missing) {
+        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
+            long slot = table + i * SLOT_SIZE;
+            long k = ALL.get(LONG, slot);
+            if (k == key) {
+                VarHandle.acquireFence();
+                return ALL.get(LONG, slot + SLOT_VALUE_OFFSET);
+            }
+            if (k == 0) {
+                return missing;
+            }
+        }
+    }
+
+    /** The table by its data offset in the region's segment. */
+    private static long getOffset(MemorySegment d, long table, long mask, long key, long missing) {
+        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
+            long slot = table + i * SLOT_SIZE;
+            long k = d.get(LONG, slot);
+            if (k == key) {
+                VarHandle.acquireFence();
+                return d.get(LONG, slot + SLOT_VALUE_OFFSET);
+            }
+            if (k == 0) {
+                return missing;
+            }
+        }
+    }
+
+    /** {@return whether {@code key} is present} */
+    public boolean containsKey(long key) {
+        checkKey(key);
+        MemorySegment d = access.open();
+        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
+            long k = d.get(LONG, tableOffset + i * SLOT_SIZE);
+            if (k == key || k == 0) {
+                return k == key;
+            }
+        }
+    }
+
+    private static void checkKey(long key) {
+        if (key == 0) {
+            throw new IllegalArgumentException("key 0 is reserved: it marks an empty slot of a HashIndex");
+        }
+    }
+
+    /** {@return the number of keys (a hint while a writer puts)} */
+    public long size() {
+        return (long) Access.LONG_HANDLE.getAcquire(access.open(), root + COUNT_OFFSET);
+    }
+
+    /** {@return the number of slots} */
+    public long capacity() {
+        return mask + 1;
+    }
+
+    /** {@return the data offset another process attaches by} */
+    public long root() {
+        return root;
+    }
+
+    /** {@return the reference to the slot table, as stored in the header} (for tools and benchmarks) */
+    public long tableReference() {
+        return tableRef;
+    }
+
+    @Override
+    public String toString() {
+        return "HashIndex[root=" + root + ", capacity=" + capacity() + ", size=" + size() + ", " + access.references + "]";
+    }
+}

@@ -1,0 +1,197 @@
+package dev.panmap.structures;
+
+import dev.panmap.ErrorKind;
+import dev.panmap.RegionException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The on-region layouts of the structures in this package: the one place that says where every
+ * field lives. Offsets are bytes from the structure's root (its data-area offset); values are
+ * native order (little-endian on x86_64). Every structure starts with a magic and a version; an
+ * attaching process refuses a root whose magic or version differs. <strong>Any change to a layout
+ * below must change that structure's {@code VERSION}.</strong>
+ *
+ * <p>A <em>reference</em> is 8 bytes as {@link dev.panmap.References} defines it: the absolute
+ * address in a DIRECT region, the distance from the region start in an OFFSET region; 0 is null.
+ *
+ * <h2>Why readers may read while a writer writes</h2>
+ * Writers hold the region's writer lock, so there is one writer at a time across all processes. A
+ * writer fills a new node or slot completely with plain stores and then makes it reachable with one
+ * release store (of the predecessor's next reference, or of a slot's key), so a reader that reaches
+ * it sees it whole. Readers use plain loads along reference chains (each load depends on the one
+ * before, which no x86-64 or AArch64 core reorders) and an acquire fence after reading a hash key.
+ * Counts in headers are updated after publication and are hints for readers.
+ */
+public final class StructureLayout {
+    private StructureLayout() {}
+
+    /** Every structure root and every allocation is aligned to this. */
+    public static final int ALIGNMENT = 8;
+
+    /**
+     * {@link RegionHeap}: a bump allocator over {@code [start, end)} of the data area.
+     * <pre>
+     *   0                   1                   2                   3
+     *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+     *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+     *  |                  magic "PMHEAP\0\0" (8)                       | 0   written last (release)
+     *  |          version (4)          |          reserved (4)         | 8
+     *  |                   start: data offset (8)                      | 16  first byte handed out
+     *  |                    end: data offset (8)                       | 24  one past the last
+     *  |                    bump: data offset (8)                      | 32  next free byte; CAS
+     *  |                       reserved (24)                           | 40
+     *  +---------------------------------------------------------------+ 64
+     * </pre>
+     */
+    public static final class Heap {
+        private Heap() {}
+        public static final long MAGIC = magic("PMHEAP");
+        public static final int VERSION = 1;
+        public static final int START_OFFSET = 16;
+        public static final int END_OFFSET = 24;
+        public static final int BUMP_OFFSET = 32;
+        public static final int SIZE = 64;
+    }
+
+    /**
+     * {@link NodeList}: a singly linked list of fixed-size nodes.
+     * <pre>
+     *  header                                                           root +
+     *  |                  magic "PMLIST\0\0" (8)                       | 0   written last (release)
+     *  |          version (4)          |        node size (4)          | 8
+     *  |                     first: reference (8)                      | 16  0 when empty
+     *  |                     last: reference (8)                       | 24
+     *  |                         count (8)                             | 32  a hint for readers
+     *  |                  heap root: data offset (8)                   | 40  where nodes come from
+     *  |                       reserved (16)                           | 48
+     *  +---------------------------------------------------------------+ 64
+     *  node (node size bytes, 8-aligned)
+     *  |                     next: reference (8)                       | 0   0 at the end
+     *  |                  payload (node size - 8)                      | 8   the value is its first long
+     * </pre>
+     */
+    public static final class List {
+        private List() {}
+        public static final long MAGIC = magic("PMLIST");
+        public static final int VERSION = 1;
+        public static final int NODE_SIZE_OFFSET = 12;
+        public static final int FIRST_OFFSET = 16;
+        public static final int LAST_OFFSET = 24;
+        public static final int COUNT_OFFSET = 32;
+        public static final int HEAP_OFFSET = 40;
+        public static final int SIZE = 64;
+        public static final int NODE_NEXT_OFFSET = 0;
+        public static final int NODE_PAYLOAD_OFFSET = 8;
+        public static final int MIN_NODE_SIZE = 16;
+    }
+
+    /**
+     * {@link HashIndex}: open addressing with linear probing, {@code long} keys to {@code long}
+     * values; key 0 marks an empty slot.
+     * <pre>
+     *  header                                                           root +
+     *  |                  magic "PMHASH\0\0" (8)                       | 0   written last (release)
+     *  |          version (4)          |          reserved (4)         | 8
+     *  |                capacity: slots, a power of two (8)            | 16
+     *  |                         count (8)                             | 24  a hint for readers
+     *  |                     table: reference (8)                      | 32
+     *  |                       reserved (24)                           | 40
+     *  +---------------------------------------------------------------+ 64
+     *  table: capacity x 16-byte slots
+     *  |                   key (8): 0 = empty                          | 0   stored last (release)
+     *  |                        value (8)                              | 8
+     * </pre>
+     */
+    public static final class Hash {
+        private Hash() {}
+        public static final long MAGIC = magic("PMHASH");
+        public static final int VERSION = 1;
+        public static final int CAPACITY_OFFSET = 16;
+        public static final int COUNT_OFFSET = 24;
+        public static final int TABLE_OFFSET = 32;
+        public static final int SIZE = 64;
+        public static final int SLOT_SIZE = 16;
+        public static final int SLOT_KEY_OFFSET = 0;
+        public static final int SLOT_VALUE_OFFSET = 8;
+    }
+
+    /**
+     * {@link SkipList}: an ordered map of {@code long} keys (signed order) to {@code long} values.
+     * <pre>
+     *  header                                                           root +
+     *  |                  magic "PMSKIP\0\0" (8)                       | 0   written last (release)
+     *  |          version (4)          |        max level (4)          | 8
+     *  |                         count (8)                             | 16  a hint for readers
+     *  |                     head: reference (8)                       | 24  a node of max level, no key
+     *  |                  heap root: data offset (8)                   | 32
+     *  |                  level-generator state (8)                    | 40  writers only
+     *  |        top level (4)          |          reserved (4)         | 48  highest level in use
+     *  |                       reserved (8)                            | 56
+     *  +---------------------------------------------------------------+ 64
+     *  node (24 + 8 x level bytes)
+     *  |                          key (8)                              | 0
+     *  |                         value (8)                             | 8
+     *  |          level (4)            |          reserved (4)         | 16
+     *  |             next[0 .. level-1]: references (8 each)           | 24  next[i] links level i
+     * </pre>
+     */
+    public static final class Skip {
+        private Skip() {}
+        public static final long MAGIC = magic("PMSKIP");
+        public static final int VERSION = 1;
+        public static final int MAX_LEVEL_OFFSET = 12;
+        public static final int COUNT_OFFSET = 16;
+        public static final int HEAD_OFFSET = 24;
+        public static final int HEAP_OFFSET = 32;
+        public static final int RANDOM_OFFSET = 40;
+        public static final int TOP_LEVEL_OFFSET = 48;
+        public static final int SIZE = 64;
+        public static final int NODE_KEY_OFFSET = 0;
+        public static final int NODE_VALUE_OFFSET = 8;
+        public static final int NODE_LEVEL_OFFSET = 16;
+        public static final int NODE_NEXT_OFFSET = 24;
+        public static final int MAX_LEVEL = 24;
+
+        /** {@return the size of a node with {@code level} next references} */
+        public static long nodeSize(int level) {
+            return NODE_NEXT_OFFSET + 8L * level;
+        }
+    }
+
+    /** Common to every header. */
+    public static final int MAGIC_OFFSET = 0;
+    public static final int VERSION_OFFSET = 8;
+
+    /** {@return up to 8 ASCII characters read as a little-endian long, zero-padded} */
+    static long magic(String text) {
+        long m = 0;
+        for (int i = text.length() - 1; i >= 0; i--) {
+            m = (m << 8) | (text.charAt(i) & 0xFF);
+        }
+        return m;
+    }
+
+    /** Checks the magic and version of a structure root before anything else is trusted. */
+    static void check(MemorySegment data, long root, long magic, int version, String what) {
+        if (root < 0 || root % ALIGNMENT != 0 || root > data.byteSize() - 16) {
+            throw new IllegalArgumentException(what + " root must be an 8-aligned data offset inside the region: root=" + root);
+        }
+        long found = (long) ValueLayout.JAVA_LONG.varHandle().getAcquire(data, root + MAGIC_OFFSET);
+        if (found != magic) {
+            throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, "no " + what + " at data offset " + root
+                + ": magic 0x" + Long.toHexString(found) + ", expected 0x" + Long.toHexString(magic));
+        }
+        int v = data.get(ValueLayout.JAVA_INT, root + VERSION_OFFSET);
+        if (v != version) {
+            throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, what + " at data offset " + root
+                + " has layout version " + v + "; this panmap reads version " + version);
+        }
+    }
+
+    /** Writes the version, then the magic with a release store: the header is published. */
+    static void publish(MemorySegment data, long root, long magic, int version) {
+        data.set(ValueLayout.JAVA_INT, root + VERSION_OFFSET, version);
+        ValueLayout.JAVA_LONG.varHandle().setRelease(data, root + MAGIC_OFFSET, magic);
+    }
+}

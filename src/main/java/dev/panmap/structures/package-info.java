@@ -1,0 +1,39 @@
+/**
+ * Data structures that live inside a {@link dev.panmap.SharedRegion}, written once for both
+ * addressing modes: a bump allocator ({@link dev.panmap.structures.RegionHeap}), a singly linked
+ * list of fixed-size nodes ({@link dev.panmap.structures.NodeList}), a hash index
+ * ({@link dev.panmap.structures.HashIndex}) and an ordered map
+ * ({@link dev.panmap.structures.SkipList}). Their layouts are drawn in
+ * {@link dev.panmap.structures.StructureLayout}.
+ *
+ * <pre>{@code
+ * // process A
+ * RegionHeap heap = RegionHeap.create(region, 0, region.size());
+ * HashIndex index = HashIndex.create(heap, 1_000_000);
+ * try (WriterLock.Held held = region.writerLock().hold()) {
+ *     index.put(42, 4242, -1);
+ * }
+ * long root = index.root();                         // tell process B, e.g. in a well-known slot
+ * // process B
+ * HashIndex same = HashIndex.attach(region, root);  // checks magic and version
+ * long v = same.get(42, -1);
+ * }</pre>
+ *
+ * <ul>
+ * <li><b>References.</b> Links between nodes are stored as {@link dev.panmap.References} says: absolute
+ *     addresses in a DIRECT region, offsets in an OFFSET region. A process that maps a DIRECT region
+ *     at its base follows them with one load per hop; elsewhere (OFFSET regions, and the offset
+ *     fallback) a reference is translated by one add.</li>
+ * <li><b>Writers</b> hold the region's writer lock; the changing methods check it. Allocation from a
+ *     {@code RegionHeap} is lock-free (compare-and-set) and needs no lock.</li>
+ * <li><b>Readers</b> take no lock and may run while a writer writes, in any process: every node or
+ *     slot is complete before the release store that makes it reachable.</li>
+ * <li><b>Lifetime.</b> Every operation first checks that the region is open. On the DIRECT path,
+ *     reads go through a segment of the whole address space (that is what makes them as fast as C),
+ *     so closing the region while another thread is inside an operation of one of its structures
+ *     is a use-after-unmap, as in C; on the offset path the region's own segment throws
+ *     {@link java.lang.IllegalStateException} instead. Close a region only when its readers are done.</li>
+ * <li>Nothing is freed: keys are not removed and nodes are not reclaimed.</li>
+ * </ul>
+ */
+package dev.panmap.structures;

@@ -1,0 +1,70 @@
+package dev.panmap.structures;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.panmap.Addressing;
+import dev.panmap.ErrorKind;
+import dev.panmap.RegionException;
+import dev.panmap.SharedRegion;
+import dev.panmap.WriterLock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class HashIndexTest {
+    @ParameterizedTest
+    @EnumSource(Addressing.class)
+    void agreesWithAHashMapOnHitsAndMisses(Addressing addressing) {
+        try (Regions r = Regions.create(addressing, 1 << 20)) {
+            HashIndex index = HashIndex.create(r.heap(), 10_000);
+            assertThat(index.capacity()).isEqualTo(16384);
+            Map<Long, Long> expected = new HashMap<>();
+            Random random = new Random(11);
+            try (WriterLock.Held held = r.region().writerLock().hold()) {
+                for (int i = 0; i < 10_000; i++) {
+                    long key = random.nextInt(20_000) + 1 - (i % 2 == 0 ? 0 : 40_000L); // clustered, some negative
+                    long value = random.nextLong();
+                    Long previous = expected.put(key, value);
+                    assertThat(index.put(key, value, Long.MIN_VALUE)).isEqualTo(previous == null ? Long.MIN_VALUE : previous);
+                }
+            }
+            assertThat(index.size()).isEqualTo(expected.size());
+            try (SharedRegion again = r.openAgain()) {
+                HashIndex other = HashIndex.attach(again, index.root());
+                for (long key = -45_000; key <= 25_000; key++) {
+                    if (key == 0) {
+                        continue;
+                    }
+                    long want = expected.getOrDefault(key, -1L);
+                    assertThat(index.get(key, -1)).isEqualTo(want);
+                    assertThat(other.get(key, -1)).isEqualTo(want);
+                    assertThat(index.containsKey(key)).isEqualTo(expected.containsKey(key));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Addressing.class)
+    void refusesKeyZeroAndAFourthQuarter(Addressing addressing) {
+        try (Regions r = Regions.create(addressing, 1 << 16)) {
+            HashIndex index = HashIndex.create(r.heap(), 6);
+            assertThat(index.capacity()).isEqualTo(8);
+            assertThatThrownBy(() -> index.get(0, 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("key 0");
+            assertThatThrownBy(() -> index.put(1, 1, 0)).isInstanceOf(IllegalStateException.class);
+            try (WriterLock.Held held = r.region().writerLock().hold()) {
+                for (int k = 1; k <= 6; k++) {
+                    index.put(k, k, 0);
+                }
+                index.put(3, 33, 0); // an update needs no new slot
+                assertThatThrownBy(() -> index.put(7, 7, 0)).isInstanceOf(RegionException.class)
+                    .extracting(e -> ((RegionException) e).kind()).isEqualTo(ErrorKind.NO_SPACE);
+            }
+            assertThat(index.get(3, 0)).isEqualTo(33);
+            assertThat(index.get(7, -5)).isEqualTo(-5);
+        }
+    }
+}
