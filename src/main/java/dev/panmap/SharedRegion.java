@@ -148,7 +148,8 @@ public final class SharedRegion implements AutoCloseable {
         this.selfStartTime = platform.processStartTime(selfPid);
         this.arena = Arena.ofShared();
         MemorySegment mapping = MemorySegment.ofAddress(mappingAddress)
-            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, mappingSize));
+            .reinterpret(mappingSize, arena, ignored -> release(o.platform, mappingAddress, mappingSize,
+                addressing == Addressing.DIRECT && !offsetFallback));
         boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
         if (readOnly) {
             mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
@@ -166,6 +167,25 @@ public final class SharedRegion implements AutoCloseable {
     private void attach() {
         if (attachTable != null && openMode.writable()) {
             attachSlot = attachTable.register(target.name(), selfPid, selfStartTime);
+        }
+    }
+
+    /**
+     * The arena's cleanup: unmaps. A region mapped at its DIRECT base is retired instead (a read-only
+     * zero reservation replaces it atomically): the structures' DIRECT fast paths follow absolute
+     * addresses without a per-access liveness check, so a thread racing with close() reads zeros
+     * ("null", "empty") rather than faulting on unmapped memory.
+     */
+    private static void release(Platform platform, long address, long size, boolean direct) {
+        if (!direct) {
+            unmapQuietly(platform, address, size);
+            return;
+        }
+        try {
+            platform.retire(address, size);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "retiring a DIRECT region's mapping failed; unmapping it", e);
+            unmapQuietly(platform, address, size);
         }
     }
 

@@ -100,6 +100,15 @@ public interface Platform {
     /** Removes a mapping made by {@link #map}. */
     void unmap(long address, long size);
 
+    /**
+     * Removes a fixed-address mapping made by {@link #map} and leaves, in one atomic step, a
+     * read-only, zero-filled reservation in its place that costs no memory. Code that follows
+     * absolute pointers without a per-access liveness check (the DIRECT fast paths) and races with
+     * the close then reads zeros, which every structure takes for "null" or "empty", instead of
+     * faulting on unmapped memory. A later {@link #map} at an address inside a reservation reuses it.
+     */
+    void retire(long address, long size);
+
     /** Writes dirty pages of {@code [address, address+size)} back; waits for the write if {@code sync}. */
     void flush(long address, long size, boolean sync);
 

@@ -19,9 +19,12 @@ import java.lang.invoke.VarHandle;
  * constant and would cost the add anyway, which is why the loops are written twice and not once.
  *
  * <p>The price of the DIRECT form: {@code ALL} is not bounded to the region and not tied to its
- * lifetime. Every operation checks that the region is open when it starts; closing the region while
- * another thread is inside an operation, or a corrupt reference, is then a fault as in C, where the
- * offset form throws.
+ * lifetime. Every operation checks that the region is open when it starts. A thread still inside an
+ * operation when another thread closes the region reads zeros, not unmapped memory: a closed DIRECT
+ * region leaves a read-only zero reservation at its base ({@code Platform.retire}), and every loop
+ * here takes a zero reference for "null" and a zero key for "empty", so the operation ends and the
+ * next one throws {@link IllegalStateException}. A corrupt reference (one pointing outside the
+ * region) is still a fault, as in C, where the offset form throws.
  */
 final class Access {
     @SuppressWarnings("restricted")

@@ -30,9 +30,11 @@
  *     slot is complete before the release store that makes it reachable.</li>
  * <li><b>Lifetime.</b> Every operation first checks that the region is open. On the DIRECT path,
  *     reads go through a segment of the whole address space (that is what makes them as fast as C),
- *     so closing the region while another thread is inside an operation of one of its structures
- *     is a use-after-unmap, as in C; on the offset path the region's own segment throws
- *     {@link java.lang.IllegalStateException} instead. Close a region only when its readers are done.</li>
+ *     so a closed DIRECT region leaves a read-only zero reservation at its base: a thread still
+ *     inside an operation when another closes the region reads zeros ("null", "empty"), finishes,
+ *     and its next operation throws {@link java.lang.IllegalStateException}, as the offset path's
+ *     own segment does at once. The result of that last racing operation is meaningless: close a
+ *     region when its readers are done.</li>
  * <li>Nothing is freed: keys are not removed and nodes are not reclaimed.</li>
  * </ul>
  */

@@ -1,7 +1,6 @@
 package dev.panmap.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panmap.OpenMode;
 import dev.panmap.RegionOptions;
@@ -187,24 +186,6 @@ class CliTest {
             assertThat(r.exit()).as(r.toString()).isEqualTo(1);
             assertThat(r.stderr()).as(r.toString()).startsWith("dev.panmap.NativeException: shm_open(").contains("\tat dev.panmap.");
             assertThat(r.stderrLines().getLast()).startsWith("NOT_FOUND: shm_open(\"" + name + "\"");
-        }
-    }
-
-    @Test
-    void theLauncherRunsTheJar() {
-        Path launcher = Path.of("panmap").toAbsolutePath();
-        assumeTrue(Files.isExecutable(launcher), "no panmap launcher in " + launcher.getParent());
-        assumeTrue(Files.exists(Path.of("target", "panmap.jar")), "target/panmap.jar is not built yet (mvn package, make build)");
-        try {
-            Process p = new ProcessBuilder(launcher.toString(), "--version").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            assertThat(p.waitFor()).as(out).isZero();
-            assertThat(out).startsWith("panmap ").contains("platform: linux-x86_64");
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
         }
     }
 }

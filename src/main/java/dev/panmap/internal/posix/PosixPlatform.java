@@ -31,6 +31,9 @@ public final class PosixPlatform implements Platform {
 
     private final long pageSize = Posix.pageSize();
 
+    /** Reservations left by {@link #retire}: start address -> size. */
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, Long> retired = new java.util.concurrent.ConcurrentSkipListMap<>();
+
     /** A file descriptor, closed at most once. */
     static final class Fd implements Handle {
         final int fd;
@@ -165,7 +168,10 @@ public final class PosixPlatform implements Platform {
     public long map(Handle handle, long size, Access access, long fixedAddress, boolean populate) {
         int prot = access == Access.READ_ONLY ? PROT_READ() : PROT_READ() | PROT_WRITE();
         int flags = access == Access.COPY_ON_WRITE ? MAP_PRIVATE() : MAP_SHARED();
-        if (fixedAddress != 0) {
+        boolean reuse = fixedAddress != 0 && takeRetired(fixedAddress, size);
+        if (reuse) {
+            flags |= MAP_FIXED(); // over this process's own read-only reservation, nothing else
+        } else if (fixedAddress != 0) {
             flags |= MAP_FIXED_NOREPLACE();
         }
         if (populate) {
@@ -174,6 +180,9 @@ public final class PosixPlatform implements Platform {
         try {
             return Posix.mmap(fixedAddress, size, prot, flags, fd(handle).fd, 0);
         } catch (NativeException e) {
+            if (reuse) {
+                retired.put(fixedAddress, size); // MAP_FIXED failed: the reservation is still there
+            }
             if (e.kind() == ErrorKind.ADDRESS_IN_USE) {
                 String occupant = describeAddressRange(fixedAddress, size);
                 throw new NativeException(ErrorKind.ADDRESS_IN_USE, e.function(), e.arguments(), e.errorCode(), e.errorName(),
@@ -186,6 +195,37 @@ public final class PosixPlatform implements Platform {
     @Override
     public void unmap(long address, long size) {
         Posix.munmap(address, size);
+    }
+
+    @Override
+    public void retire(long address, long size) {
+        long placed = Posix.mmap(address, size, PROT_READ(), MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE() | MAP_FIXED(), -1, 0);
+        if (placed != address) {
+            throw new IllegalStateException("mmap(MAP_FIXED) placed a reservation at 0x" + Long.toHexString(placed)
+                + " instead of 0x" + Long.toHexString(address));
+        }
+        retired.put(address, size);
+    }
+
+    /**
+     * If {@code [address, address+size)} lies inside one reservation left by {@link #retire}, takes it
+     * out of the book (keeping what is left of it on either side) and returns true.
+     */
+    private synchronized boolean takeRetired(long address, long size) {
+        var entry = retired.floorEntry(address);
+        if (entry == null || entry.getKey() + entry.getValue() < address + size) {
+            return false;
+        }
+        long start = entry.getKey();
+        long end = start + entry.getValue();
+        retired.remove(start);
+        if (start < address) {
+            retired.put(start, address - start);
+        }
+        if (address + size < end) {
+            retired.put(address + size, end - address - size);
+        }
+        return true;
     }
 
     @Override
