@@ -129,7 +129,8 @@ public final class SeqRecord {
                 MemorySegment.copy(record, slot + SLOT_PAYLOAD_OFFSET, into, 0, payloadSize);
                 VarHandle.loadLoadFence();
                 long after = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
-                if (before == after) {
+                // both sequence loads equal: the copy is whole; published unchanged: it is this version
+                if (before == after && (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET) == published) {
                     return published >>> 1;
                 }
             }

@@ -61,6 +61,7 @@ public final class SharedRegion implements AutoCloseable {
     private final long mappingAddress;
     private final long mappingSize;
     private final long dataOffset;
+    private final MemorySegment mapping;   // the whole mapping, header included, tied to the arena
     private final MemorySegment data;
     private final Header header;           // null for raw regions
     private final Addressing addressing;
@@ -155,6 +156,7 @@ public final class SharedRegion implements AutoCloseable {
             mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
         }
         this.header = header == null ? null : new Header(mapping.asSlice(0, dataOffset));
+        this.mapping = mapping;
         this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
         this.references = new References(storedDataBase, mappingAddress + dataOffset,
             addressing == Addressing.DIRECT && !offsetFallback);
@@ -516,7 +518,7 @@ public final class SharedRegion implements AutoCloseable {
     /** Writes the whole region back to its backing store and waits ({@code msync(MS_SYNC)}). */
     public void force() {
         checkOpen();
-        platform.flush(mappingAddress, mappingSize, true);
+        platform.flush(mapping, true);
     }
 
     /** Writes {@code [offset, offset+length)} of the data area back and waits. */
@@ -527,7 +529,7 @@ public final class SharedRegion implements AutoCloseable {
     /** Starts writing the whole region back without waiting ({@code msync(MS_ASYNC)}). */
     public void forceAsync() {
         checkOpen();
-        platform.flush(mappingAddress, mappingSize, false);
+        platform.flush(mapping, false);
     }
 
     /** Starts writing {@code [offset, offset+length)} of the data area back without waiting. */
@@ -538,7 +540,14 @@ public final class SharedRegion implements AutoCloseable {
     private void flushRange(long offset, long length, boolean sync) {
         checkOpen();
         Objects.checkFromIndexSize(offset, length, data.byteSize());
-        platform.flush(mappingAddress + dataOffset + offset, length, sync);
+        platform.flush(pages(offset, length), sync);
+    }
+
+    /** {@return the slice of the mapping covering data-area {@code [offset, offset+length)}, widened to whole pages at the start} */
+    private MemorySegment pages(long offset, long length) {
+        long from = dataOffset + offset;
+        long start = from - from % platform.pageSize(); // the mapping itself starts on a page
+        return mapping.asSlice(start, from + length - start);
     }
 
     /** Gives the system an access-pattern hint for the whole data area. */
@@ -550,19 +559,19 @@ public final class SharedRegion implements AutoCloseable {
     public void advise(Advice advice, long offset, long length) {
         checkOpen();
         Objects.checkFromIndexSize(offset, length, data.byteSize());
-        platform.advise(mappingAddress + dataOffset + offset, length, Platform.Advice.valueOf(advice.name()));
+        platform.advise(pages(offset, length), Platform.Advice.valueOf(advice.name()));
     }
 
     /** Locks the whole mapping into RAM ({@code mlock}); fails with the system's reason (e.g. RLIMIT_MEMLOCK). */
     public void lockInMemory() {
         checkOpen();
-        platform.lockMemory(mappingAddress, mappingSize);
+        platform.lockMemory(mapping);
     }
 
     /** Undoes {@link #lockInMemory()}. */
     public void unlockFromMemory() {
         checkOpen();
-        platform.unlockMemory(mappingAddress, mappingSize);
+        platform.unlockMemory(mapping);
     }
 
     // ====================================================================== describing
@@ -703,16 +712,37 @@ public final class SharedRegion implements AutoCloseable {
         }
         try {
             if (writerLock.isHeldHere()) {
-                writerLock.release();
+                writerLock.abandon(); // clears the holder record; the OS lock stays until the fd closes
             }
             if (attachSlot >= 0) {
                 attachTable.deregister(attachSlot, selfPid);
             }
         } finally {
             try {
-                arena.close(); // unmaps; other threads' accesses now fail with IllegalStateException
+                closeArena(); // unmaps; other threads' accesses now fail with IllegalStateException
             } finally {
+                // only now, with this process's mapping gone, can another process take the writer
+                // lock: a thread of ours that was still writing can no longer land a late store
                 platform.close(handle);
+            }
+        }
+    }
+
+    /**
+     * Closes the arena. A native call of ours that is using the mapping (force, advise, mlock get
+     * the arena's segment, so the mapping cannot go away under them) makes close wait for it.
+     */
+    private void closeArena() {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                arena.close();
+                return;
+            } catch (IllegalStateException inUse) {
+                if (System.nanoTime() - deadline >= 0) {
+                    throw new IllegalStateException("region " + name() + " cannot be unmapped: its memory is still in use by a native call", inUse);
+                }
+                LockSupport.parkNanos(100_000);
             }
         }
     }

@@ -186,6 +186,12 @@ public final class WriterLock {
      * @throws IllegalStateException if the current thread does not hold it (also on a second unlock)
      */
     public void unlock() {
+        if (region.isClosed()) { // close() already let the OS lock go with the descriptor
+            if (local.isHeldByCurrentThread()) {
+                local.unlock();
+            }
+            region.checkOpen();
+        }
         if (owner != Thread.currentThread()) {
             throw new IllegalStateException("the writer lock of " + region.name() + " is not held by this thread ("
                 + Thread.currentThread().getName() + ")" + (owner == null ? ": it is not held in this process" : ""));
@@ -193,8 +199,22 @@ public final class WriterLock {
         release();
     }
 
-    /** Releases without the thread check: {@link SharedRegion#close()} of a region whose lock is held. */
-    void release() {
+    /**
+     * {@link SharedRegion#close()} of a region whose lock a thread of this object holds: clears the
+     * holder record while the header is still mapped and forgets the owner. The OS lock itself goes
+     * when the region's descriptor closes, after the mapping is gone, so that a thread still writing
+     * cannot race with the next holder. The owning thread's later {@code unlock()} is then an
+     * {@link IllegalStateException}.
+     */
+    void abandon() {
+        owner = null;
+        if (header != null) {
+            header.putLong(LOCK_HOLDER_START_OFFSET, 0);
+            header.putIntRelease(LOCK_HOLDER_PID_OFFSET, 0);
+        }
+    }
+
+    private void release() {
         owner = null;
         try {
             if (header != null) {

@@ -64,7 +64,10 @@ public final class AttachTable {
             int pid = header.getIntVolatile(slot + SLOT_PID_OFFSET);
             if (pid != 0) {
                 long start = header.getLongAcquire(slot + SLOT_START_OFFSET);
-                if (!alive(pid, start) && header.compareAndSetInt(slot + SLOT_PID_OFFSET, pid, 0)) {
+                // the dead start time goes first: a process that claims the freed pid word before it
+                // writes its own start must never be judged by its predecessor's start time
+                if (!alive(pid, start) && (start == 0 || header.compareAndSetLong(slot + SLOT_START_OFFSET, start, 0))
+                    && header.compareAndSetInt(slot + SLOT_PID_OFFSET, pid, 0)) {
                     freed++;
                 }
             }

@@ -72,6 +72,10 @@ public final class Header {
         return INT.compareAndSet(segment, offset, expected, value);
     }
 
+    public boolean compareAndSetLong(long offset, long expected, long value) {
+        return LONG.compareAndSet(segment, offset, expected, value);
+    }
+
     public long getAndAddLong(long offset, long delta) {
         return (long) LONG.getAndAdd(segment, offset, delta);
     }

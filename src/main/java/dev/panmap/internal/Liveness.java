@@ -6,7 +6,9 @@ public final class Liveness {
 
     /**
      * A start time of 0 means "not recorded yet" (a slot being filled): then the pid alone decides.
-     * Otherwise the process must exist with that same start time, so a reused pid reads as dead.
+     * Otherwise the process must exist with that same start time, so a reused pid reads as dead;
+     * where its start time cannot be read ({@code /proc} mounted with {@code hidepid}), whether the
+     * pid exists decides.
      */
     public static boolean alive(Platform platform, int pid, long startTime) {
         if (pid <= 0) {
@@ -15,6 +17,10 @@ public final class Liveness {
         if (startTime == 0) {
             return platform.processExists(pid);
         }
-        return platform.processStartTime(pid) == startTime;
+        long now = platform.processStartTime(pid);
+        if (now == -1) { // gone, or /proc hides it (hidepid): ask the kernel instead
+            return platform.processExists(pid);
+        }
+        return now == startTime;
     }
 }

@@ -1,6 +1,7 @@
 package dev.panmap.internal;
 
 import dev.panmap.internal.posix.PosixPlatform;
+import java.lang.foreign.MemorySegment;
 import java.util.Locale;
 
 /**
@@ -105,21 +106,27 @@ public interface Platform {
      * read-only, zero-filled reservation in its place that costs no memory. Code that follows
      * absolute pointers without a per-access liveness check (the DIRECT fast paths) and races with
      * the close then reads zeros, which every structure takes for "null" or "empty", instead of
-     * faulting on unmapped memory. A later {@link #map} at an address inside a reservation reuses it.
+     * faulting on unmapped memory. A later {@link #map} at an address inside a reservation reuses it
+     * (whatever region it maps: a thread still racing with the old close at that moment would then
+     * read the new region's bytes; the guarantee covers the close, not a reopen that follows it).
      */
     void retire(long address, long size);
 
-    /** Writes dirty pages of {@code [address, address+size)} back; waits for the write if {@code sync}. */
-    void flush(long address, long size, boolean sync);
+    // The calls below take a page-aligned slice of the mapping's own segment, not an address: a
+    // downcall keeps the segment's arena open while it runs, so a concurrent close() cannot unmap
+    // the range (and let something else be mapped there) under the system call.
 
-    /** Gives the system a hint on the access pattern of {@code [address, address+size)}. */
-    void advise(long address, long size, Advice advice);
+    /** Writes dirty pages of {@code range} back; waits for the write if {@code sync}. */
+    void flush(MemorySegment range, boolean sync);
 
-    /** Locks the range into RAM ({@code mlock}), or fails with the system's reason. */
-    void lockMemory(long address, long size);
+    /** Gives the system a hint on the access pattern of {@code range}. */
+    void advise(MemorySegment range, Advice advice);
+
+    /** Locks {@code range} into RAM ({@code mlock}), or fails with the system's reason. */
+    void lockMemory(MemorySegment range);
 
     /** Undoes {@link #lockMemory}. */
-    void unlockMemory(long address, long size);
+    void unlockMemory(MemorySegment range);
 
     /**
      * {@return what occupies {@code [address, address+size)} in this process, e.g. a line of

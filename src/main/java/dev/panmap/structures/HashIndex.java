@@ -39,9 +39,16 @@ public final class HashIndex {
         this.data = access.data;
         this.direct = access.direct;
         this.root = root;
-        this.mask = access.data.get(LONG, root + CAPACITY_OFFSET) - 1;
+        long capacity = access.data.get(LONG, root + CAPACITY_OFFSET);
+        this.mask = capacity - 1;
         this.tableRef = access.data.get(LONG, root + TABLE_OFFSET);
         this.tableOffset = access.offset(tableRef);
+        // the DIRECT loop reads through an unbounded segment: a damaged root must fail here, not there
+        if (capacity < 4 || Long.bitCount(capacity) != 1 || capacity > access.data.byteSize() / SLOT_SIZE
+            || tableOffset < 0 || tableOffset > access.data.byteSize() - capacity * SLOT_SIZE || (tableOffset & 7) != 0) {
+            throw new dev.panmap.RegionException(dev.panmap.ErrorKind.CORRUPT_REGION, "the hash index at offset " + root + " of "
+                + access.region.name() + " is damaged: capacity " + capacity + ", table at offset " + tableOffset);
+        }
     }
 
     /** Creates an empty index with room for {@code expectedKeys} (the capacity is the power of two that keeps the load at most 3/4). */

@@ -87,6 +87,14 @@ public final class NodeList {
         access.checkWriter("NodeList.append");
         access.set(node, NODE_NEXT_OFFSET, References.NULL);
         long last = access.data.get(LONG, root + LAST_OFFSET);
+        // a writer killed between linking a node and recording it as last left LAST behind: readers
+        // already see that node, so walk on to the real end instead of linking over it
+        if (last == References.NULL) {
+            last = access.data.get(LONG, root + FIRST_OFFSET);
+        }
+        while (last != References.NULL && access.get(last, NODE_NEXT_OFFSET) != References.NULL) {
+            last = access.get(last, NODE_NEXT_OFFSET);
+        }
         if (last == References.NULL) {
             Access.LONG_HANDLE.setRelease(access.data, root + FIRST_OFFSET, node);
         } else {

@@ -40,6 +40,12 @@ public final class SkipList {
         this.root = root;
         this.head = access.data.get(LONG, root + HEAD_OFFSET);
         this.maxLevel = access.data.get(INT, root + MAX_LEVEL_OFFSET);
+        long headOffset = access.offset(head);
+        // the DIRECT loop reads through an unbounded segment: a damaged root must fail here, not there
+        if (maxLevel < 1 || maxLevel > MAX_LEVEL || headOffset < 0 || headOffset > access.data.byteSize() - nodeSize(maxLevel)) {
+            throw new dev.panmap.RegionException(dev.panmap.ErrorKind.CORRUPT_REGION, "the skip list at offset " + root + " of "
+                + access.region.name() + " is damaged: " + maxLevel + " levels, head at offset " + headOffset);
+        }
     }
 
     /** Creates an empty skip list in {@code heap} (up to {@link StructureLayout.Skip#MAX_LEVEL} levels). */
@@ -128,7 +134,7 @@ public final class SkipList {
      */
     private long lower(long key, boolean inclusive) {
         MemorySegment d = direct ? access.open() : data; // the segment checks by itself that the region is open
-        int top = (int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET);
+        int top = Math.clamp((int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET), 0, maxLevel);
         return direct ? lowerDirect(head, top, key, inclusive) : lowerOffset(d, refBase, head, top, key, inclusive);
     }
 

@@ -67,4 +67,22 @@ class HashIndexTest {
             assertThat(index.get(7, -5)).isEqualTo(-5);
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(Addressing.class)
+    void aDamagedRootIsRefusedAtAttachNotFollowed(Addressing addressing) {
+        try (Regions r = Regions.create(addressing, 1 << 16)) {
+            HashIndex index = HashIndex.create(r.heap(), 100);
+            long root = index.root();
+            java.lang.foreign.MemorySegment data = r.region().segment();
+            long capacity = data.get(java.lang.foreign.ValueLayout.JAVA_LONG, root + StructureLayout.Hash.CAPACITY_OFFSET);
+            data.set(java.lang.foreign.ValueLayout.JAVA_LONG, root + StructureLayout.Hash.CAPACITY_OFFSET, 3);
+            assertThatThrownBy(() -> HashIndex.attach(r.region(), root)).isInstanceOf(RegionException.class)
+                .hasMessageContaining("is damaged").extracting(e -> ((RegionException) e).kind()).isEqualTo(ErrorKind.CORRUPT_REGION);
+            data.set(java.lang.foreign.ValueLayout.JAVA_LONG, root + StructureLayout.Hash.CAPACITY_OFFSET, capacity);
+            data.set(java.lang.foreign.ValueLayout.JAVA_LONG, root + StructureLayout.Hash.TABLE_OFFSET, 0x7fff_0000_0000L);
+            assertThatThrownBy(() -> HashIndex.attach(r.region(), root)).isInstanceOf(RegionException.class)
+                .hasMessageContaining("is damaged");
+        }
+    }
 }

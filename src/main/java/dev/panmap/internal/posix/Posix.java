@@ -261,36 +261,41 @@ public final class Posix {
         check(rc, "munmap", Flags.hex(address) + ", " + length, s);
     }
 
-    /** {@code msync(address, length, flags)}; the address must be page aligned. */
-    public static void msync(long address, long length, int flags) {
+    /**
+     * {@code msync(range, flags)}; {@code range} must start on a page. This and the calls below take
+     * the mapping's own segment: the downcall keeps its arena open while the call runs.
+     */
+    public static void msync(MemorySegment range, int flags) {
         Scratch s = SCRATCH.get();
         int rc;
         try {
-            rc = (int) MSYNC.invokeExact(s.errno, MemorySegment.ofAddress(address), length, flags);
+            rc = (int) MSYNC.invokeExact(s.errno, range, range.byteSize(), flags);
         } catch (Throwable t) {
             throw unexpected("msync", t);
         }
-        check(rc, "msync", Flags.hex(address) + ", " + length + ", " + Flags.msync(flags), s);
+        check(rc, "msync", Flags.hex(range.address()) + ", " + range.byteSize() + ", " + Flags.msync(flags), s);
     }
 
-    /** {@code madvise(address, length, advice)}. */
-    public static void madvise(long address, long length, int advice, String adviceName) {
+    /** {@code madvise(range, advice)}; {@code range} must start on a page. */
+    public static void madvise(MemorySegment range, int advice, String adviceName) {
         Scratch s = SCRATCH.get();
         int rc;
         try {
-            rc = (int) MADVISE.invokeExact(s.errno, MemorySegment.ofAddress(address), length, advice);
+            rc = (int) MADVISE.invokeExact(s.errno, range, range.byteSize(), advice);
         } catch (Throwable t) {
             throw unexpected("madvise", t);
         }
-        check(rc, "madvise", Flags.hex(address) + ", " + length + ", " + adviceName, s);
+        check(rc, "madvise", Flags.hex(range.address()) + ", " + range.byteSize() + ", " + adviceName, s);
     }
 
-    /** {@code mlock(address, length)}. */
-    public static void mlock(long address, long length) {
+    /** {@code mlock(range)}. */
+    public static void mlock(MemorySegment range) {
         Scratch s = SCRATCH.get();
         int rc;
+        long address = range.address();
+        long length = range.byteSize();
         try {
-            rc = (int) MLOCK.invokeExact(s.errno, MemorySegment.ofAddress(address), length);
+            rc = (int) MLOCK.invokeExact(s.errno, range, length);
         } catch (Throwable t) {
             throw unexpected("mlock", t);
         }
@@ -302,16 +307,16 @@ public final class Posix {
         }
     }
 
-    /** {@code munlock(address, length)}. */
-    public static void munlock(long address, long length) {
+    /** {@code munlock(range)}. */
+    public static void munlock(MemorySegment range) {
         Scratch s = SCRATCH.get();
         int rc;
         try {
-            rc = (int) MUNLOCK.invokeExact(s.errno, MemorySegment.ofAddress(address), length);
+            rc = (int) MUNLOCK.invokeExact(s.errno, range, range.byteSize());
         } catch (Throwable t) {
             throw unexpected("munlock", t);
         }
-        check(rc, "munlock", Flags.hex(address) + ", " + length, s);
+        check(rc, "munlock", Flags.hex(range.address()) + ", " + range.byteSize(), s);
     }
 
     // ---------------------------------------------------------------- locks

@@ -6,6 +6,7 @@ import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
 import dev.panmap.internal.Platform;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -180,8 +181,12 @@ public final class PosixPlatform implements Platform {
         try {
             return Posix.mmap(fixedAddress, size, prot, flags, fd(handle).fd, 0);
         } catch (NativeException e) {
-            if (reuse) {
-                retired.put(fixedAddress, size); // MAP_FIXED failed: the reservation is still there
+            if (reuse) { // MAP_FIXED failed, and may have removed the reservation already: lay it again
+                try {
+                    retire(fixedAddress, size);
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
             }
             if (e.kind() == ErrorKind.ADDRESS_IN_USE) {
                 String occupant = describeAddressRange(fixedAddress, size);
@@ -229,13 +234,12 @@ public final class PosixPlatform implements Platform {
     }
 
     @Override
-    public void flush(long address, long size, boolean sync) {
-        long start = address & -pageSize; // msync wants a page-aligned start
-        Posix.msync(start, size + (address - start), sync ? MS_SYNC() : MS_ASYNC());
+    public void flush(MemorySegment range, boolean sync) {
+        Posix.msync(range, sync ? MS_SYNC() : MS_ASYNC());
     }
 
     @Override
-    public void advise(long address, long size, Advice advice) {
+    public void advise(MemorySegment range, Advice advice) {
         int value = switch (advice) {
             case NORMAL -> MADV_NORMAL();
             case SEQUENTIAL -> MADV_SEQUENTIAL();
@@ -243,18 +247,17 @@ public final class PosixPlatform implements Platform {
             case WILL_NEED -> MADV_WILLNEED();
             case DONT_NEED -> MADV_DONTNEED();
         };
-        long start = address & -pageSize;
-        Posix.madvise(start, size + (address - start), value, "MADV_" + advice.name().replace("_", ""));
+        Posix.madvise(range, value, "MADV_" + advice.name().replace("_", ""));
     }
 
     @Override
-    public void lockMemory(long address, long size) {
-        Posix.mlock(address, size);
+    public void lockMemory(MemorySegment range) {
+        Posix.mlock(range);
     }
 
     @Override
-    public void unlockMemory(long address, long size) {
-        Posix.munlock(address, size);
+    public void unlockMemory(MemorySegment range) {
+        Posix.munlock(range);
     }
 
     @Override

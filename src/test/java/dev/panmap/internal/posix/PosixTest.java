@@ -102,7 +102,7 @@ class PosixTest {
         byte[] text = "written through mmap".getBytes(StandardCharsets.US_ASCII);
         MemorySegment.copy(text, 0, mapped, ValueLayout.JAVA_BYTE, size - text.length, text.length);
         mapped.set(ValueLayout.JAVA_LONG, 0, 0x1122334455667788L);
-        Posix.msync(address, size, MS_SYNC());
+        Posix.msync(mapped, MS_SYNC());
         Posix.munmap(address, size);
 
         byte[] back = Files.readAllBytes(file);
