@@ -93,6 +93,11 @@ final class Chase {
         });
     }
 
+    /** {@return the faster of two timings of the same chase} */
+    static Timing best(Timing a, Timing b) {
+        return a.nanosPerNode() <= b.nanosPerNode() ? a : b;
+    }
+
     /** Runs a chase of {@code nodes} nodes a few times; {@return the best round, per node} */
     private static Timing time(int nodes, LongSupplier chase) {
         long best = Long.MAX_VALUE;
