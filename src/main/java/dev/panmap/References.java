@@ -21,13 +21,11 @@ public final class References {
     private final long storedDataBase;
     private final long localDataAddress;
     private final long delta;
-    private final boolean direct;
 
-    References(long storedDataBase, long localDataAddress, boolean direct) {
+    References(long storedDataBase, long localDataAddress) {
         this.storedDataBase = storedDataBase;
         this.localDataAddress = localDataAddress;
         this.delta = localDataAddress - storedDataBase;
-        this.direct = direct;
     }
 
     /** {@return the reference to store for a place at {@code dataOffset} in the data area} */
@@ -50,9 +48,13 @@ public final class References {
         return address - delta;
     }
 
-    /** {@return whether stored references are absolute addresses valid in this process as they are} */
+    /**
+     * {@return whether stored references are absolute addresses valid in this process as they are}:
+     * true exactly for a DIRECT region mapped at its recorded base (an OFFSET reference, a distance
+     * from the region start, never equals the address it denotes).
+     */
     public boolean isDirect() {
-        return direct && delta == 0;
+        return delta == 0;
     }
 
     /** {@return the address of the data area in this process} */

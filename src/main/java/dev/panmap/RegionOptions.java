@@ -16,8 +16,21 @@ import java.util.Objects;
  * }</pre>
  */
 public final class RegionOptions {
-    private static final RegionOptions DEFAULTS = new RegionOptions(0, Permissions.ownerOnly(), Addressing.OFFSET, 0,
-        false, false, false, 64, true, Duration.ofSeconds(5));
+    private static final RegionOptions DEFAULTS = new RegionOptions(new Values());
+
+    /** The option values while a copy is being changed; every {@code withX}-style method edits one. */
+    private static final class Values {
+        long size;
+        Permissions permissions = Permissions.ownerOnly();
+        Addressing addressing = Addressing.OFFSET;
+        long baseAddress;
+        boolean allowOffsetFallback;
+        boolean populate;
+        boolean lockInMemory;
+        int maxAttached = dev.panmap.internal.RegionLayout.DEFAULT_ATTACH_CAPACITY;
+        boolean reserve = true;
+        Duration attachTimeout = Duration.ofSeconds(5);
+    }
 
     private final long size;
     private final Permissions permissions;
@@ -30,19 +43,34 @@ public final class RegionOptions {
     private final boolean reserve;
     private final Duration attachTimeout;
 
-    private RegionOptions(long size, Permissions permissions, Addressing addressing, long baseAddress,
-                          boolean allowOffsetFallback, boolean populate, boolean lockInMemory, int maxAttached,
-                          boolean reserve, Duration attachTimeout) {
-        this.size = size;
-        this.permissions = permissions;
-        this.addressing = addressing;
-        this.baseAddress = baseAddress;
-        this.allowOffsetFallback = allowOffsetFallback;
-        this.populate = populate;
-        this.lockInMemory = lockInMemory;
-        this.maxAttached = maxAttached;
-        this.reserve = reserve;
-        this.attachTimeout = attachTimeout;
+    private RegionOptions(Values v) {
+        this.size = v.size;
+        this.permissions = v.permissions;
+        this.addressing = v.addressing;
+        this.baseAddress = v.baseAddress;
+        this.allowOffsetFallback = v.allowOffsetFallback;
+        this.populate = v.populate;
+        this.lockInMemory = v.lockInMemory;
+        this.maxAttached = v.maxAttached;
+        this.reserve = v.reserve;
+        this.attachTimeout = v.attachTimeout;
+    }
+
+    /** {@return a copy of these options with one change} */
+    private RegionOptions with(java.util.function.Consumer<Values> change) {
+        Values v = new Values();
+        v.size = size;
+        v.permissions = permissions;
+        v.addressing = addressing;
+        v.baseAddress = baseAddress;
+        v.allowOffsetFallback = allowOffsetFallback;
+        v.populate = populate;
+        v.lockInMemory = lockInMemory;
+        v.maxAttached = maxAttached;
+        v.reserve = reserve;
+        v.attachTimeout = attachTimeout;
+        change.accept(v);
+        return new RegionOptions(v);
     }
 
     /** {@return the defaults: OFFSET addressing, {@code 0600}, 64 attach slots, blocks reserved} */
@@ -58,17 +86,17 @@ public final class RegionOptions {
         if (bytes <= 0) {
             throw new IllegalArgumentException("size must be positive: size=" + bytes);
         }
-        return new RegionOptions(bytes, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+        return with(v -> v.size = bytes);
     }
 
     /** The mode a created region gets, exactly, whatever the umask. */
     public RegionOptions permissions(Permissions value) {
-        return new RegionOptions(size, Objects.requireNonNull(value), addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+        return with(v -> v.permissions = Objects.requireNonNull(value));
     }
 
     /** How a created region is addressed. */
     public RegionOptions addressing(Addressing value) {
-        return new RegionOptions(size, permissions, Objects.requireNonNull(value), baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+        return with(v -> v.addressing = Objects.requireNonNull(value));
     }
 
     /**
@@ -80,7 +108,10 @@ public final class RegionOptions {
         if (address < 0) {
             throw new IllegalArgumentException("base address must be a user-space address: 0x" + Long.toHexString(address));
         }
-        return new RegionOptions(size, permissions, Addressing.DIRECT, address, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+        return with(v -> {
+            v.addressing = Addressing.DIRECT;
+            v.baseAddress = address;
+        });
     }
 
     /**
@@ -89,23 +120,23 @@ public final class RegionOptions {
      * failing with {@link ErrorKind#ADDRESS_IN_USE}.
      */
     public RegionOptions allowOffsetFallback(boolean value) {
-        return new RegionOptions(size, permissions, addressing, baseAddress, value, populate, lockInMemory, maxAttached, reserve, attachTimeout);
+        return with(v -> v.allowOffsetFallback = value);
     }
 
     /** Fault every page in at map time ({@code MAP_POPULATE}). */
     public RegionOptions populate(boolean value) {
-        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, value, lockInMemory, maxAttached, reserve, attachTimeout);
+        return with(v -> v.populate = value);
     }
 
     /** Lock the mapping into RAM ({@code mlock}); fails with the system's reason where refused. */
     public RegionOptions lockInMemory(boolean value) {
-        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, value, maxAttached, reserve, attachTimeout);
+        return with(v -> v.lockInMemory = value);
     }
 
     /** The capacity of a created region's attached-process table (eXtremeDB's "max connections"). */
     public RegionOptions maxAttached(int value) {
         dev.panmap.internal.RegionLayout.checkAttachCapacity(value);
-        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, value, reserve, attachTimeout);
+        return with(v -> v.maxAttached = value);
     }
 
     /**
@@ -113,7 +144,7 @@ public final class RegionOptions {
      * system fails at creation with {@link ErrorKind#NO_SPACE} rather than at a later write. On by default.
      */
     public RegionOptions reserve(boolean value) {
-        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, value, attachTimeout);
+        return with(v -> v.reserve = value);
     }
 
     /** How long an attaching process waits for a region whose creation is in progress. */
@@ -121,7 +152,7 @@ public final class RegionOptions {
         if (value.isNegative()) {
             throw new IllegalArgumentException("attach timeout must not be negative: " + value);
         }
-        return new RegionOptions(size, permissions, addressing, baseAddress, allowOffsetFallback, populate, lockInMemory, maxAttached, reserve, value);
+        return with(v -> v.attachTimeout = value);
     }
 
     public long size() {

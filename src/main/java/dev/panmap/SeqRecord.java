@@ -31,12 +31,17 @@ public final class SeqRecord {
     private final MemorySegment record;
     private final int payloadSize;
     private final long stride;
+    private final MemorySegment[] payloads; // the two slots' payloads, sliced once
 
     private SeqRecord(SharedRegion region, MemorySegment record, int payloadSize) {
         this.region = region;
         this.record = record;
         this.payloadSize = payloadSize;
         this.stride = RecordLayout.slotStride(payloadSize);
+        this.payloads = new MemorySegment[2];
+        for (int i = 0; i < 2; i++) {
+            payloads[i] = record.asSlice(SLOTS_OFFSET + i * stride + SLOT_PAYLOAD_OFFSET, payloadSize);
+        }
     }
 
     /** {@return the bytes a record with {@code payloadSize} bytes of payload occupies in a region} */
@@ -147,7 +152,9 @@ public final class SeqRecord {
         if (from.byteSize() < payloadSize) {
             throw new IllegalArgumentException("source of " + from.byteSize() + " bytes is smaller than the payload (" + payloadSize + ")");
         }
-        write(payload -> MemorySegment.copy(from, 0, payload, 0, payloadSize));
+        int target = begin();
+        MemorySegment.copy(from, 0, payloads[target], 0, payloadSize);
+        publish(target);
     }
 
     /**
@@ -157,11 +164,18 @@ public final class SeqRecord {
      * @throws IllegalStateException unless the calling thread holds the region's writer lock
      */
     public void write(Consumer<MemorySegment> writer) {
+        int target = begin();
+        writer.accept(payloads[target]);
+        publish(target);
+    }
+
+    /** Marks the unpublished slot as being written (odd), repairing it first if a writer died in it; {@return its index} */
+    private int begin() {
         if (!region.writerLock().isHeldByCurrentThread()) {
             throw new IllegalStateException("writing a SeqRecord of " + region.name() + " needs its writer lock, held by this thread");
         }
         long published = (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET);
-        long target = (published & 1) ^ 1;
+        int target = (int) (published & 1) ^ 1;
         long slot = SLOTS_OFFSET + target * stride;
         long sequence = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
         if ((sequence & 1) != 0) { // a writer died here mid-write; it was never published
@@ -170,8 +184,14 @@ public final class SeqRecord {
         }
         LONG.setOpaque(record, slot + SLOT_SEQUENCE_OFFSET, sequence + 1); // odd: being written
         VarHandle.storeStoreFence(); // ... before any byte of the payload changes
-        writer.accept(record.asSlice(slot + SLOT_PAYLOAD_OFFSET, payloadSize));
-        LONG.setRelease(record, slot + SLOT_SEQUENCE_OFFSET, sequence + 2);
+        return target;
+    }
+
+    /** Seals the slot written since {@link #begin()} (even) and publishes it with one release store. */
+    private void publish(int target) {
+        long slot = SLOTS_OFFSET + target * stride;
+        long published = (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET);
+        LONG.setRelease(record, slot + SLOT_SEQUENCE_OFFSET, (long) LONG.get(record, slot + SLOT_SEQUENCE_OFFSET) + 1);
         LONG.setRelease(record, (long) PUBLISHED_OFFSET, (((published >>> 1) + 1) << 1) | target);
     }
 }

@@ -132,7 +132,7 @@ public final class SharedRegion implements AutoCloseable {
         return Platform.current().canonicalName(name);
     }
 
-    private SharedRegion(Opener o, long mappingAddress, long mappingSize, long dataOffset, Header header,
+    private SharedRegion(Opener o, long mappingAddress, long mappingSize, long dataOffset,
                          Addressing addressing, boolean offsetFallback, long storedDataBase) {
         this.platform = o.platform;
         this.target = o.target;
@@ -155,11 +155,10 @@ public final class SharedRegion implements AutoCloseable {
         if (readOnly) {
             mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
         }
-        this.header = header == null ? null : new Header(mapping.asSlice(0, dataOffset));
+        this.header = o.raw ? null : new Header(mapping.asSlice(0, dataOffset));
         this.mapping = mapping;
         this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
-        this.references = new References(storedDataBase, mappingAddress + dataOffset,
-            addressing == Addressing.DIRECT && !offsetFallback);
+        this.references = new References(storedDataBase, mappingAddress + dataOffset);
         this.attachTable = this.header == null ? null
             : new AttachTable(this.header, this.header.getInt(ATTACH_CAPACITY_OFFSET), platform);
         this.writerLock = new WriterLock(this, platform, handle, this.header);
@@ -235,7 +234,7 @@ public final class SharedRegion implements AutoCloseable {
                         throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is empty: nothing to map");
                     }
                     mapped = platform.map(handle, size, access(), 0, options.populate());
-                    region = new SharedRegion(this, mapped, size, 0, null, Addressing.OFFSET, false, 0);
+                    region = new SharedRegion(this, mapped, size, 0, Addressing.OFFSET, false, 0);
                 } else if (created) {
                     long headerSize = RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
                     long dataSize = pageRound(options.size());
@@ -243,9 +242,8 @@ public final class SharedRegion implements AutoCloseable {
                     platform.setSize(handle, size, options.reserve());
                     boolean direct = options.addressing() == Addressing.DIRECT;
                     mapped = direct ? mapAtFreeBase(size) : platform.map(handle, size, Access.READ_WRITE, 0, options.populate());
-                    Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
-                    writeHeader(h, headerSize, dataSize, direct ? mapped : 0);
-                    region = new SharedRegion(this, mapped, size, headerSize, h, options.addressing(), false,
+                    writeHeader(new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize)), headerSize, dataSize, direct ? mapped : 0);
+                    region = new SharedRegion(this, mapped, size, headerSize, options.addressing(), false,
                         direct ? mapped + headerSize : headerSize);
                 } else {
                     Validated v = validate();
@@ -268,8 +266,7 @@ public final class SharedRegion implements AutoCloseable {
                     } else {
                         mapped = platform.map(handle, size, access(), 0, options.populate());
                     }
-                    Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(v.headerSize));
-                    region = new SharedRegion(this, mapped, size, v.headerSize, h, v.addressing, fallback,
+                    region = new SharedRegion(this, mapped, size, v.headerSize, v.addressing, fallback,
                         direct ? v.base + v.headerSize : v.headerSize);
                 }
                 mapped = 0; // the region's arena owns the mapping now
@@ -316,13 +313,13 @@ public final class SharedRegion implements AutoCloseable {
             int perms = options.permissions().mode();
             switch (mode) {
                 case CREATE_ONLY -> {
-                    handle = platform.open(target, Create.EXCLUSIVE, true, perms).handle();
+                    handle = platform.open(target, Create.EXCLUSIVE, true, perms);
                     created = true;
                 }
                 case OPEN_OR_CREATE -> {
                     for (int attempt = 0; ; attempt++) {
                         try {
-                            handle = platform.open(target, Create.EXCLUSIVE, true, perms).handle();
+                            handle = platform.open(target, Create.EXCLUSIVE, true, perms);
                             created = true;
                             return;
                         } catch (NativeException e) {
@@ -331,7 +328,7 @@ public final class SharedRegion implements AutoCloseable {
                             }
                         }
                         try {
-                            handle = platform.open(target, Create.NEVER, true, 0).handle();
+                            handle = platform.open(target, Create.NEVER, true, 0);
                             return;
                         } catch (NativeException e) { // removed between the two calls: try again
                             if (e.kind() != ErrorKind.NOT_FOUND || attempt >= 10) {
@@ -340,7 +337,7 @@ public final class SharedRegion implements AutoCloseable {
                         }
                     }
                 }
-                default -> handle = platform.open(target, Create.NEVER, mode.writable(), 0).handle();
+                default -> handle = platform.open(target, Create.NEVER, mode.writable(), 0);
             }
         }
 

@@ -32,9 +32,6 @@ public interface Platform {
     /** How {@link #open} should open: create (exclusively or not) and/or with write access. */
     enum Create { NEVER, EXCLUSIVE }
 
-    /** The result of {@link #open}: the handle and whether this call created the object. */
-    record Opened(Handle handle, boolean created) {}
-
     /** Mapping access. */
     enum Access { READ_ONLY, READ_WRITE, COPY_ON_WRITE }
 
@@ -70,7 +67,7 @@ public interface Platform {
      * Opens (and, as asked, creates) a shared-memory object or file. {@code writable} opens for
      * read and write. A created object gets exactly {@code permissions}, whatever the umask.
      */
-    Opened open(Target target, Create create, boolean writable, int permissions);
+    Handle open(Target target, Create create, boolean writable, int permissions);
 
     /** {@return the size, permissions and owner of an open object} */
     Status status(Handle handle);

@@ -105,7 +105,7 @@ public final class PosixPlatform implements Platform {
     }
 
     @Override
-    public Opened open(Target target, Create create, boolean writable, int permissions) {
+    public Handle open(Target target, Create create, boolean writable, int permissions) {
         int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC();
         if (create == Create.EXCLUSIVE) {
             flags |= O_CREAT() | O_EXCL();
@@ -122,7 +122,7 @@ public final class PosixPlatform implements Platform {
                 throw e;
             }
         }
-        return new Opened(handle, create == Create.EXCLUSIVE);
+        return handle;
     }
 
     @Override
