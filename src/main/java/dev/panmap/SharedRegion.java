@@ -649,7 +649,7 @@ public final class SharedRegion implements AutoCloseable {
         }
         int pid = header.getInt(CREATOR_PID_OFFSET);
         long start = header.getLong(CREATOR_START_OFFSET);
-        return Optional.of(new ProcessInfo(pid, start, dev.panmap.internal.Liveness.alive(platform, pid, start)));
+        return Optional.of(dev.panmap.internal.ProcessStamp.info(platform, dev.panmap.internal.ProcessStamp.of(pid, start), start));
     }
 
     /** {@return when the region was created, if recorded} */
@@ -712,7 +712,7 @@ public final class SharedRegion implements AutoCloseable {
                 writerLock.abandon(); // clears the holder record; the OS lock stays until the fd closes
             }
             if (attachSlot >= 0) {
-                attachTable.deregister(attachSlot, selfPid);
+                attachTable.deregister(attachSlot, selfPid, selfStartTime);
             }
         } finally {
             try {

@@ -3,8 +3,8 @@ package dev.panmap;
 import static dev.panmap.internal.RegionLayout.*;
 
 import dev.panmap.internal.Header;
-import dev.panmap.internal.Liveness;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.ProcessStamp;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -19,8 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@code fcntl(F_OFD_SETLK)} on Linux), so the kernel releases it when the holding process dies,
  * whatever the cause: {@code kill -9}, a crash, an OOM kill. Closing some other descriptor of the
  * same file does not release it (unlike a classic {@code fcntl} lock). The header records the
- * holder's pid and start time for tools; a record found by the next holder is a dead holder's and is
- * counted in {@link #staleRecoveries()} and reported by {@link #lastStaleHolder()}.
+ * holder, pid and start time in one word ({@code ProcessStamp}), for tools. The next holder that
+ * finds a record left behind checks that process: if it is dead, it died holding the lock, which is
+ * counted in {@link #staleRecoveries()} and reported by {@link #lastStaleHolder()}; a record of a
+ * live process (one in another pid namespace with the same pid, say) is replaced and not counted.
  *
  * <p><b>Threads.</b> The OS lock belongs to the open file description, which all threads of one
  * {@link SharedRegion} share, so threads are serialised in-process first. The lock is not reentrant:
@@ -144,7 +146,7 @@ public final class WriterLock {
                 checkUsable();
                 if (spins < SPINS) { // watch the holder word (no system call) and retry as soon as it clears
                     spins++;
-                    for (int i = 0; i < 64 && header != null && header.getIntVolatile(LOCK_HOLDER_PID_OFFSET) != 0; i++) {
+                    for (int i = 0; i < 64 && header != null && header.getLongVolatile(LOCK_HOLDER_OFFSET) != 0; i++) {
                         Thread.onSpinWait();
                     }
                 } else {
@@ -167,14 +169,15 @@ public final class WriterLock {
         }
         owner = Thread.currentThread();
         if (header != null) {
-            int previous = header.getIntVolatile(LOCK_HOLDER_PID_OFFSET);
-            if (previous != 0) { // the OS lock is ours, so whoever is recorded died holding it
+            long previous = header.getLongVolatile(LOCK_HOLDER_OFFSET);
+            // the OS lock is ours, so a recorded holder lost it: counted as stale only if it is dead
+            if (previous != 0 && !ProcessStamp.alive(platform, previous)) {
                 header.putLong(LOCK_LAST_STALE_START_OFFSET, header.getLong(LOCK_HOLDER_START_OFFSET));
-                header.putInt(LOCK_LAST_STALE_PID_OFFSET, previous);
+                header.putLongRelease(LOCK_LAST_STALE_OFFSET, previous);
                 header.getAndAddLong(LOCK_STALE_RECOVERIES_OFFSET, 1);
             }
             header.putLong(LOCK_HOLDER_START_OFFSET, region.selfStartTime());
-            header.putIntRelease(LOCK_HOLDER_PID_OFFSET, region.selfPid());
+            header.putLongRelease(LOCK_HOLDER_OFFSET, ProcessStamp.of(region.selfPid(), region.selfStartTime()));
             header.getAndAddLong(LOCK_ACQUISITIONS_OFFSET, 1);
         }
         return true;
@@ -209,8 +212,7 @@ public final class WriterLock {
     void abandon() {
         owner = null;
         if (header != null) {
-            header.putLong(LOCK_HOLDER_START_OFFSET, 0);
-            header.putIntRelease(LOCK_HOLDER_PID_OFFSET, 0);
+            header.putLongRelease(LOCK_HOLDER_OFFSET, 0);
         }
     }
 
@@ -218,8 +220,7 @@ public final class WriterLock {
         owner = null;
         try {
             if (header != null) {
-                header.putLong(LOCK_HOLDER_START_OFFSET, 0);
-                header.putIntRelease(LOCK_HOLDER_PID_OFFSET, 0);
+                header.putLongRelease(LOCK_HOLDER_OFFSET, 0);
             }
             platform.unlockWriter(handle);
         } finally {
@@ -247,22 +248,16 @@ public final class WriterLock {
         if (header == null) {
             return Optional.empty();
         }
-        int pid = header.getIntVolatile(LOCK_HOLDER_PID_OFFSET);
-        if (pid == 0) {
-            return Optional.empty();
-        }
-        long start = header.getLongAcquire(LOCK_HOLDER_START_OFFSET);
-        return Optional.of(new ProcessInfo(pid, start, Liveness.alive(platform, pid, start)));
+        long stamp = header.getLongVolatile(LOCK_HOLDER_OFFSET);
+        return stamp == 0 ? Optional.empty()
+            : Optional.of(ProcessStamp.info(platform, stamp, header.getLongAcquire(LOCK_HOLDER_START_OFFSET)));
     }
 
     /** {@return the last holder whose record a later holder found stale (it died holding the lock)} */
     public Optional<ProcessInfo> lastStaleHolder() {
-        if (header == null || header.getIntVolatile(LOCK_LAST_STALE_PID_OFFSET) == 0) {
-            return Optional.empty();
-        }
-        int pid = header.getIntVolatile(LOCK_LAST_STALE_PID_OFFSET);
-        long start = header.getLong(LOCK_LAST_STALE_START_OFFSET);
-        return Optional.of(new ProcessInfo(pid, start, Liveness.alive(platform, pid, start)));
+        long stamp = header == null ? 0 : header.getLongVolatile(LOCK_LAST_STALE_OFFSET);
+        return stamp == 0 ? Optional.empty()
+            : Optional.of(ProcessStamp.info(platform, stamp, header.getLongAcquire(LOCK_LAST_STALE_START_OFFSET)));
     }
 
     /** {@return how many times the lock was taken, over the region's life} */

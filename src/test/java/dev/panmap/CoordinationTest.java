@@ -84,6 +84,51 @@ class CoordinationTest {
         }
     }
 
+    /** The holder record as a crash (or a process in another pid namespace) would leave it. */
+    private void forgeHolderRecord(long stamp, long start) {
+        MemorySegment header = MemorySegment.ofAddress(region.baseAddress()).reinterpret(region.dataOffset());
+        header.set(ValueLayout.JAVA_LONG, dev.panmap.internal.RegionLayout.LOCK_HOLDER_START_OFFSET, start);
+        header.set(ValueLayout.JAVA_LONG, dev.panmap.internal.RegionLayout.LOCK_HOLDER_OFFSET, stamp);
+    }
+
+    @Test
+    void aStaleRecoveryIsCountedOnlyWhenTheRecordedHolderIsDead() throws Exception {
+        WriterLock lock = region.writerLock();
+        int deadPid;
+        long deadStart;
+        try (ChildJvm child = ChildJvm.start(RegionChild.class)) {
+            child.awaitPrefix("READY", WAIT);
+            deadPid = (int) child.pid();
+            deadStart = Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + deadPid + "/stat"))
+                .replaceFirst("^.*\\) ", "").split(" ")[22 - 3]);
+        }
+        // a live process recorded without its OS lock (same pid in another namespace, say): replaced, not counted
+        ProcessHandle self = ProcessHandle.current();
+        long selfStart = Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"))
+            .replaceFirst("^.*\\) ", "").split(" ")[22 - 3]);
+        forgeHolderRecord(dev.panmap.internal.ProcessStamp.of((int) self.pid(), selfStart), selfStart);
+        assertThat(lock.holder()).get().extracting(ProcessInfo::alive).isEqualTo(true);
+        assertThat(lock.tryLock()).isTrue();
+        lock.unlock();
+        assertThat(lock.staleRecoveries()).as("a live recorded holder did not die holding the lock").isZero();
+        assertThat(lock.lastStaleHolder()).isEmpty();
+
+        // a dead process's record: counted once, and named with its full start time
+        forgeHolderRecord(dev.panmap.internal.ProcessStamp.of(deadPid, deadStart), deadStart);
+        assertThat(lock.holder()).get().isEqualTo(new ProcessInfo(deadPid, deadStart, false));
+        assertThat(lock.tryLock()).isTrue();
+        lock.unlock();
+        assertThat(lock.staleRecoveries()).isEqualTo(1);
+        assertThat(lock.lastStaleHolder()).get().isEqualTo(new ProcessInfo(deadPid, deadStart, false));
+
+        // a live pid with another start time is another process: the recorded one is dead
+        forgeHolderRecord(dev.panmap.internal.ProcessStamp.of((int) self.pid(), selfStart + 1), selfStart + 1);
+        assertThat(lock.holder()).get().extracting(ProcessInfo::alive).isEqualTo(false);
+        assertThat(lock.tryLock()).isTrue();
+        lock.unlock();
+        assertThat(lock.staleRecoveries()).isEqualTo(2);
+    }
+
     @Test
     void twoWriterProcessesCountExactlyUnderTheLock() {
         int n = 20_000;

@@ -10,14 +10,17 @@ import java.util.List;
 
 /**
  * The attached-process table in a region header (see {@link RegionLayout}): each attached process
- * holds one slot with its pid and start time. Claims and releases are compare-and-set on the pid
- * word, so no lock is needed; slots of dead processes are reclaimed on the next attach.
+ * holds one slot, named by its {@link ProcessStamp}. Every change of a slot is one compare-and-set of
+ * that 8-byte stamp, so no lock is needed and no reader sees half a claim: claimed from 0, released
+ * from the claimer's own stamp, reclaimed from the very stamp that was judged dead (a process that
+ * claimed the slot in between keeps it).
  */
 public final class AttachTable {
     private final Header header;
     private final int capacity;
     private final Platform platform;
 
+    /** @param capacity the validated capacity (never re-read from the shared header) */
     public AttachTable(Header header, int capacity, Platform platform) {
         this.header = header;
         this.capacity = capacity;
@@ -37,11 +40,12 @@ public final class AttachTable {
      */
     public int register(String regionName, int pid, long startTime) {
         reclaimDead();
+        long stamp = ProcessStamp.of(pid, startTime);
         for (int i = 0; i < capacity; i++) {
             long slot = slotOffset(i);
-            if (header.getIntVolatile(slot + SLOT_PID_OFFSET) == 0 && header.compareAndSetInt(slot + SLOT_PID_OFFSET, 0, pid)) {
+            if (header.getLongVolatile(slot + SLOT_STAMP_OFFSET) == 0 && header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, 0, stamp)) {
+                header.putLong(slot + SLOT_START_OFFSET, startTime);
                 header.putLong(slot + SLOT_ATTACHED_MILLIS_OFFSET, System.currentTimeMillis());
-                header.putLongRelease(slot + SLOT_START_OFFSET, startTime);
                 return i;
             }
         }
@@ -49,11 +53,9 @@ public final class AttachTable {
             + capacity + " slots belong to live processes (create the region with a larger maxAttached)");
     }
 
-    /** Frees slot {@code index}, which this process claimed. */
-    public void deregister(int index, int pid) {
-        long slot = slotOffset(index);
-        header.putLongRelease(slot + SLOT_START_OFFSET, 0);
-        header.compareAndSetInt(slot + SLOT_PID_OFFSET, pid, 0);
+    /** Frees slot {@code index}, which this process claimed with {@code (pid, startTime)}. */
+    public void deregister(int index, int pid, long startTime) {
+        header.compareAndSetLong(slotOffset(index) + SLOT_STAMP_OFFSET, ProcessStamp.of(pid, startTime), 0);
     }
 
     /** Frees every slot whose process is gone. @return how many */
@@ -61,15 +63,9 @@ public final class AttachTable {
         int freed = 0;
         for (int i = 0; i < capacity; i++) {
             long slot = slotOffset(i);
-            int pid = header.getIntVolatile(slot + SLOT_PID_OFFSET);
-            if (pid != 0) {
-                long start = header.getLongAcquire(slot + SLOT_START_OFFSET);
-                // the dead start time goes first: a process that claims the freed pid word before it
-                // writes its own start must never be judged by its predecessor's start time
-                if (!alive(pid, start) && (start == 0 || header.compareAndSetLong(slot + SLOT_START_OFFSET, start, 0))
-                    && header.compareAndSetInt(slot + SLOT_PID_OFFSET, pid, 0)) {
-                    freed++;
-                }
+            long stamp = header.getLongVolatile(slot + SLOT_STAMP_OFFSET);
+            if (stamp != 0 && !ProcessStamp.alive(platform, stamp) && header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0)) {
+                freed++;
             }
         }
         return freed;
@@ -80,17 +76,11 @@ public final class AttachTable {
         List<ProcessInfo> out = new ArrayList<>();
         for (int i = 0; i < capacity; i++) {
             long slot = slotOffset(i);
-            int pid = header.getIntVolatile(slot + SLOT_PID_OFFSET);
-            if (pid != 0) {
-                long start = header.getLongAcquire(slot + SLOT_START_OFFSET);
-                out.add(new ProcessInfo(pid, start, alive(pid, start)));
+            long stamp = header.getLongVolatile(slot + SLOT_STAMP_OFFSET);
+            if (stamp != 0) {
+                out.add(ProcessStamp.info(platform, stamp, header.getLong(slot + SLOT_START_OFFSET)));
             }
         }
         return out;
-    }
-
-    /** Whether the process named by pid and start time (0: not yet written) is alive. */
-    boolean alive(int pid, long startTime) {
-        return Liveness.alive(platform, pid, startTime);
     }
 }

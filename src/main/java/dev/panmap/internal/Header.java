@@ -68,6 +68,10 @@ public final class Header {
         return (int) INT.getVolatile(segment, offset);
     }
 
+    public long getLongVolatile(long offset) {
+        return (long) LONG.getVolatile(segment, offset);
+    }
+
     public boolean compareAndSetInt(long offset, int expected, int value) {
         return INT.compareAndSet(segment, offset, expected, value);
     }

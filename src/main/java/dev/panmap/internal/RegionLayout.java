@@ -32,18 +32,16 @@ import java.util.zip.CRC32C;
  *  |                        flags (4)                              | 92   0; for later use
  *  |                      reserved (32)                            | 96
  *  +---------------------------------------------------------------+
- *  |                 writer lock: holder pid (4)                   | 128  0 when free
- *  |                      reserved (4)                             | 132
- *  |             writer lock: holder start time (8)                | 136
+ *  |           writer lock: holder stamp (8)                       | 128  0 when free; see ProcessStamp
+ *  |           writer lock: holder start time (8)                  | 136  for tools; written before the stamp
  *  |             writer lock: acquisitions (8)                     | 144
  *  |             writer lock: stale recoveries (8)                 | 152
- *  |             writer lock: last stale holder pid (4)            | 160
- *  |                      reserved (4)                             | 164
+ *  |           writer lock: last stale holder stamp (8)            | 160
  *  |        writer lock: last stale holder start time (8)          | 168
  *  |                      reserved (80)                            | 176
  *  +---------------------------------------------------------------+
  *  |          attach table: capacity x 32-byte slots               | 256
- *  |   slot: pid (4) | reserved (4) | start time (8) |             |
+ *  |   slot: process stamp (8) | start time (8) |                  |
  *  |         attach time, epoch ms (8) | reserved (8)              |
  *  +---------------------------------------------------------------+
  *  |      padding up to the header size (a page multiple)          |
@@ -62,11 +60,16 @@ import java.util.zip.CRC32C;
  *     generation and rewrite them under the writer lock, with a new checksum); the checksum catches a
  *     damaged or foreign header before anything is trusted.</li>
  * <li><b>The writer lock</b> itself is an operating-system lock (an open-file-description lock on
- *     Linux), so it is released when its holder dies. The holder words only say who holds it, for
- *     tools and for the next holder, which recognises a record left by a dead process as stale.</li>
- * <li><b>Attach slots</b> are claimed by compare-and-set on the pid word (from 0, or from the pid of a
- *     dead process), then the start time is written with a release store. A process is identified
- *     by pid <em>and</em> start time, so a reused pid is not mistaken for the old process.</li>
+ *     Linux), so it is released when its holder dies. The holder stamp only says who holds it, for
+ *     tools and for the next holder, which recognises a stamp left by a dead process as stale.</li>
+ * <li><b>Who, in one word.</b> The holder and every attach slot name their process with a
+ *     {@link ProcessStamp}: pid and start-time tag in one aligned 8-byte word, written, swapped and
+ *     read as a unit, so no reader can pair one process's pid with another's start time and take a
+ *     live process for a dead one. The full start time beside it is for tools only.</li>
+ * <li><b>Attach slots</b> are claimed by compare-and-set of the stamp from 0, released by
+ *     compare-and-set from the claimer's own stamp, and reclaimed from a dead process by
+ *     compare-and-set from the dead stamp that was judged, so a slot is never taken from a process
+ *     that claimed it in between.</li>
  * </ul>
  */
 public final class RegionLayout {
@@ -75,7 +78,7 @@ public final class RegionLayout {
     /** "PANMAP\0\0" read as a little-endian long. */
     public static final long MAGIC = 0x0000_5041_4D4E_4150L;
     /** The version of this layout; change it with any change above. */
-    public static final int LAYOUT_VERSION = 1;
+    public static final int LAYOUT_VERSION = 2;
 
     public static final int MAGIC_OFFSET = 0;
     public static final int VERSION_OFFSET = 8;
@@ -96,16 +99,16 @@ public final class RegionLayout {
     /** The checksum covers {@code [CHECKSUMMED_FROM, CHECKSUM_OFFSET)}. */
     public static final int CHECKSUMMED_FROM = VERSION_OFFSET;
 
-    public static final int LOCK_HOLDER_PID_OFFSET = 128;
+    public static final int LOCK_HOLDER_OFFSET = 128;
     public static final int LOCK_HOLDER_START_OFFSET = 136;
     public static final int LOCK_ACQUISITIONS_OFFSET = 144;
     public static final int LOCK_STALE_RECOVERIES_OFFSET = 152;
-    public static final int LOCK_LAST_STALE_PID_OFFSET = 160;
+    public static final int LOCK_LAST_STALE_OFFSET = 160;
     public static final int LOCK_LAST_STALE_START_OFFSET = 168;
 
     public static final int ATTACH_TABLE_OFFSET = 256;
     public static final int ATTACH_SLOT_SIZE = 32;
-    public static final int SLOT_PID_OFFSET = 0;
+    public static final int SLOT_STAMP_OFFSET = 0;
     public static final int SLOT_START_OFFSET = 8;
     public static final int SLOT_ATTACHED_MILLIS_OFFSET = 16;
 

@@ -69,7 +69,7 @@ class CliTest {
 
         Cli.Result text = ok("inspect", name);
         assertThat(text.stdout()).contains("region       " + name + " (POSIX shared memory")
-            .contains("layout       version 1; header 4096 bytes").contains("size         64K of data (65536 bytes)")
+            .contains("layout       version " + dev.panmap.internal.RegionLayout.LAYOUT_VERSION + "; header 4096 bytes").contains("size         64K of data (65536 bytes)")
             .contains("addressing   OFFSET").contains("mode         0640").contains("writer lock  free")
             .contains("attached     0 alive, 8 slots");
 
@@ -77,7 +77,7 @@ class CliTest {
         assertThat(json).containsKeys(INSPECT_KEYS.toArray(String[]::new));
         assertThat(json).containsEntry("name", name).containsEntry("backing", "SHARED_MEMORY").containsEntry("size", 65536L)
             .containsEntry("dataOffset", 4096L).containsEntry("addressing", "OFFSET").containsEntry("baseAddress", null)
-            .containsEntry("mode", "0640").containsEntry("layoutVersion", 1L).containsEntry("lockHolder", null)
+            .containsEntry("mode", "0640").containsEntry("layoutVersion", (long) dev.panmap.internal.RegionLayout.LAYOUT_VERSION).containsEntry("lockHolder", null)
             .containsEntry("attached", List.of()).containsEntry("maxAttached", 8L);
         assertThat((Long) json.get("creatorPid")).as("the creating CLI process").isPositive();
 
