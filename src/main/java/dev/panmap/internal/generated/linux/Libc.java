@@ -356,6 +356,15 @@ public class Libc extends Libc$shared {
     public static int O_EXCL() {
         return O_EXCL;
     }
+    private static final int O_NOCTTY = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define O_NOCTTY 256
+     * }
+     */
+    public static int O_NOCTTY() {
+        return O_NOCTTY;
+    }
     private static final int O_TRUNC = (int)512L;
     /**
      * {@snippet lang=c :
@@ -364,6 +373,15 @@ public class Libc extends Libc$shared {
      */
     public static int O_TRUNC() {
         return O_TRUNC;
+    }
+    private static final int O_NONBLOCK = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * #define O_NONBLOCK 2048
+     * }
+     */
+    public static int O_NONBLOCK() {
+        return O_NONBLOCK;
     }
     private static final int F_OFD_GETLK = (int)36L;
     /**
@@ -2030,6 +2048,15 @@ public class Libc extends Libc$shared {
     public static int F_SETLKW() {
         return F_SETLKW;
     }
+    private static final int O_DIRECTORY = (int)65536L;
+    /**
+     * {@snippet lang=c :
+     * #define O_DIRECTORY 65536
+     * }
+     */
+    public static int O_DIRECTORY() {
+        return O_DIRECTORY;
+    }
     private static final int O_NOFOLLOW = (int)131072L;
     /**
      * {@snippet lang=c :
@@ -2057,6 +2084,33 @@ public class Libc extends Libc$shared {
     public static int S_IFMT() {
         return S_IFMT;
     }
+    private static final int S_IFDIR = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFDIR 16384
+     * }
+     */
+    public static int S_IFDIR() {
+        return S_IFDIR;
+    }
+    private static final int S_IFCHR = (int)8192L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFCHR 8192
+     * }
+     */
+    public static int S_IFCHR() {
+        return S_IFCHR;
+    }
+    private static final int S_IFBLK = (int)24576L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFBLK 24576
+     * }
+     */
+    public static int S_IFBLK() {
+        return S_IFBLK;
+    }
     private static final int S_IFREG = (int)32768L;
     /**
      * {@snippet lang=c :
@@ -2065,6 +2119,33 @@ public class Libc extends Libc$shared {
      */
     public static int S_IFREG() {
         return S_IFREG;
+    }
+    private static final int S_IFIFO = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFIFO 4096
+     * }
+     */
+    public static int S_IFIFO() {
+        return S_IFIFO;
+    }
+    private static final int S_IFLNK = (int)40960L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFLNK 40960
+     * }
+     */
+    public static int S_IFLNK() {
+        return S_IFLNK;
+    }
+    private static final int S_IFSOCK = (int)49152L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFSOCK 49152
+     * }
+     */
+    public static int S_IFSOCK() {
+        return S_IFSOCK;
     }
 }
 
