@@ -132,7 +132,7 @@ public final class SharedRegion implements AutoCloseable {
         return Platform.current().canonicalName(name);
     }
 
-    private SharedRegion(Opener o, long mappingAddress, long mappingSize, long dataOffset,
+    private SharedRegion(Opener o, long mappingAddress, long mappingSize, long dataOffset, int attachCapacity,
                          Addressing addressing, boolean offsetFallback, long storedDataBase) {
         this.platform = o.platform;
         this.target = o.target;
@@ -149,8 +149,7 @@ public final class SharedRegion implements AutoCloseable {
         this.selfStartTime = platform.processStartTime(selfPid);
         this.arena = Arena.ofShared();
         MemorySegment mapping = MemorySegment.ofAddress(mappingAddress)
-            .reinterpret(mappingSize, arena, ignored -> release(o.platform, mappingAddress, mappingSize,
-                addressing == Addressing.DIRECT && !offsetFallback));
+            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, mappingSize));
         boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
         if (readOnly) {
             mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
@@ -160,7 +159,7 @@ public final class SharedRegion implements AutoCloseable {
         this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
         this.references = new References(storedDataBase, mappingAddress + dataOffset);
         this.attachTable = this.header == null ? null
-            : new AttachTable(this.header, this.header.getInt(ATTACH_CAPACITY_OFFSET), platform);
+            : new AttachTable(this.header, attachCapacity, platform); // as validated, never re-read
         this.writerLock = new WriterLock(this, platform, handle, this.header);
     }
 
@@ -172,24 +171,10 @@ public final class SharedRegion implements AutoCloseable {
     }
 
     /**
-     * The arena's cleanup: unmaps. A region mapped at its DIRECT base is retired instead (a read-only
-     * zero reservation replaces it atomically): the structures' DIRECT fast paths follow absolute
-     * addresses without a per-access liveness check, so a thread racing with close() reads zeros
-     * ("null", "empty") rather than faulting on unmapped memory.
+     * The arena's cleanup: unmaps. A DIRECT mapping is replaced by a zero reservation that stays for
+     * the life of the process ({@link Platform#unmap}), so a thread still following its absolute
+     * addresses reads zeros (or a later region's bytes) but never faults; see {@code AddressBook}.
      */
-    private static void release(Platform platform, long address, long size, boolean direct) {
-        if (!direct) {
-            unmapQuietly(platform, address, size);
-            return;
-        }
-        try {
-            platform.retire(address, size);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "retiring a DIRECT region's mapping failed; unmapping it", e);
-            unmapQuietly(platform, address, size);
-        }
-    }
-
     private static void unmapQuietly(Platform platform, long address, long size) {
         try {
             platform.unmap(address, size);
@@ -234,7 +219,7 @@ public final class SharedRegion implements AutoCloseable {
                         throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is empty: nothing to map");
                     }
                     mapped = platform.map(handle, size, access(), 0, options.populate());
-                    region = new SharedRegion(this, mapped, size, 0, Addressing.OFFSET, false, 0);
+                    region = new SharedRegion(this, mapped, size, 0, 0, Addressing.OFFSET, false, 0);
                 } else if (created) {
                     long headerSize = RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
                     long dataSize = pageRound(options.size());
@@ -242,8 +227,13 @@ public final class SharedRegion implements AutoCloseable {
                     platform.setSize(handle, size, options.reserve());
                     boolean direct = options.addressing() == Addressing.DIRECT;
                     mapped = direct ? mapAtFreeBase(size) : platform.map(handle, size, Access.READ_WRITE, 0, options.populate());
-                    writeHeader(new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize)), headerSize, dataSize, direct ? mapped : 0);
-                    region = new SharedRegion(this, mapped, size, headerSize, options.addressing(), false,
+                    Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
+                    writeHeader(h, headerSize, dataSize, direct ? mapped : 0);
+                    if (target.file()) { // a new file region survives a power loss from here on
+                        platform.flush(h.segment(), true);
+                        platform.makeDurable(handle, target);
+                    }
+                    region = new SharedRegion(this, mapped, size, headerSize, options.maxAttached(), options.addressing(), false,
                         direct ? mapped + headerSize : headerSize);
                 } else {
                     Validated v = validate();
@@ -266,7 +256,7 @@ public final class SharedRegion implements AutoCloseable {
                     } else {
                         mapped = platform.map(handle, size, access(), 0, options.populate());
                     }
-                    region = new SharedRegion(this, mapped, size, v.headerSize, v.addressing, fallback,
+                    region = new SharedRegion(this, mapped, size, v.headerSize, v.attachCapacity, v.addressing, fallback,
                         direct ? v.base + v.headerSize : v.headerSize);
                 }
                 mapped = 0; // the region's arena owns the mapping now
@@ -386,7 +376,7 @@ public final class SharedRegion implements AutoCloseable {
             h.publishMagicRelease();
         }
 
-        private record Validated(long headerSize, long regionSize, Addressing addressing, long base) {}
+        private record Validated(long headerSize, long regionSize, int attachCapacity, Addressing addressing, long base) {}
 
         /** Reads and checks the header through a read-only peek mapping; never writes. */
         private Validated validate() {
@@ -455,14 +445,17 @@ public final class SharedRegion implements AutoCloseable {
             long base = h.getLong(BASE_ADDRESS_OFFSET);
             long page = platform.pageSize();
             String bad = null;
+            // every sum below is checked: a forged size near 2^63 must not wrap into something that passes
             if (capacity < 1 || capacity > MAX_ATTACH_CAPACITY || headerSize != RegionLayout.headerSize(capacity, page)) {
                 bad = "header size " + headerSize + " does not match its attach table of " + capacity + " slots";
-            } else if (dataSize <= 0 || regionSize != headerSize + dataSize || dataSize % page != 0) {
+            } else if (dataSize <= 0 || dataSize % page != 0 || dataSize > Long.MAX_VALUE - headerSize
+                       || regionSize != headerSize + dataSize) {
                 bad = "region size " + regionSize + " is not header " + headerSize + " + data " + dataSize;
             } else if (addressingCode != ADDRESSING_OFFSET_MODE && addressingCode != ADDRESSING_DIRECT_MODE) {
                 bad = "unknown addressing mode " + addressingCode;
-            } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base == 0 || base % platform.baseAlignment() != 0)) {
-                bad = "DIRECT region with an unusable base address 0x" + Long.toHexString(base);
+            } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base <= 0 || base % platform.baseAlignment() != 0
+                       || base > Long.MAX_VALUE - regionSize)) {
+                bad = "DIRECT region with an unusable base address 0x" + Long.toHexString(base) + " for " + regionSize + " bytes";
             }
             if (bad != null) {
                 throw new RegionException(ErrorKind.CORRUPT_REGION, what + " has an inconsistent header: " + bad);
@@ -471,7 +464,7 @@ public final class SharedRegion implements AutoCloseable {
                 throw new RegionException(ErrorKind.CORRUPT_REGION, what + " is truncated: " + objectSize
                     + " bytes, its header says " + regionSize);
             }
-            return new Validated(headerSize, regionSize,
+            return new Validated(headerSize, regionSize, capacity,
                 addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base);
         }
     }

@@ -137,7 +137,8 @@ class CrossProcessRegionTest {
             } else {
                 String error = child.awaitPrefix("ERROR ", WAIT);
                 assertThat(error).startsWith("ADDRESS_IN_USE mmap(0x" + base).contains("MAP_FIXED_NOREPLACE")
-                    .contains("EEXIST").contains("occupied by: " + base + "-");
+                    .contains("EEXIST").contains("occupied by panmap's own DIRECT mapping of shm \"" + o.name + "\" at 0x" + base + "-")
+                    .contains("open in this process");
             }
         } finally {
             cleanup(o);

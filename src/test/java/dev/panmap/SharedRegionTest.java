@@ -91,7 +91,7 @@ class SharedRegionTest {
             .asInstanceOf(type(NativeException.class))
             .satisfies(e -> {
                 assertThat(e.kind()).isEqualTo(ErrorKind.NOT_FOUND);
-                assertThat(e.getMessage()).isEqualTo("shm_open(\"" + name + "\", O_RDWR|O_CLOEXEC, 0000) failed: ENOENT (No such file or directory)");
+                assertThat(e.getMessage()).isEqualTo("shm_open(\"" + name + "\", O_RDWR|O_NONBLOCK|O_CLOEXEC, 0000) failed: ENOENT (No such file or directory)");
             });
         try (SharedRegion first = SharedRegion.open(name, OpenMode.OPEN_OR_CREATE, SMALL);
              SharedRegion second = SharedRegion.open(name, OpenMode.OPEN_OR_CREATE, SMALL)) {
@@ -101,7 +101,7 @@ class SharedRegionTest {
                 .asInstanceOf(type(NativeException.class))
                 .satisfies(e -> {
                     assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS);
-                    assertThat(e.getMessage()).isEqualTo("shm_open(\"" + name + "\", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0600) failed: EEXIST (File exists)");
+                    assertThat(e.getMessage()).isEqualTo("shm_open(\"" + name + "\", O_RDWR|O_CREAT|O_EXCL|O_NONBLOCK|O_CLOEXEC, 0600) failed: EEXIST (File exists)");
                 });
             first.segment().set(ValueLayout.JAVA_INT, 0, 7);
             assertThat(second.segment().get(ValueLayout.JAVA_INT, 0)).isEqualTo(7);
@@ -356,5 +356,60 @@ class SharedRegionTest {
             raw.force();
         }
         assertThat(Files.readString(file)).isEqualTo("Hello from a plain file");
+    }
+
+    /** Patches a long of the header and re-seals the checksum, as a forger (or a bug) with write access would. */
+    private static void forge(Path file, int offset, long value) throws Exception {
+        byte[] header = Arrays.copyOf(Files.readAllBytes(file), RegionLayout.MIN_HEADER_SIZE);
+        ByteBuffer b = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(offset, value);
+        b.putInt(RegionLayout.CHECKSUM_OFFSET, RegionLayout.checksum(java.lang.foreign.MemorySegment.ofArray(header)));
+        patch(file, 0, header);
+    }
+
+    @ParameterizedTest(name = "data size {0}")
+    @CsvSource({"9223372036854771712, inconsistent header", "9223372036854775807, inconsistent header",
+                "4611686018427387904, is truncated", "-4096, inconsistent header"})
+    void aForgedSizeNearTwoToThe63IsCorruptNotAnMmap(long dataSize, String expected) throws Exception {
+        Path file = validRegionFile("forged-" + Long.toHexString(dataSize));
+        long headerSize = RegionLayout.headerSize(RegionLayout.DEFAULT_ATTACH_CAPACITY, 4096);
+        forge(file, RegionLayout.DATA_SIZE_OFFSET, dataSize);
+        forge(file, RegionLayout.REGION_SIZE_OFFSET, headerSize + dataSize); // wraps where the sum overflows
+        assertRefusedUnchanged(file, ErrorKind.CORRUPT_REGION, expected);
+    }
+
+    @Test
+    void aForgedDirectBaseThatWrapsIsCorrupt() throws Exception {
+        Path file = dir.resolve("forged-base");
+        SharedRegion.openFile(file, OpenMode.CREATE_ONLY, SMALL.addressing(Addressing.DIRECT)).close();
+        forge(file, RegionLayout.BASE_ADDRESS_OFFSET, Long.MAX_VALUE & -4096L);
+        assertRefusedUnchanged(file, ErrorKind.CORRUPT_REGION, "unusable base address");
+    }
+
+    @Test
+    void aFifoADirectoryAndADeviceAreRefusedWithoutWaiting() throws Exception {
+        Path fifo = dir.resolve("fifo");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor()).isZero();
+        Path directory = Files.createDirectory(dir.resolve("a-directory"));
+        for (var c : java.util.List.of(java.util.Map.entry(fifo, "is a FIFO"), java.util.Map.entry(directory, "is a directory"),
+                                       java.util.Map.entry(Path.of("/dev/null"), "is a character device"))) {
+            for (OpenMode mode : new OpenMode[] {OpenMode.OPEN_ONLY, OpenMode.OPEN_READ_ONLY}) {
+                var attempt = java.util.concurrent.CompletableFuture.runAsync(() -> SharedRegion.openFile(c.getKey(), mode, RegionOptions.defaults()).close());
+                assertThatThrownBy(() -> attempt.get(10, java.util.concurrent.TimeUnit.SECONDS)).as(c.getKey() + " " + mode)
+                    .isInstanceOf(java.util.concurrent.ExecutionException.class).cause()
+                    .isInstanceOf(RegionException.class).hasMessageMatching("(?is).*" + c.getValue() + ".*") // O_RDWR on a directory: EISDIR
+                    .extracting(e -> ((RegionException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
+            }
+        }
+        // and a FIFO in /dev/shm under a region name
+        String name = name("fifo");
+        Path shmFifo = Path.of("/dev/shm" + name);
+        assertThat(new ProcessBuilder("mkfifo", shmFifo.toString()).inheritIO().start().waitFor()).isZero();
+        try {
+            assertThatThrownBy(() -> SharedRegion.open(name, OpenMode.OPEN_READ_ONLY, RegionOptions.defaults()))
+                .isInstanceOf(RegionException.class).hasMessageContaining("is a FIFO");
+        } finally {
+            Files.delete(shmFifo);
+        }
     }
 }

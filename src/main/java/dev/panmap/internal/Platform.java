@@ -78,7 +78,17 @@ public interface Platform {
      */
     void setSize(Handle handle, long size, boolean reserve);
 
-    /** Closes the handle; idempotent per handle object. */
+    /**
+     * Makes a newly created object durable: a file's data and metadata are written to disk and so is
+     * the directory entry that names it ({@code fsync} of both); nothing for shared memory.
+     */
+    void makeDurable(Handle handle, Target target);
+
+    /**
+     * Closes the handle; idempotent per handle object. A call of another thread that is using the
+     * handle at that moment finishes on the same open object; every later call fails with
+     * {@link IllegalStateException}, never on a descriptor number the system has given to another file.
+     */
     void close(Handle handle);
 
     /** Removes a shared-memory object or file by name; those attached keep it until they close. */
@@ -89,25 +99,23 @@ public interface Platform {
     /**
      * Maps {@code size} bytes of the object. {@code fixedAddress} 0 lets the system choose; otherwise
      * the mapping is placed exactly there or fails with {@code ADDRESS_IN_USE}, and nothing already
-     * mapped is ever replaced.
+     * mapped is ever replaced but panmap's own reservations left by {@link #unmap} (which may be
+     * merged, extended into free address space, or split). The error tells a live panmap region of
+     * this process apart from a mapping panmap did not make.
      *
      * @return the base address of the mapping
      */
     long map(Handle handle, long size, Access access, long fixedAddress, boolean populate);
 
-    /** Removes a mapping made by {@link #map}. */
-    void unmap(long address, long size);
-
     /**
-     * Removes a fixed-address mapping made by {@link #map} and leaves, in one atomic step, a
-     * read-only, zero-filled reservation in its place that costs no memory. Code that follows
-     * absolute pointers without a per-access liveness check (the DIRECT fast paths) and races with
-     * the close then reads zeros, which every structure takes for "null" or "empty", instead of
-     * faulting on unmapped memory. A later {@link #map} at an address inside a reservation reuses it
-     * (whatever region it maps: a thread still racing with the old close at that moment would then
-     * read the new region's bytes; the guarantee covers the close, not a reopen that follows it).
+     * Removes a mapping made by {@link #map}. A mapping made at a fixed address is not given back to
+     * the system: a read-only, zero-filled reservation that costs no memory takes its place in one
+     * step, and the next fixed mapping in this process may reuse it. Code that follows absolute
+     * addresses without a per-access liveness check (the DIRECT read paths) and races with the
+     * unmap therefore reads zeros or, after a later DIRECT open at the same addresses, that region's
+     * bytes, but never unmapped memory: the range stays mapped for the life of the process.
      */
-    void retire(long address, long size);
+    void unmap(long address, long size);
 
     // The calls below take a page-aligned slice of the mapping's own segment, not an address: a
     // downcall keeps the segment's arena open while it runs, so a concurrent close() cannot unmap

@@ -1,35 +1,60 @@
 package dev.panmap.structures;
 
+import dev.panmap.ErrorKind;
 import dev.panmap.References;
+import dev.panmap.RegionException;
 import dev.panmap.SharedRegion;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * How the structures reach a region: writes always go through the region's bounded segment by data
- * offset; hot read loops come in two forms, chosen once per operation by {@link #direct}.
+ * How the structures reach a region: writes and single reads go through the region's bounded
+ * segment by data offset; hot read loops come in two forms, chosen once per operation by
+ * {@link #direct}.
  *
  * <p><b>DIRECT</b> (a DIRECT region mapped at its base in this process): a stored reference is the
  * absolute address, read through {@link #ALL}, a {@code static final} segment of the whole address
  * space. Its base is the constant 0, so C2 emits one {@code mov (reg)} per hop, as C does.
  * <b>Offset</b> (OFFSET regions, and DIRECT regions mapped elsewhere under the offset fallback): the
- * reference minus {@link #refBase} is a data offset into the region's segment: one add on the load
- * chain plus a bounds check off it. Held in a field, the same {@code ALL} segment would not be
- * constant and would cost the add anyway, which is why the loops are written twice and not once.
+ * reference minus {@link #refBase} is a data offset into the region's segment, which checks bounds
+ * and liveness by itself. Held in a field, the same {@code ALL} segment would not be constant and
+ * would cost the add anyway, which is why the loops are written twice and not once.
  *
- * <p>The price of the DIRECT form: {@code ALL} is not bounded to the region and not tied to its
- * lifetime. Every operation checks that the region is open when it starts. A thread still inside an
- * operation when another thread closes the region reads zeros, not unmapped memory: a closed DIRECT
- * region leaves a read-only zero reservation at its base ({@code Platform.retire}), and every loop
- * here takes a zero reference for "null" and a zero key for "empty", so the operation ends and the
- * next one throws {@link IllegalStateException}. A corrupt reference (one pointing outside the
- * region) is still a fault, as in C, where the offset form throws.
+ * <h2>What keeps the DIRECT form from crashing</h2>
+ * {@code ALL} is neither bounded to the region nor tied to its lifetime, so three things stand in:
+ * <ol>
+ * <li><b>Every reference is checked</b> ({@link ReferenceChecking#CHECKED}, the default) before it
+ *     is followed: {@link #inside} is one rotate and one unsigned compare that reject anything that
+ *     is not an 8-aligned address of a whole node inside the data area. The load itself uses the
+ *     reference as it is, so the check is a predicted branch beside the load chain, not on it. A bad
+ *     reference, written by a bug or by any process with write access, is a
+ *     {@link ErrorKind#CORRUPT_REGION} exception naming it; a bad reference passed by the caller is an
+ *     {@link IllegalArgumentException}.</li>
+ * <li><b>The range stays mapped.</b> Once a DIRECT region has been mapped at its base in this process,
+ *     something readable stays at those addresses for the life of the process: the region, the
+ *     zero reservation its close leaves, or a later region that reuses the reservation
+ *     ({@code Platform.unmap}, {@code AddressBook}). So a checked read by a thread that races with
+ *     {@code close()} — also with a close followed by a new region at the same base — reads zeros or
+ *     the new region's bytes, never unmapped memory. Every loop takes a zero reference for "null", and
+ *     counts its hops against the most nodes the data area can hold, so garbage cannot make it spin
+ *     forever.</li>
+ * <li><b>Nothing read after a close is returned.</b> Every DIRECT operation checks that the region is
+ *     open before it starts and again, after a load-load fence, before it returns ({@link #confirm}):
+ *     a close that happened in between throws {@link IllegalStateException} instead. The close marks
+ *     the region closed before its system call changes the page tables, and a read can only see the
+ *     zero reservation or a later region's bytes after that change, so the second check sees the
+ *     close whenever the loop read anything that was not the region's own.</li>
+ * </ol>
+ * {@link ReferenceChecking#UNCHECKED} drops the first: C's contract, where a bad reference (or a
+ * close followed by a reopen that reuses the base, raced by a reader) can crash the JVM.
  */
 final class Access {
     @SuppressWarnings("restricted")
     static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    /** For reads through {@link #ALL}: {@link #inside} has checked the alignment already. */
+    static final ValueLayout.OfLong ANY_LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
     static final VarHandle LONG_HANDLE = LONG.varHandle();
     static final VarHandle INT_HANDLE = INT.varHandle();
@@ -39,20 +64,59 @@ final class Access {
     final References references;
     /** Stored references are absolute addresses valid in this process. */
     final boolean direct;
-    /** {@code ref - refBase} is the data offset a reference points at. */
+    /** Whether DIRECT loops check every reference before following it. */
+    final boolean checked;
+    /** {@code ref - refBase} is the data offset a reference points at (DIRECT: the data area's address). */
     final long refBase;
+    /** The data area's size, the bound of every check. */
+    final long dataSize;
 
-    Access(SharedRegion region) {
+    Access(SharedRegion region, ReferenceChecking checking) {
         this.region = region;
         this.data = region.segment();
         this.references = region.references();
         this.direct = references.isDirect();
+        this.checked = checking == ReferenceChecking.CHECKED;
         this.refBase = references.toRef(0);
+        this.dataSize = data.byteSize();
     }
 
-    /** Checks that the region is still open (every public operation calls it first). */
+    /**
+     * {@return the bound {@link #inside} compares with for places of {@code footprint} bytes}: the
+     * largest valid {@code (ref - refBase) / 8}.
+     */
+    long limit(long footprint) {
+        if (footprint > dataSize) { // a negative bound would read as a huge unsigned one
+            throw new RegionException(ErrorKind.CORRUPT_REGION, region.name() + ": a " + footprint
+                + "-byte node cannot fit the " + dataSize + "-byte data area");
+        }
+        return (dataSize - footprint) >>> 3;
+    }
+
+    /**
+     * {@return whether {@code ref} is an 8-aligned reference to {@code footprint} bytes inside the data
+     * area}, with {@code limit} from {@link #limit}: {@code ref - lo} rotated right by 3 moves any
+     * misalignment into the top bits, so one unsigned compare checks alignment, lower and upper
+     * bound at once. {@link References#NULL} is never inside.
+     */
+    static boolean inside(long ref, long lo, long limit) {
+        return Long.compareUnsigned(Long.rotateRight(ref - lo, 3), limit) <= 0;
+    }
+
+    /** Checks that the region is still open when an operation starts; {@return the data segment} */
     MemorySegment open() {
         return region.segment();
+    }
+
+    /**
+     * Ends a DIRECT operation: if the region was closed while it read through {@link #ALL}, what it
+     * read may be zeros or another region's bytes, so it throws instead of returning it.
+     */
+    void confirm() {
+        VarHandle.loadLoadFence(); // every load of the operation before the look at the flag
+        if (region.isClosed()) {
+            region.segment(); // throws the region's IllegalStateException
+        }
     }
 
     long ref(long dataOffset) {
@@ -63,9 +127,41 @@ final class Access {
         return ref - refBase;
     }
 
-    /** A long at {@code field} of the place {@code ref} points at (not for hot loops). */
-    long get(long ref, long field) {
-        return direct ? ALL.get(LONG, ref + field) : data.get(LONG, ref - refBase + field);
+    /** {@return the data offset of a reference the caller passed} @throws IllegalArgumentException if it is not one */
+    long argument(long ref, long footprint, String what) {
+        if (!inside(ref, refBase, limit(footprint))) {
+            throw new IllegalArgumentException(describe(ref, footprint, what + " is not a reference into " + region.name()));
+        }
+        return ref - refBase;
+    }
+
+    /** {@return the data offset of a reference read from the region} @throws RegionException CORRUPT_REGION if it is not one */
+    long stored(long ref, long footprint, String where) {
+        if (!inside(ref, refBase, limit(footprint))) {
+            throw corrupt(ref, footprint, where);
+        }
+        return ref - refBase;
+    }
+
+    /** The exception for a bad stored reference (kept out of the hot loops, which only call it). */
+    RegionException corrupt(long ref, long footprint, String where) {
+        return new RegionException(ErrorKind.CORRUPT_REGION, describe(ref, footprint, region.name() + " is damaged: " + where + " holds"));
+    }
+
+    RegionException cycle(String where, long hops) {
+        return new RegionException(ErrorKind.CORRUPT_REGION, region.name() + " is damaged: " + where + " goes on for more than "
+            + hops + " nodes, more than the data area holds (a cycle)");
+    }
+
+    private String describe(long ref, long footprint, String what) {
+        return what + " 0x" + Long.toHexString(ref) + ", which is not an 8-aligned reference to " + footprint
+            + " bytes inside the data area (references " + (direct ? "0x" + Long.toHexString(refBase) : Long.toString(refBase))
+            + " to " + (direct ? "0x" + Long.toHexString(refBase + dataSize - footprint) : Long.toString(refBase + dataSize - footprint)) + ")";
+    }
+
+    /** A long at {@code field} of the place a stored reference points at (bounded; not for hot loops). */
+    long getStored(long ref, long field, String where) {
+        return data.get(LONG, stored(ref, field + 8, where) + field);
     }
 
     void set(long ref, long field, long value) {

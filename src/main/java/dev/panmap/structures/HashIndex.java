@@ -1,6 +1,7 @@
 package dev.panmap.structures;
 
 import static dev.panmap.structures.Access.ALL;
+import static dev.panmap.structures.Access.ANY_LONG;
 import static dev.panmap.structures.Access.LONG;
 import static dev.panmap.structures.StructureLayout.Hash.*;
 
@@ -57,7 +58,7 @@ public final class HashIndex {
             throw new IllegalArgumentException("expected keys must be in [1, 2^56]: expectedKeys=" + expectedKeys);
         }
         long capacity = Long.highestOneBit(Math.max(4, (expectedKeys * 4 + 2) / 3) - 1) << 1;
-        Access a = new Access(heap.region());
+        Access a = new Access(heap.region(), ReferenceChecking.CHECKED);
         long root = heap.allocate(SIZE);
         long table = heap.allocate(capacity * SLOT_SIZE);
         a.data.asSlice(root, SIZE).fill((byte) 0);
@@ -71,7 +72,7 @@ public final class HashIndex {
     /** Attaches to the index at data offset {@code root} of {@code region}. */
     public static HashIndex attach(SharedRegion region, long root) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "hash index");
-        return new HashIndex(new Access(region), root);
+        return new HashIndex(new Access(region, ReferenceChecking.CHECKED), root);
     }
 
     /**
@@ -122,9 +123,11 @@ public final class HashIndex {
     /** {@return the value of {@code key}, or {@code missing}} Allocation-free. */
     public long get(long key, long missing) {
         checkKey(key);
-        if (direct) {
+        if (direct) { // the table was checked at attach and a probe never leaves it: no reference to check
             access.open();
-            return getDirect(tableRef, mask, key, missing);
+            long value = getDirect(tableRef, mask, key, missing);
+            access.confirm();
+            return value;
         }
         // bounded and scoped: the segment checks by itself that the region is open
         return getOffset(data, tableOffset, mask, key, missing);
@@ -134,10 +137,10 @@ public final class HashIndex {
     private static long getDirect(long table, long mask, long key, long missing) {
         for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
             long slot = table + i * SLOT_SIZE;
-            long k = ALL.get(LONG, slot);
+            long k = ALL.get(ANY_LONG, slot);
             if (k == key) {
                 VarHandle.acquireFence();
-                return ALL.get(LONG, slot + SLOT_VALUE_OFFSET);
+                return ALL.get(ANY_LONG, slot + SLOT_VALUE_OFFSET);
             }
             if (k == 0) {
                 return missing;

@@ -1,6 +1,7 @@
 package dev.panmap.structures;
 
 import static dev.panmap.structures.Access.ALL;
+import static dev.panmap.structures.Access.ANY_LONG;
 import static dev.panmap.structures.Access.INT;
 import static dev.panmap.structures.Access.LONG;
 import static dev.panmap.structures.StructureLayout.List.*;
@@ -20,19 +21,33 @@ import java.lang.foreign.MemorySegment;
  * before the release store that links it, so a reader sees it whole, and sees the list as it was at
  * some moment or a longer one. Nodes are never freed.
  *
- * <p>Node handles are references ({@link References}); {@link References#NULL} ends the list.
+ * <p>Node handles are references ({@link References}); {@link References#NULL} ends the list. Every
+ * reference is checked before it is followed ({@link ReferenceChecking}): a node handle that is not
+ * one is an {@link IllegalArgumentException}, a damaged link in the region a
+ * {@link dev.panmap.ErrorKind#CORRUPT_REGION} exception, in both addressing modes.
  */
 public final class NodeList {
     private final Access access;
     private final RegionHeap heap;
     private final long root;
     private final int nodeSize;
+    /** {@link Access#limit} for whole nodes. */
+    private final long limit;
+    /** The most nodes the data area holds: a walk longer than this is a cycle. */
+    private final long maxNodes;
 
     private NodeList(Access access, RegionHeap heap, long root) {
         this.access = access;
         this.heap = heap;
         this.root = root;
         this.nodeSize = access.data.get(INT, root + NODE_SIZE_OFFSET);
+        // the DIRECT loops check references against this size: a damaged root must fail here
+        if (nodeSize < MIN_NODE_SIZE || nodeSize % StructureLayout.ALIGNMENT != 0 || nodeSize > access.dataSize) {
+            throw new dev.panmap.RegionException(dev.panmap.ErrorKind.CORRUPT_REGION, "the node list at offset " + root + " of "
+                + access.region.name() + " is damaged: node size " + nodeSize);
+        }
+        this.limit = access.limit(nodeSize);
+        this.maxNodes = access.dataSize / nodeSize;
     }
 
     /** Creates an empty list of {@code nodeSize}-byte nodes (a multiple of 8, at least 16) in {@code heap}. */
@@ -40,7 +55,7 @@ public final class NodeList {
         if (nodeSize < MIN_NODE_SIZE || nodeSize % StructureLayout.ALIGNMENT != 0) {
             throw new IllegalArgumentException("node size must be a multiple of 8, at least " + MIN_NODE_SIZE + ": nodeSize=" + nodeSize);
         }
-        Access a = new Access(heap.region());
+        Access a = new Access(heap.region(), ReferenceChecking.CHECKED);
         long root = heap.allocate(SIZE);
         a.data.asSlice(root, SIZE).fill((byte) 0);
         a.data.set(INT, root + NODE_SIZE_OFFSET, nodeSize);
@@ -49,10 +64,15 @@ public final class NodeList {
         return new NodeList(a, heap, root);
     }
 
-    /** Attaches to the list at data offset {@code root} of {@code region}. */
+    /** Attaches to the list at data offset {@code root} of {@code region}, with every reference checked. */
     public static NodeList attach(SharedRegion region, long root) {
+        return attach(region, root, ReferenceChecking.CHECKED);
+    }
+
+    /** Attaches to the list at data offset {@code root} of {@code region}; see {@link ReferenceChecking}. */
+    public static NodeList attach(SharedRegion region, long root, ReferenceChecking checking) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "node list");
-        Access a = new Access(region);
+        Access a = new Access(region, checking);
         return new NodeList(a, RegionHeap.attach(region, a.data.get(LONG, root + HEAP_OFFSET)), root);
     }
 
@@ -85,6 +105,7 @@ public final class NodeList {
     public void append(long node) {
         access.open();
         access.checkWriter("NodeList.append");
+        access.argument(node, nodeSize, "the node");
         access.set(node, NODE_NEXT_OFFSET, References.NULL);
         long last = access.data.get(LONG, root + LAST_OFFSET);
         // a writer killed between linking a node and recording it as last left LAST behind: readers
@@ -92,8 +113,15 @@ public final class NodeList {
         if (last == References.NULL) {
             last = access.data.get(LONG, root + FIRST_OFFSET);
         }
-        while (last != References.NULL && access.get(last, NODE_NEXT_OFFSET) != References.NULL) {
-            last = access.get(last, NODE_NEXT_OFFSET);
+        for (long hops = 0; last != References.NULL; hops++) {
+            long next = access.getStored(last, NODE_NEXT_OFFSET, "a next reference of the node list at " + root);
+            if (next == References.NULL) {
+                break;
+            }
+            if (hops > maxNodes) {
+                throw access.cycle("the node list at " + root, maxNodes);
+            }
+            last = next;
         }
         if (last == References.NULL) {
             Access.LONG_HANDLE.setRelease(access.data, root + FIRST_OFFSET, node);
@@ -114,31 +142,43 @@ public final class NodeList {
     /** {@return the first node, or {@link References#NULL}} */
     public long first() {
         access.open();
-        return (long) Access.LONG_HANDLE.getAcquire(access.data, root + FIRST_OFFSET);
+        return firstChecked();
+    }
+
+    private long firstChecked() {
+        long first = (long) Access.LONG_HANDLE.getAcquire(access.data, root + FIRST_OFFSET);
+        if (first != References.NULL) {
+            access.stored(first, nodeSize, "the first reference of the node list at " + root);
+        }
+        return first;
     }
 
     /** {@return the node after {@code node}, or {@link References#NULL}} */
     public long next(long node) {
         access.open();
-        return access.get(node, NODE_NEXT_OFFSET);
+        long next = access.data.get(LONG, access.argument(node, nodeSize, "the node") + NODE_NEXT_OFFSET);
+        if (next != References.NULL) {
+            access.stored(next, nodeSize, "the next reference of node 0x" + Long.toHexString(node));
+        }
+        return next;
     }
 
     /** {@return the value (the first payload long) of {@code node}} */
     public long value(long node) {
         access.open();
-        return access.get(node, NODE_PAYLOAD_OFFSET);
+        return access.data.get(LONG, access.argument(node, nodeSize, "the node") + NODE_PAYLOAD_OFFSET);
     }
 
     /** Sets the value of {@code node} (writer lock held once the node is linked). */
     public void setValue(long node, long value) {
         access.open();
-        access.set(node, NODE_PAYLOAD_OFFSET, value);
+        access.data.set(LONG, access.argument(node, nodeSize, "the node") + NODE_PAYLOAD_OFFSET, value);
     }
 
     /** {@return the data-area slice of a node's payload} (allocates a segment; not for hot loops) */
     public MemorySegment payload(long node) {
         access.open();
-        return access.data.asSlice(access.offset(node) + NODE_PAYLOAD_OFFSET, nodeSize - NODE_PAYLOAD_OFFSET);
+        return access.data.asSlice(access.argument(node, nodeSize, "the node") + NODE_PAYLOAD_OFFSET, nodeSize - NODE_PAYLOAD_OFFSET);
     }
 
     /**
@@ -148,26 +188,52 @@ public final class NodeList {
      */
     public long advance(long node, long steps) {
         access.open();
-        long first = first();
+        long first = firstChecked();
         if (first == References.NULL) {
             throw new IllegalStateException("advance on an empty list");
         }
         long n = node == References.NULL ? first : node;
+        access.argument(n, nodeSize, "the node");
         if (access.direct) { // absolute addresses through a constant-base segment: one load per hop
-            for (long i = 0; i < steps; i++) {
-                n = ALL.get(LONG, n + NODE_NEXT_OFFSET);
-                if (n == References.NULL) {
-                    n = first;
+            n = access.checked ? chaseChecked(n, steps, first, access.refBase, limit, this)
+                : chaseUnchecked(n, steps, first);
+            access.confirm();
+            return n;
+        }
+        MemorySegment d = access.data; // bounded and scoped: it checks by itself that the region is open
+        long base = access.refBase;
+        for (long i = 0; i < steps; i++) {
+            long next = d.get(LONG, n - base + NODE_NEXT_OFFSET);
+            if (!Access.inside(next, base, limit)) {
+                if (next != References.NULL) {
+                    throw badLink(n, next);
                 }
+                next = first;
             }
-        } else {
-            MemorySegment d = access.data;
-            long base = access.refBase;
-            for (long i = 0; i < steps; i++) {
-                n = d.get(LONG, n - base + NODE_NEXT_OFFSET);
-                if (n == References.NULL) {
-                    n = first;
+            n = next;
+        }
+        return n;
+    }
+
+    private static long chaseChecked(long n, long steps, long first, long lo, long limit, NodeList list) {
+        for (long i = 0; i < steps; i++) {
+            long next = ALL.get(ANY_LONG, n + NODE_NEXT_OFFSET);
+            if (!Access.inside(next, lo, limit)) {
+                if (next != References.NULL) {
+                    throw list.badLink(n, next);
                 }
+                next = first;
+            }
+            n = next;
+        }
+        return n;
+    }
+
+    private static long chaseUnchecked(long n, long steps, long first) {
+        for (long i = 0; i < steps; i++) {
+            n = ALL.get(ANY_LONG, n + NODE_NEXT_OFFSET);
+            if (n == References.NULL) {
+                n = first;
             }
         }
         return n;
@@ -175,19 +241,48 @@ public final class NodeList {
 
     /** {@return the sum of the values of all nodes} (a full traversal, allocation-free) */
     public long sum() {
-        long s = 0;
+        access.open();
+        long first = firstChecked();
         if (access.direct) {
-            for (long n = first(); n != References.NULL; n = ALL.get(LONG, n + NODE_NEXT_OFFSET)) {
-                s += ALL.get(LONG, n + NODE_PAYLOAD_OFFSET);
+            long s = sumDirect(first, access.refBase, access.checked ? limit : -1L, maxNodes, this);
+            access.confirm();
+            return s;
+        }
+        MemorySegment d = access.data;
+        long base = access.refBase;
+        long s = 0;
+        long hops = 0;
+        for (long n = first; n != References.NULL; n = d.get(LONG, n - base + NODE_NEXT_OFFSET)) {
+            if (!Access.inside(n, base, limit)) {
+                throw badLink(0, n);
             }
-        } else {
-            MemorySegment d = access.data;
-            long base = access.refBase;
-            for (long n = first(); n != References.NULL; n = d.get(LONG, n - base + NODE_NEXT_OFFSET)) {
-                s += d.get(LONG, n - base + NODE_PAYLOAD_OFFSET);
+            if (++hops > maxNodes) {
+                throw access.cycle("the node list at " + root, maxNodes);
             }
+            s += d.get(LONG, n - base + NODE_PAYLOAD_OFFSET);
         }
         return s;
+    }
+
+    /** {@code limit} -1 (all ones, unsigned) checks nothing: the unchecked form. */
+    private static long sumDirect(long n, long lo, long limit, long maxNodes, NodeList list) {
+        long s = 0;
+        for (long hops = 0; n != References.NULL; n = ALL.get(ANY_LONG, n + NODE_NEXT_OFFSET)) {
+            if (!Access.inside(n, lo, limit)) {
+                throw list.badLink(0, n);
+            }
+            if (++hops > maxNodes) {
+                throw list.access.cycle("the node list at " + list.root, maxNodes);
+            }
+            s += ALL.get(ANY_LONG, n + NODE_PAYLOAD_OFFSET);
+        }
+        return s;
+    }
+
+    /** The exception for a bad next reference {@code next} read from {@code node} (0: from the list or a node before). */
+    private RuntimeException badLink(long node, long next) {
+        return access.corrupt(next, nodeSize, node == 0 ? "a next reference of the node list at " + root
+            : "the next reference of node 0x" + Long.toHexString(node) + " of the node list at " + root);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.panmap.structures;
 
 import static dev.panmap.structures.Access.ALL;
+import static dev.panmap.structures.Access.ANY_LONG;
 import static dev.panmap.structures.Access.INT;
 import static dev.panmap.structures.Access.LONG;
 import static dev.panmap.structures.StructureLayout.Skip.*;
@@ -18,7 +19,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p><b>Writers</b> ({@link #put}) hold the region's writer lock (checked). <b>Readers</b> need no
  * lock: a new node is filled, then linked bottom-up, each level with a release store; a reader
- * finds it from level 0 on as soon as level 0 is linked, and never follows a half-made node.
+ * finds it from level 0 on as soon as level 0 is linked, and never follows a half-made node. Every
+ * reference is checked before it is followed ({@link ReferenceChecking}).
  */
 public final class SkipList {
     private final Access access;
@@ -30,6 +32,10 @@ public final class SkipList {
     private final long root;
     private final long head;
     private final int maxLevel;
+    /** The most nodes the data area holds: a search longer than this is a cycle. */
+    private final long maxNodes;
+    /** {@code limits[i]}: {@link Access#limit} for a node with at least {@code i + 1} levels. */
+    private final long[] limits;
 
     private SkipList(Access access, RegionHeap heap, long root) {
         this.access = access;
@@ -46,11 +52,16 @@ public final class SkipList {
             throw new dev.panmap.RegionException(dev.panmap.ErrorKind.CORRUPT_REGION, "the skip list at offset " + root + " of "
                 + access.region.name() + " is damaged: " + maxLevel + " levels, head at offset " + headOffset);
         }
+        this.maxNodes = access.dataSize / nodeSize(1);
+        this.limits = new long[maxLevel];
+        for (int i = 0; i < maxLevel; i++) {
+            limits[i] = access.limit(nodeSize(i + 1));
+        }
     }
 
     /** Creates an empty skip list in {@code heap} (up to {@link StructureLayout.Skip#MAX_LEVEL} levels). */
     public static SkipList create(RegionHeap heap) {
-        Access a = new Access(heap.region());
+        Access a = new Access(heap.region(), ReferenceChecking.CHECKED);
         long root = heap.allocate(SIZE);
         long head = heap.allocate(nodeSize(MAX_LEVEL));
         a.data.asSlice(root, SIZE).fill((byte) 0);
@@ -64,10 +75,15 @@ public final class SkipList {
         return new SkipList(a, heap, root);
     }
 
-    /** Attaches to the skip list at data offset {@code root} of {@code region}. */
+    /** Attaches to the skip list at data offset {@code root} of {@code region}, with every reference checked. */
     public static SkipList attach(SharedRegion region, long root) {
+        return attach(region, root, ReferenceChecking.CHECKED);
+    }
+
+    /** Attaches to the skip list at data offset {@code root} of {@code region}; see {@link ReferenceChecking}. */
+    public static SkipList attach(SharedRegion region, long root, ReferenceChecking checking) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "skip list");
-        Access a = new Access(region);
+        Access a = new Access(region, checking);
         return new SkipList(a, RegionHeap.attach(region, a.data.get(LONG, root + HEAP_OFFSET)), root);
     }
 
@@ -92,15 +108,19 @@ public final class SkipList {
         access.checkWriter("SkipList.put");
         long[] preds = new long[maxLevel];
         long x = head;
+        long hops = 0;
         for (int i = maxLevel - 1; i >= 0; i--) {
-            for (long n = nextOf(x, i); n != References.NULL && access.get(n, NODE_KEY_OFFSET) < key; n = nextOf(x, i)) {
+            for (long n = nextOf(x, i); n != References.NULL && keyOf(n) < key; n = nextOf(x, i)) {
                 x = n;
+                if (++hops > maxNodes) {
+                    throw access.cycle("the skip list at " + root, maxNodes);
+                }
             }
             preds[i] = x;
         }
         long found = nextOf(x, 0);
-        if (found != References.NULL && access.get(found, NODE_KEY_OFFSET) == key) {
-            long previous = access.get(found, NODE_VALUE_OFFSET);
+        if (found != References.NULL && keyOf(found) == key) {
+            long previous = access.data.get(LONG, access.offset(found) + NODE_VALUE_OFFSET);
             access.set(found, NODE_VALUE_OFFSET, value);
             return previous;
         }
@@ -124,8 +144,21 @@ public final class SkipList {
         return missing;
     }
 
+    /** {@return the level-{@code level} successor of a checked node, itself checked (a node with more than {@code level} levels)} */
     private long nextOf(long node, int level) {
-        return access.get(node, NODE_NEXT_OFFSET + 8L * level);
+        long next = access.data.get(LONG, access.offset(node) + NODE_NEXT_OFFSET + 8L * level);
+        if (next != References.NULL) {
+            access.stored(next, nodeSize(level + 1), "a level-" + level + " reference of the skip list at " + root);
+        }
+        return next;
+    }
+
+    private long keyOf(long node) {
+        return access.data.get(LONG, access.offset(node) + NODE_KEY_OFFSET);
+    }
+
+    private long valueOf(long node) {
+        return access.data.get(LONG, access.offset(node) + NODE_VALUE_OFFSET);
     }
 
     /**
@@ -135,15 +168,47 @@ public final class SkipList {
     private long lower(long key, boolean inclusive) {
         MemorySegment d = direct ? access.open() : data; // the segment checks by itself that the region is open
         int top = Math.clamp((int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET), 0, maxLevel);
-        return direct ? lowerDirect(head, top, key, inclusive) : lowerOffset(d, refBase, head, top, key, inclusive);
+        if (!direct) {
+            return lowerOffset(d, refBase, head, top, key, inclusive);
+        }
+        long x = access.checked ? lowerChecked(head, top, key, inclusive, refBase, limits, maxNodes, this)
+            : lowerUnchecked(head, top, key, inclusive);
+        access.confirm();
+        return x;
     }
 
-    private static long lowerDirect(long head, int top, long key, boolean inclusive) {
+    private static long lowerChecked(long head, int top, long key, boolean inclusive, long lo, long[] limits, long maxNodes, SkipList list) {
+        long x = head;
+        long hops = 0;
+        for (int i = top - 1; i >= 0; i--) {
+            long link = NODE_NEXT_OFFSET + 8L * i;
+            long limit = limits[i];
+            for (long n = ALL.get(ANY_LONG, x + link); ; n = ALL.get(ANY_LONG, x + link)) {
+                if (!Access.inside(n, lo, limit)) {
+                    if (n == References.NULL) {
+                        break;
+                    }
+                    throw list.badLink(n, i);
+                }
+                long k = ALL.get(ANY_LONG, n + NODE_KEY_OFFSET);
+                if (k > key || (k == key && !inclusive)) {
+                    break;
+                }
+                x = n;
+                if (++hops > maxNodes) {
+                    throw list.access.cycle("the skip list at " + list.root, maxNodes);
+                }
+            }
+        }
+        return x;
+    }
+
+    private static long lowerUnchecked(long head, int top, long key, boolean inclusive) {
         long x = head;
         for (int i = top - 1; i >= 0; i--) {
             long link = NODE_NEXT_OFFSET + 8L * i;
-            for (long n = ALL.get(LONG, x + link); n != References.NULL; n = ALL.get(LONG, x + link)) {
-                long k = ALL.get(LONG, n + NODE_KEY_OFFSET);
+            for (long n = ALL.get(ANY_LONG, x + link); n != References.NULL; n = ALL.get(ANY_LONG, x + link)) {
+                long k = ALL.get(ANY_LONG, n + NODE_KEY_OFFSET);
                 if (k > key || (k == key && !inclusive)) {
                     break;
                 }
@@ -153,25 +218,40 @@ public final class SkipList {
         return x;
     }
 
-    private static long lowerOffset(MemorySegment d, long base, long head, int top, long key, boolean inclusive) {
+    private long lowerOffset(MemorySegment d, long base, long head, int top, long key, boolean inclusive) {
         long x = head;
+        long hops = 0;
         for (int i = top - 1; i >= 0; i--) {
             long link = NODE_NEXT_OFFSET + 8L * i - base;
-            for (long n = d.get(LONG, x + link); n != References.NULL; n = d.get(LONG, x + link)) {
+            long limit = limits[i];
+            for (long n = d.get(LONG, x + link); ; n = d.get(LONG, x + link)) {
+                if (!Access.inside(n, base, limit)) {
+                    if (n == References.NULL) {
+                        break;
+                    }
+                    throw badLink(n, i);
+                }
                 long k = d.get(LONG, n - base + NODE_KEY_OFFSET);
                 if (k > key || (k == key && !inclusive)) {
                     break;
                 }
                 x = n;
+                if (++hops > maxNodes) {
+                    throw access.cycle("the skip list at " + root, maxNodes);
+                }
             }
         }
         return x;
     }
 
+    private RuntimeException badLink(long ref, int level) {
+        return access.corrupt(ref, nodeSize(level + 1), "a level-" + level + " reference of the skip list at " + root);
+    }
+
     /** {@return the value of {@code key}, or {@code missing}} */
     public long get(long key, long missing) {
-        long n = access.get(lower(key, false), NODE_NEXT_OFFSET);
-        return n != References.NULL && access.get(n, NODE_KEY_OFFSET) == key ? access.get(n, NODE_VALUE_OFFSET) : missing;
+        long n = nextOf(lower(key, false), 0);
+        return n != References.NULL && keyOf(n) == key ? valueOf(n) : missing;
     }
 
     /** {@return the greatest key at most {@code key}, or {@code missing}} */
@@ -180,49 +260,54 @@ public final class SkipList {
         if (n == head) {
             return missing;
         }
-        return direct ? ALL.get(LONG, n + NODE_KEY_OFFSET) : data.get(LONG, n - refBase + NODE_KEY_OFFSET);
+        return keyOf(n);
     }
 
     /** {@return the least key at least {@code key}, or {@code missing}} */
     public long ceilingKey(long key, long missing) {
-        long n = access.get(lower(key, false), NODE_NEXT_OFFSET);
-        return n == References.NULL ? missing : access.get(n, NODE_KEY_OFFSET);
+        long n = nextOf(lower(key, false), 0);
+        return n == References.NULL ? missing : keyOf(n);
     }
 
     /** {@return the value of the greatest key at most {@code key}, or {@code missing}} */
     public long floorValue(long key, long missing) {
         long n = lower(key, true);
-        return n == head ? missing : access.get(n, NODE_VALUE_OFFSET);
+        return n == head ? missing : valueOf(n);
     }
 
     /** {@return the smallest key, or {@code missing} if empty} */
     public long firstKey(long missing) {
         access.open();
-        long n = access.get(head, NODE_NEXT_OFFSET);
-        return n == References.NULL ? missing : access.get(n, NODE_KEY_OFFSET);
+        long n = nextOf(head, 0);
+        return n == References.NULL ? missing : keyOf(n);
     }
 
     /** {@return the first node at or after {@code key} as a reference, for walking in order with {@link #nextNode}} */
     public long ceilingNode(long key) {
-        return access.get(lower(key, false), NODE_NEXT_OFFSET);
+        return nextOf(lower(key, false), 0);
     }
 
     /** {@return the node after {@code node} in key order, or {@link References#NULL}} */
     public long nextNode(long node) {
         access.open();
-        return access.get(node, NODE_NEXT_OFFSET);
+        return nextOf(argument(node), 0);
     }
 
     /** {@return the key of a node} */
     public long key(long node) {
         access.open();
-        return access.get(node, NODE_KEY_OFFSET);
+        return keyOf(argument(node));
     }
 
     /** {@return the value of a node} */
     public long value(long node) {
         access.open();
-        return access.get(node, NODE_VALUE_OFFSET);
+        return valueOf(argument(node));
+    }
+
+    private long argument(long node) {
+        access.argument(node, nodeSize(1), "the node");
+        return node;
     }
 
     /** {@return the number of keys (a hint while a writer puts)} */

@@ -91,7 +91,7 @@ class CliTest {
             .anySatisfy(e -> assertThat(object(e)).containsEntry("name", name).containsEntry("panmap", true).containsEntry("size", 65536L));
 
         assertThat(ok("remove", name).stdout()).isEqualTo("removed " + name + "\n");
-        assertThat(fails(1, "inspect", name)).isEqualTo("NOT_FOUND: shm_open(\"" + name + "\", O_RDONLY|O_CLOEXEC, 0000) failed: ENOENT (No such file or directory)");
+        assertThat(fails(1, "inspect", name)).isEqualTo("NOT_FOUND: shm_open(\"" + name + "\", O_RDONLY|O_NONBLOCK|O_CLOEXEC, 0000) failed: ENOENT (No such file or directory)");
         assertThat(fails(1, "remove", name)).startsWith("NOT_FOUND: shm_unlink(\"" + name + "\") failed: ENOENT");
         assertThat(ok("list").stdout()).doesNotContain(name + " ");
     }
@@ -143,7 +143,7 @@ class CliTest {
         String name = name("cli-exists");
         ok("create", name, "--size", "4K");
         assertThat(fails(1, "create", name, "--size", "4K"))
-            .isEqualTo("ALREADY_EXISTS: shm_open(\"" + name + "\", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0600) failed: EEXIST (File exists)");
+            .isEqualTo("ALREADY_EXISTS: shm_open(\"" + name + "\", O_RDWR|O_CREAT|O_EXCL|O_NONBLOCK|O_CLOEXEC, 0600) failed: EEXIST (File exists)");
     }
 
     @Test

@@ -58,7 +58,7 @@ class PermissionTest {
         Cli.Result r = asNobody("inspect", name);
         assertThat(r.exit()).as(r.toString()).isEqualTo(1);
         assertThat(r.stderrLines()).as(r.toString()).containsExactly(
-            "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDONLY|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
+            "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDONLY|O_NONBLOCK|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
         assertThat(r.stdout()).isEmpty();
     }
 
@@ -74,7 +74,7 @@ class PermissionTest {
         Cli.Result write = asNobody("put", name, "x");
         assertThat(write.exit()).as(write.toString()).isEqualTo(1);
         assertThat(write.stderrLines()).as(write.toString()).containsExactly(
-            "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDWR|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
+            "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDWR|O_NONBLOCK|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
     }
 
     /** The CLI's classes and picocli, copied where nobody can read them (the build tree and ~/.m2 may not be). */

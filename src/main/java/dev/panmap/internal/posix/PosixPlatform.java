@@ -4,6 +4,8 @@ import static dev.panmap.internal.generated.linux.Libc.*;
 
 import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
+import dev.panmap.RegionException;
+import dev.panmap.internal.AddressBook;
 import dev.panmap.internal.Platform;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -11,7 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.ArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** The Linux implementation of {@link Platform}: POSIX shm, {@code mmap}, open-file-description locks. */
 public final class PosixPlatform implements Platform {
@@ -32,32 +35,69 @@ public final class PosixPlatform implements Platform {
 
     private final long pageSize = Posix.pageSize();
 
-    /** Reservations left by {@link #retire}: start address -> size. */
-    private final java.util.concurrent.ConcurrentSkipListMap<Long, Long> retired = new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** The DIRECT address ranges this process holds; guarded by itself, for whole fixed-mapping operations. */
+    private final AddressBook book = new AddressBook();
 
-    /** A file descriptor, closed at most once. */
+    /**
+     * A file descriptor that cannot be used after close, even by a thread that raced with the close:
+     * every use holds it ({@link #acquire}) for the duration of its system call, and the descriptor is
+     * closed only when the last user lets go, so a call can never land on a number the system has
+     * meanwhile given to another open file.
+     */
     static final class Fd implements Handle {
-        final int fd;
         final String what;
-        final AtomicBoolean closed = new AtomicBoolean();
+        private final int fd;
+        private final AtomicInteger state = new AtomicInteger(); // users << 1 | closed
 
         Fd(int fd, String what) {
             this.fd = fd;
             this.what = what;
         }
 
+        /** {@return the descriptor number, held until {@link #release()}} */
+        int acquire() {
+            while (true) {
+                int s = state.get();
+                if ((s & 1) != 0) {
+                    throw new IllegalStateException(description() + " is closed");
+                }
+                if (state.compareAndSet(s, s + 2)) {
+                    return fd;
+                }
+            }
+        }
+
+        void release() {
+            if (state.addAndGet(-2) == 1) { // closed while we used it, and we were the last user
+                Posix.close(fd);
+            }
+        }
+
+        /** Closes now, or when the last user releases; idempotent. */
+        void close() {
+            while (true) {
+                int s = state.get();
+                if ((s & 1) != 0) {
+                    return;
+                }
+                if (state.compareAndSet(s, s | 1)) {
+                    if (s == 0) {
+                        Posix.close(fd);
+                    }
+                    return;
+                }
+            }
+        }
+
+        /** {@return whether the descriptor number is still open (closed, or waiting for its last user)} */
+        boolean isOpen() {
+            return state.get() != 1;
+        }
+
         @Override
         public String description() {
             return what + " (fd " + fd + ")";
         }
-    }
-
-    private static Fd fd(Handle handle) {
-        Fd fd = (Fd) handle;
-        if (fd.closed.get()) {
-            throw new IllegalStateException(fd.description() + " is closed");
-        }
-        return fd;
     }
 
     @Override
@@ -106,46 +146,101 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public Handle open(Target target, Create create, boolean writable, int permissions) {
-        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC();
+        // O_NONBLOCK: opening a FIFO must not wait for a peer (the type is checked right after);
+        // it changes nothing for a regular file or a shared-memory object
+        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK();
         if (create == Create.EXCLUSIVE) {
             flags |= O_CREAT() | O_EXCL();
         }
         int mode = create == Create.EXCLUSIVE ? permissions : 0;
         int fd = target.file() ? Posix.open(target.name(), flags, mode) : Posix.shmOpen(target.name(), flags, mode);
         Fd handle = new Fd(fd, (target.file() ? "file " : "shm ") + '"' + target.name() + '"');
-        if (create == Create.EXCLUSIVE) {
-            try {
+        try {
+            if (create == Create.EXCLUSIVE) {
                 Posix.fchmod(fd, permissions); // the umask narrowed the mode given to open
-            } catch (RuntimeException e) {
-                close(handle);
-                remove(target);
-                throw e;
+            } else {
+                int type = Posix.fstat(fd).mode() & S_IFMT();
+                if (type != S_IFREG()) {
+                    throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is " + fileType(type)
+                        + ", not a regular file: only a regular file or shared-memory object can hold a region");
+                }
             }
+        } catch (RuntimeException e) {
+            close(handle);
+            if (create == Create.EXCLUSIVE) {
+                remove(target);
+            }
+            throw e;
         }
         return handle;
     }
 
+    private static String fileType(int type) {
+        if (type == S_IFDIR()) {
+            return "a directory";
+        } else if (type == S_IFIFO()) {
+            return "a FIFO";
+        } else if (type == S_IFCHR()) {
+            return "a character device";
+        } else if (type == S_IFBLK()) {
+            return "a block device";
+        } else if (type == S_IFSOCK()) {
+            return "a socket";
+        }
+        return "of file type 0" + Integer.toOctalString(type);
+    }
+
     @Override
     public Status status(Handle handle) {
-        Posix.FileStatus st = Posix.fstat(fd(handle).fd);
-        return new Status(st.size(), st.permissions(), st.uid());
+        Fd fd = (Fd) handle;
+        int n = fd.acquire();
+        try {
+            Posix.FileStatus st = Posix.fstat(n);
+            return new Status(st.size(), st.permissions(), st.uid());
+        } finally {
+            fd.release();
+        }
     }
 
     @Override
     public void setSize(Handle handle, long size, boolean reserve) {
-        Fd fd = fd(handle);
-        Posix.ftruncate(fd.fd, size);
-        if (reserve) {
-            Posix.posixFallocate(fd.fd, 0, size);
+        Fd fd = (Fd) handle;
+        int n = fd.acquire();
+        try {
+            Posix.ftruncate(n, size);
+            if (reserve) {
+                Posix.posixFallocate(n, 0, size);
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
+    @Override
+    public void makeDurable(Handle handle, Target target) {
+        if (!target.file()) {
+            return; // shared memory lives in RAM: there is no disk to reach
+        }
+        Fd fd = (Fd) handle;
+        int n = fd.acquire();
+        try {
+            Posix.fsync(n);
+        } finally {
+            fd.release();
+        }
+        // the new name must reach the disk too: fsync the directory that holds it
+        Path parent = Path.of(target.name()).toAbsolutePath().getParent();
+        int dir = Posix.open(parent.toString(), O_RDONLY() | O_DIRECTORY() | O_CLOEXEC(), 0);
+        try {
+            Posix.fsync(dir);
+        } finally {
+            Posix.close(dir);
         }
     }
 
     @Override
     public void close(Handle handle) {
-        Fd fd = (Fd) handle;
-        if (fd.closed.compareAndSet(false, true)) {
-            Posix.close(fd.fd);
-        }
+        ((Fd) handle).close();
     }
 
     @Override
@@ -158,79 +253,110 @@ public final class PosixPlatform implements Platform {
             } catch (java.nio.file.AccessDeniedException e) {
                 throw Posix.failure("unlink", '"' + target.name() + '"', EACCES());
             } catch (IOException e) {
-                throw new dev.panmap.RegionException(ErrorKind.IO_ERROR, "unlink(\"" + target.name() + "\") failed: " + e.getMessage(), e);
+                throw new RegionException(ErrorKind.IO_ERROR, "unlink(\"" + target.name() + "\") failed: " + e.getMessage(), e);
             }
         } else {
             Posix.shmUnlink(target.name());
         }
     }
 
+    private static final int RESERVATION_FLAGS = MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE();
+
     @Override
     public long map(Handle handle, long size, Access access, long fixedAddress, boolean populate) {
         int prot = access == Access.READ_ONLY ? PROT_READ() : PROT_READ() | PROT_WRITE();
-        int flags = access == Access.COPY_ON_WRITE ? MAP_PRIVATE() : MAP_SHARED();
-        boolean reuse = fixedAddress != 0 && takeRetired(fixedAddress, size);
-        if (reuse) {
-            flags |= MAP_FIXED(); // over this process's own read-only reservation, nothing else
-        } else if (fixedAddress != 0) {
-            flags |= MAP_FIXED_NOREPLACE();
-        }
-        if (populate) {
-            flags |= MAP_POPULATE();
-        }
+        int flags = (access == Access.COPY_ON_WRITE ? MAP_PRIVATE() : MAP_SHARED()) | (populate ? MAP_POPULATE() : 0);
+        Fd fd = (Fd) handle;
+        int n = fd.acquire();
         try {
-            return Posix.mmap(fixedAddress, size, prot, flags, fd(handle).fd, 0);
-        } catch (NativeException e) {
-            if (reuse) { // MAP_FIXED failed, and may have removed the reservation already: lay it again
-                try {
-                    retire(fixedAddress, size);
-                } catch (RuntimeException again) {
-                    e.addSuppressed(again);
-                }
-            }
-            if (e.kind() == ErrorKind.ADDRESS_IN_USE) {
-                String occupant = describeAddressRange(fixedAddress, size);
-                throw new NativeException(ErrorKind.ADDRESS_IN_USE, e.function(), e.arguments(), e.errorCode(), e.errorName(),
-                    e.errorMessage() + (occupant.isEmpty() ? "" : "; occupied by: " + occupant));
-            }
-            throw e;
+            return fixedAddress == 0 ? Posix.mmap(0, size, prot, flags, n, 0) : mapFixed(fd, n, size, prot, flags, fixedAddress);
+        } finally {
+            fd.release();
         }
-    }
-
-    @Override
-    public void unmap(long address, long size) {
-        Posix.munmap(address, size);
-    }
-
-    @Override
-    public void retire(long address, long size) {
-        long placed = Posix.mmap(address, size, PROT_READ(), MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE() | MAP_FIXED(), -1, 0);
-        if (placed != address) {
-            throw new IllegalStateException("mmap(MAP_FIXED) placed a reservation at 0x" + Long.toHexString(placed)
-                + " instead of 0x" + Long.toHexString(address));
-        }
-        retired.put(address, size);
     }
 
     /**
-     * If {@code [address, address+size)} lies inside one reservation left by {@link #retire}, takes it
-     * out of the book (keeping what is left of it on either side) and returns true.
+     * Maps at exactly {@code address} without ever replacing a mapping panmap did not make: the parts
+     * of the range that are not panmap's own reservations are reserved first with
+     * {@code MAP_FIXED_NOREPLACE} (failing with ADDRESS_IN_USE if anything is there), and then the
+     * object is mapped with {@code MAP_FIXED} over what is now entirely panmap's reservation.
      */
-    private synchronized boolean takeRetired(long address, long size) {
-        var entry = retired.floorEntry(address);
-        if (entry == null || entry.getKey() + entry.getValue() < address + size) {
-            return false;
+    private long mapFixed(Fd fd, int n, long size, int prot, int flags, long address) {
+        long end = address + size;
+        String args = Flags.hex(address) + ", " + size + ", " + Flags.prot(prot) + ", " + Flags.map(flags | MAP_FIXED_NOREPLACE()) + ", " + n + ", 0";
+        if (size <= 0 || end < address) {
+            throw Posix.failure("mmap", args, EINVAL());
         }
-        long start = entry.getKey();
-        long end = start + entry.getValue();
-        retired.remove(start);
-        if (start < address) {
-            retired.put(start, address - start);
+        synchronized (book) {
+            AddressBook.Live occupant = book.liveOverlapping(address, end);
+            if (occupant != null) {
+                throw new NativeException(ErrorKind.ADDRESS_IN_USE, "mmap", args, EEXIST(), "EEXIST", Posix.strerror(EEXIST())
+                    + "; occupied by panmap's own DIRECT mapping of " + occupant.what() + " at " + Flags.hex(occupant.start())
+                    + "-" + Flags.hex(occupant.end()) + ", open in this process: close it first, or use another base");
+            }
+            List<long[]> made = new ArrayList<>();
+            long[] trying = null;
+            try {
+                for (long[] gap : book.gaps(address, end)) {
+                    trying = gap;
+                    Posix.mmap(gap[0], gap[1] - gap[0], PROT_READ(), RESERVATION_FLAGS | MAP_FIXED_NOREPLACE(), -1, 0);
+                    made.add(gap);
+                }
+            } catch (NativeException e) {
+                for (long[] gap : made) { // fresh, never handed out: nobody can be reading them
+                    Posix.munmap(gap[0], gap[1] - gap[0]);
+                }
+                if (e.kind() != ErrorKind.ADDRESS_IN_USE) {
+                    throw e;
+                }
+                String foreign = describeAddressRange(trying[0], trying[1] - trying[0]); // not panmap's own part
+                throw new NativeException(ErrorKind.ADDRESS_IN_USE, "mmap", args, e.errorCode(), e.errorName(), e.errorMessage()
+                    + "; occupied by a mapping panmap did not make" + (foreign.isEmpty() ? "" : ": " + foreign));
+            }
+            for (long[] gap : made) {
+                book.reserve(gap[0], gap[1]);
+            }
+            try {
+                Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, 0); // over panmap's own reservation only
+            } catch (NativeException e) {
+                // a failed MAP_FIXED may have removed part of the reservation: lay it again
+                try {
+                    Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+                } catch (NativeException again) {
+                    book.unreserve(address, end);
+                    e.addSuppressed(again);
+                }
+                throw e;
+            }
+            book.unreserve(address, end);
+            book.addLive(address, end, fd.what);
+            return address;
         }
-        if (address + size < end) {
-            retired.put(address + size, end - address - size);
+    }
+
+    /**
+     * Unmaps. A mapping made at a fixed address is not given back to the system: a read-only,
+     * zero-filled reservation that costs no memory replaces it in one step ({@code MAP_FIXED} over
+     * it), and the book keeps the range for the next DIRECT mapping. See {@link AddressBook}.
+     */
+    @Override
+    public void unmap(long address, long size) {
+        synchronized (book) {
+            AddressBook.Live live = book.removeLive(address);
+            if (live == null) {
+                Posix.munmap(address, size);
+                return;
+            }
+            Posix.mmap(live.start(), live.end() - live.start(), PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            book.reserve(live.start(), live.end());
         }
-        return true;
+    }
+
+    /** {@return this process's DIRECT reservations, merged, as {start, end} pairs} (for tests and tools) */
+    public List<long[]> reservedRanges() {
+        synchronized (book) {
+            return book.reservedRanges();
+        }
     }
 
     @Override
@@ -290,12 +416,24 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public boolean tryLockWriter(Handle handle) {
-        return Posix.ofdLock(fd(handle).fd, WRITER_LOCK_BYTE, 1, false);
+        Fd fd = (Fd) handle;
+        int n = fd.acquire();
+        try {
+            return Posix.ofdLock(n, WRITER_LOCK_BYTE, 1, false);
+        } finally {
+            fd.release();
+        }
     }
 
     @Override
     public void unlockWriter(Handle handle) {
-        Posix.ofdUnlock(fd(handle).fd, WRITER_LOCK_BYTE, 1);
+        Fd fd = (Fd) handle;
+        int n = fd.acquire();
+        try {
+            Posix.ofdUnlock(n, WRITER_LOCK_BYTE, 1);
+        } finally {
+            fd.release();
+        }
     }
 
     @Override
