@@ -28,13 +28,23 @@
  *     {@code RegionHeap} is lock-free (compare-and-set) and needs no lock.</li>
  * <li><b>Readers</b> take no lock and may run while a writer writes, in any process: every node or
  *     slot is complete before the release store that makes it reachable.</li>
- * <li><b>Lifetime.</b> Every operation first checks that the region is open. On the DIRECT path,
- *     reads go through a segment of the whole address space (that is what makes them as fast as C),
- *     so a closed DIRECT region leaves a read-only zero reservation at its base: a thread still
- *     inside an operation when another closes the region reads zeros ("null", "empty"), finishes,
- *     and its next operation throws {@link java.lang.IllegalStateException}, as the offset path's
- *     own segment does at once. The result of that last racing operation is meaningless: close a
- *     region when its readers are done.</li>
+ * <li><b>Checked references.</b> Every reference is checked before it is followed: a node handle the
+ *     caller made up is an {@link java.lang.IllegalArgumentException}, a bad link in the region (a bug,
+ *     a damaged region, a stray write by any process with write access) a
+ *     {@link dev.panmap.ErrorKind#CORRUPT_REGION} exception, and a walk longer than the data area can
+ *     hold (a cycle) one too — in both modes. On the DIRECT path the check is one rotate and one
+ *     unsigned compare beside the load chain; {@link dev.panmap.structures.ReferenceChecking#UNCHECKED}
+ *     drops it for those who want C's contract and its crashes.</li>
+ * <li><b>Lifetime.</b> Every operation checks that the region is open. On the DIRECT path, reads go
+ *     through a segment of the whole address space (that is what makes them as fast as C), so the
+ *     addresses of a DIRECT region stay mapped for the life of the process once it has been mapped:
+ *     a close leaves a zero reservation, and a later DIRECT region may be mapped over it. A thread
+ *     still inside an operation when another closes the region — also when a new region is created at
+ *     the same base right after — reads zeros or the new region's bytes, never unmapped memory; its
+ *     checks keep it inside the old range, and the operation ends with
+ *     {@link java.lang.IllegalStateException} (or, if the bytes it met were no list at all,
+ *     {@code CORRUPT_REGION}) instead of returning what it read. Tested by
+ *     {@code DirectModeTest.readersRacingWithCloseAndReopenAtTheSameBaseEndWithAnExceptionNeverAFault}.</li>
  * <li>Nothing is freed: keys are not removed and nodes are not reclaimed.</li>
  * </ul>
  */

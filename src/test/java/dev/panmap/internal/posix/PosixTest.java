@@ -136,4 +136,23 @@ class PosixTest {
         assertThat(Posix.getpid()).isEqualTo((int) ProcessHandle.current().pid());
         assertThat(Posix.processExists(Integer.MAX_VALUE)).isFalse();
     }
+
+    @Test
+    void aHandleClosedWhileAnotherThreadUsesItKeepsItsDescriptorUntilThatCallEnds() throws Exception {
+        Path file = dir.resolve("held");
+        Files.write(file, new byte[4096]);
+        PosixPlatform platform = new PosixPlatform();
+        var handle = (PosixPlatform.Fd) platform.open(dev.panmap.internal.Platform.Target.file(file.toString()),
+            dev.panmap.internal.Platform.Create.NEVER, true, 0);
+        Path link = Path.of("/proc/self/fd/" + handle.acquire()); // a call in flight, as another thread would hold it
+        platform.close(handle);
+        assertThat(Files.readSymbolicLink(link)).as("the number still names our file while the call runs").isEqualTo(file);
+        assertThat(handle.isOpen()).isTrue();
+        assertThatThrownBy(() -> platform.status(handle)).as("no new call after close")
+            .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed");
+        handle.release(); // the last user lets go: now it is closed
+        assertThat(handle.isOpen()).isFalse();
+        assertThat(!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS) || !Files.readSymbolicLink(link).equals(file)).isTrue();
+        platform.close(handle); // idempotent
+    }
 }
