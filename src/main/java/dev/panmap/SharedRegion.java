@@ -394,7 +394,7 @@ public final class SharedRegion implements AutoCloseable {
                     waitingFor = what + " is empty (0 bytes): not a panmap region, or its creator has not sized it yet";
                 } else {
                     long peekSize = Math.min(size, platform.pageSize());
-                    long peek = platform.map(handle, peekSize, Access.READ_ONLY, 0, false);
+                    long peek = platform.mapTransient(handle, peekSize);
                     try {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
                         long magic = h.magicAcquire();

@@ -145,12 +145,13 @@ class DirectModeTest {
      * it and creates a region full of garbage at the same base. In a child JVM with C2, so that a fault
      * would show as its exit status.
      */
-    @Test
-    void readersRacingWithCloseAndReopenAtTheSameBaseEndWithAnExceptionNeverAFault() {
+    @ParameterizedTest
+    @EnumSource(Addressing.class)
+    void readersRacingWithCloseAndReopenAtTheSameBaseEndWithAnExceptionNeverAFault(Addressing addressing) {
         int rounds = 12;
         // -XX:TieredStopAtLevel=4 after ChildJvm's own =1: the last one counts, so the loops reach C2
         try (ChildJvm child = ChildJvm.start(List.of("--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=4"),
-                DirectRaceChild.class, String.valueOf(rounds), "CHECKED", Names.unique("race"))) {
+                DirectRaceChild.class, String.valueOf(rounds), "CHECKED", addressing.name(), Names.unique("race"))) {
             List<String> out = child.stdoutAfterExit(Duration.ofMinutes(3));
             assertThat(child.process().exitValue()).as("exit status (134 would be a JVM crash); stderr: " + child.stderr()).isZero();
             assertThat(out).contains("DONE");
@@ -158,6 +159,25 @@ class DirectModeTest {
             assertThat(ends).hasSize(rounds).allSatisfy(l -> assertThat(l)
                 .matches("ROUND \\d+ list=(IllegalStateException|RegionException:CORRUPT_REGION) skip=(IllegalStateException|RegionException:CORRUPT_REGION)"));
         }
+    }
+
+    @Test
+    void offsetRegionsReuseTheirReservationsSoTheAddressSpaceHeldStaysBounded() {
+        String n = name("reuse");
+        long size = 1 << 20;
+        SharedRegion.create(n, RegionOptions.defaults().size(size)).close();
+        long before = heldAnywhere();
+        for (int i = 0; i < 300; i++) {
+            try (SharedRegion r = SharedRegion.open(n)) {
+                r.segment().set(ValueLayout.JAVA_LONG, 0, i);
+            }
+        }
+        assertThat(heldAnywhere() - before).as("bytes of address space held after 300 open/close cycles")
+            .isLessThanOrEqualTo(2 * (size + 4096));
+    }
+
+    private static long heldAnywhere() {
+        return reservations().stream().filter(r -> r[2] == 1).mapToLong(r -> r[1] - r[0]).sum();
     }
 
     @Test

@@ -6,33 +6,38 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * This process's book of the address ranges panmap holds for DIRECT regions: the ranges where a
- * region is mapped now ({@linkplain #live live}) and the ranges panmap keeps reserved after a close
- * ({@linkplain #reserved reserved}: a read-only zero mapping that costs no memory). Ranges are
- * half-open {@code [start, end)}.
+ * This process's book of the address ranges panmap holds for its regions: the ranges where a region
+ * is mapped now ({@linkplain #addLive live}) and the ranges panmap keeps reserved after a close
+ * ({@linkplain #reserve reserved}: a read-only zero mapping that costs no memory). Ranges are
+ * half-open {@code [start, end)}. Each range is of one kind: <em>fixed</em> (mapped at a chosen
+ * base: DIRECT regions) or <em>anywhere</em> (placed by the system: OFFSET regions).
  *
- * <h2>Why panmap never gives a DIRECT range back</h2>
- * The DIRECT read paths follow absolute addresses through a segment of the whole address space, so a
+ * <h2>Why panmap never gives a region's range back</h2>
+ * The structures' read paths follow addresses through a segment of the whole address space, so a
  * thread can still be reading a region's range while another thread closes it. Once a range has held
- * a DIRECT region in this process, something readable stays mapped there for the life of the process:
- * the region, a zero reservation, or a later DIRECT region mapped over the reservation. A checked
- * read (an address inside the old region's range) can therefore never fault, whatever was closed or
- * opened in between; see {@code dev.panmap.structures.Access}.
+ * a region in this process, something readable stays mapped there for the life of the process: the
+ * region, a zero reservation, or a later region mapped over the reservation. A checked read (an
+ * address inside the old region's range) can therefore never fault, whatever was closed or opened in
+ * between; see {@code dev.panmap.structures.Access}.
  *
  * <h2>What the book does</h2>
- * Reserved ranges are kept merged; a new fixed mapping may take any part of them (the rest stays
- * reserved on either side, split) and extend past them into free address space, which the platform
- * reserves first so that nothing else can take it in between. Any sequence of DIRECT opens and closes
- * of any sizes at bases that panmap itself holds therefore succeeds; only a live region of this
- * process or a mapping panmap did not make stands in the way, and the book tells the two apart.
+ * Reserved ranges are kept merged with neighbours of their kind. A fixed mapping may take any part of
+ * any reservation (the rest stays reserved on either side, split) and extend past it into free
+ * address space, which the platform reserves first so that nothing else can take it in between: any
+ * sequence of DIRECT opens and closes of any sizes at bases that panmap itself holds succeeds, and
+ * only a live region of this process or a mapping panmap did not make stands in the way (the book
+ * tells the two apart). A mapping placed anywhere reuses an <em>anywhere</em> reservation that fits,
+ * first fit, so the address space held stays bounded by what was open at once; it never takes a
+ * DIRECT base's reservation, which stays free for its own regions.
  *
- * <p>Not thread-safe: the platform holds its own lock around a whole fixed-mapping operation.
+ * <p>Not thread-safe: the platform holds its own lock around a whole mapping operation.
  */
 public final class AddressBook {
-    /** A live fixed mapping: its range and what it maps, for messages. */
-    public record Live(long start, long end, String what) {}
+    /** A live mapping: its range, what it maps (for messages), and whether the system placed it. */
+    public record Live(long start, long end, String what, boolean placedAnywhere) {}
 
-    private final TreeMap<Long, Long> reserved = new TreeMap<>(); // start -> end, disjoint, merged
+    private final TreeMap<Long, Long> reserved = new TreeMap<>(); // start -> end, disjoint, merged per kind
+    private final java.util.TreeSet<Long> anywhere = new java.util.TreeSet<>(); // starts of reserved ranges of the anywhere kind
     private final TreeMap<Long, Live> live = new TreeMap<>();     // start -> mapping, disjoint
 
     /** {@return a live mapping overlapping {@code [start, end)}, or null} */
@@ -63,41 +68,65 @@ public final class AddressBook {
         return gaps;
     }
 
-    /** Records {@code [start, end)} as reserved, merged with its neighbours. */
-    public void reserve(long start, long end) {
+    /** Records {@code [start, end)} as reserved, of the fixed kind or the anywhere kind, merged with neighbours of its kind. */
+    public void reserve(long start, long end, boolean placedAnywhere) {
         if (start >= end) {
             return;
         }
-        Map.Entry<Long, Long> before = reserved.floorEntry(start);
-        if (before != null && before.getValue() >= start) {
+        Map.Entry<Long, Long> before = reserved.lowerEntry(start);
+        if (before != null && before.getValue() == start && anywhere.contains(before.getKey()) == placedAnywhere) {
             start = before.getKey();
-            end = Math.max(end, before.getValue());
-            reserved.remove(before.getKey());
+            remove(start);
         }
-        for (Map.Entry<Long, Long> next = reserved.ceilingEntry(start); next != null && next.getKey() <= end;
-             next = reserved.ceilingEntry(start)) {
-            end = Math.max(end, next.getValue());
-            reserved.remove(next.getKey());
+        Long after = reserved.containsKey(end) && anywhere.contains(end) == placedAnywhere ? end : null;
+        if (after != null) {
+            end = reserved.get(after);
+            remove(after);
         }
         reserved.put(start, end);
+        if (placedAnywhere) {
+            anywhere.add(start);
+        }
     }
 
-    /** Takes {@code [start, end)} out of the reserved ranges (the parts outside it stay reserved). */
+    private void remove(long start) {
+        reserved.remove(start);
+        anywhere.remove(start);
+    }
+
+    /** Takes {@code [start, end)} out of the reserved ranges (the parts outside it stay reserved, of their kind). */
     public void unreserve(long start, long end) {
         Map.Entry<Long, Long> r = reserved.lowerEntry(end);
         while (r != null && r.getValue() > start) {
             long from = r.getKey();
             long to = r.getValue();
-            reserved.remove(from);
+            boolean kind = anywhere.contains(from);
+            remove(from);
             if (to > end) {
                 reserved.put(end, to);
+                if (kind) {
+                    anywhere.add(end);
+                }
             }
             if (from < start) {
                 reserved.put(from, start);
+                if (kind) {
+                    anywhere.add(from);
+                }
                 break;
             }
             r = reserved.lowerEntry(from);
         }
+    }
+
+    /** {@return the start of the lowest anywhere-kind reservation of at least {@code size} bytes, or 0} */
+    public long fitAnywhere(long size) {
+        for (long start : anywhere) {
+            if (reserved.get(start) - start >= size) {
+                return start;
+            }
+        }
+        return 0;
     }
 
     /** {@return whether all of {@code [start, end)} is reserved} */
@@ -105,8 +134,8 @@ public final class AddressBook {
         return gaps(start, end).isEmpty();
     }
 
-    public void addLive(long start, long end, String what) {
-        live.put(start, new Live(start, end, what));
+    public void addLive(long start, long end, String what, boolean placedAnywhere) {
+        live.put(start, new Live(start, end, what, placedAnywhere));
     }
 
     /** {@return the live mapping that starts at {@code start}, removed from the book, or null} */
@@ -114,10 +143,10 @@ public final class AddressBook {
         return live.remove(start);
     }
 
-    /** {@return the reserved ranges, merged, in address order} (for tests and tools) */
+    /** {@return the reserved ranges in address order, as {start, end, 1 if placed anywhere else 0}} (for tests and tools) */
     public List<long[]> reservedRanges() {
         List<long[]> out = new ArrayList<>();
-        reserved.forEach((from, to) -> out.add(new long[] {from, to}));
+        reserved.forEach((from, to) -> out.add(new long[] {from, to, anywhere.contains(from) ? 1 : 0}));
         return out;
     }
 }

@@ -108,12 +108,19 @@ public interface Platform {
     long map(Handle handle, long size, Access access, long fixedAddress, boolean populate);
 
     /**
-     * Removes a mapping made by {@link #map}. A mapping made at a fixed address is not given back to
-     * the system: a read-only, zero-filled reservation that costs no memory takes its place in one
-     * step, and the next fixed mapping in this process may reuse it. Code that follows absolute
-     * addresses without a per-access liveness check (the DIRECT read paths) and races with the
-     * unmap therefore reads zeros or, after a later DIRECT open at the same addresses, that region's
-     * bytes, but never unmapped memory: the range stays mapped for the life of the process.
+     * Maps {@code size} bytes of the object read-only, anywhere, for a short look (a header peek):
+     * {@link #unmap} gives it back to the system. Nothing may read it without a bounded segment.
+     */
+    long mapTransient(Handle handle, long size);
+
+    /**
+     * Removes a mapping. A mapping made by {@link #map} is not given back to the system: a read-only,
+     * zero-filled reservation that costs no memory takes its place in one step, and a later mapping
+     * of its kind in this process may reuse it (fixed: at that base; anywhere: first fit). Code that
+     * follows addresses without a per-access liveness check (the structures' read paths) and races
+     * with the unmap therefore reads zeros or, after a later open that reuses the range, that region's
+     * bytes, but never unmapped memory: the range stays mapped for the life of the process. A
+     * {@link #mapTransient} mapping is given back.
      */
     void unmap(long address, long size);
 

@@ -10,44 +10,43 @@ import java.lang.invoke.VarHandle;
 
 /**
  * How the structures reach a region: writes and single reads go through the region's bounded
- * segment by data offset; hot read loops come in two forms, chosen once per operation by
- * {@link #direct}.
+ * segment by data offset; hot read loops read through {@link #ALL}, a {@code static final} segment of
+ * the whole address space, at {@code ref + delta}.
  *
  * <p><b>DIRECT</b> (a DIRECT region mapped at its base in this process): a stored reference is the
- * absolute address, read through {@link #ALL}, a {@code static final} segment of the whole address
- * space. Its base is the constant 0, so C2 emits one {@code mov (reg)} per hop, as C does.
- * <b>Offset</b> (OFFSET regions, and DIRECT regions mapped elsewhere under the offset fallback): the
- * reference minus {@link #refBase} is a data offset into the region's segment, which checks bounds
- * and liveness by itself. Held in a field, the same {@code ALL} segment would not be constant and
- * would cost the add anyway, which is why the loops are written twice and not once.
+ * absolute address, {@code delta} is 0, and the loops are called with the constant 0 so that C2
+ * folds it: one {@code mov (reg)} per hop, as C does. <b>Offset</b> (OFFSET regions, and DIRECT
+ * regions mapped elsewhere under the offset fallback): {@code delta} is where the region is mapped
+ * here minus where its references count from, so a hop is one {@code mov (delta, ref)}: the
+ * base+index addressing that a C compiler uses for an offset, and nothing else on the load chain. A
+ * bounded segment would put its own bounds and alignment checks between each load and the next
+ * (the JDK's {@code MemorySegment.get} on a mapped segment does); here the checks below branch beside
+ * the chain instead.
  *
- * <h2>What keeps the DIRECT form from crashing</h2>
+ * <h2>What keeps these reads from crashing</h2>
  * {@code ALL} is neither bounded to the region nor tied to its lifetime, so three things stand in:
  * <ol>
- * <li><b>Every reference is checked</b> ({@link ReferenceChecking#CHECKED}, the default) before it
- *     is followed: {@link #inside} is one rotate and one unsigned compare that reject anything that
- *     is not an 8-aligned address of a whole node inside the data area. The load itself uses the
- *     reference as it is, so the check is a predicted branch beside the load chain, not on it. A bad
- *     reference, written by a bug or by any process with write access, is a
- *     {@link ErrorKind#CORRUPT_REGION} exception naming it; a bad reference passed by the caller is an
- *     {@link IllegalArgumentException}.</li>
- * <li><b>The range stays mapped.</b> Once a DIRECT region has been mapped at its base in this process,
- *     something readable stays at those addresses for the life of the process: the region, the
- *     zero reservation its close leaves, or a later region that reuses the reservation
- *     ({@code Platform.unmap}, {@code AddressBook}). So a checked read by a thread that races with
- *     {@code close()} — also with a close followed by a new region at the same base — reads zeros or
- *     the new region's bytes, never unmapped memory. Every loop takes a zero reference for "null", and
- *     counts its hops against the most nodes the data area can hold, so garbage cannot make it spin
- *     forever.</li>
- * <li><b>Nothing read after a close is returned.</b> Every DIRECT operation checks that the region is
- *     open before it starts and again, after a load-load fence, before it returns ({@link #confirm}):
- *     a close that happened in between throws {@link IllegalStateException} instead. The close marks
+ * <li><b>Every reference is checked</b> before it is followed: {@link #inside} is one rotate and one
+ *     unsigned compare that reject anything that is not an 8-aligned reference to a whole node inside
+ *     the data area. The load itself uses the reference as it is, so the check is a predicted branch
+ *     beside the load chain. A bad reference, written by a bug or by any process with write access,
+ *     is a {@link ErrorKind#CORRUPT_REGION} exception naming it; a bad reference passed by the caller
+ *     is an {@link IllegalArgumentException}. DIRECT regions may drop the check
+ *     ({@link ReferenceChecking#UNCHECKED}: C's contract, crashes included); offset reads always check.</li>
+ * <li><b>The range stays mapped.</b> Once a region has been mapped in this process, something readable
+ *     stays at its addresses for the life of the process: the region, the zero reservation its close
+ *     leaves, or a later region that reuses the reservation ({@code Platform.unmap},
+ *     {@code AddressBook}). So a checked read by a thread that races with {@code close()} — also with
+ *     a close followed by a new region at the same addresses — reads zeros or the new region's bytes,
+ *     never unmapped memory. Every loop takes a zero reference for "null", and counts its hops
+ *     against the most nodes the data area can hold, so garbage cannot make it spin forever.</li>
+ * <li><b>Nothing read after a close is returned.</b> Every operation checks that the region is open
+ *     before it starts and again, after a load-load fence, before it returns ({@link #confirm}): a
+ *     close that happened in between throws {@link IllegalStateException} instead. The close marks
  *     the region closed before its system call changes the page tables, and a read can only see the
  *     zero reservation or a later region's bytes after that change, so the second check sees the
  *     close whenever the loop read anything that was not the region's own.</li>
  * </ol>
- * {@link ReferenceChecking#UNCHECKED} drops the first: C's contract, where a bad reference (or a
- * close followed by a reopen that reuses the base, raced by a reader) can crash the JVM.
  */
 final class Access {
     @SuppressWarnings("restricted")
@@ -70,6 +69,8 @@ final class Access {
     final long refBase;
     /** The data area's size, the bound of every check. */
     final long dataSize;
+    /** A reference's place is at {@code ref + delta} in this process: 0 for DIRECT, the mapping's distance otherwise. */
+    final long delta;
 
     Access(SharedRegion region, ReferenceChecking checking) {
         this.region = region;
@@ -79,6 +80,7 @@ final class Access {
         this.checked = checking == ReferenceChecking.CHECKED;
         this.refBase = references.toRef(0);
         this.dataSize = data.byteSize();
+        this.delta = references.address(0);
     }
 
     /**

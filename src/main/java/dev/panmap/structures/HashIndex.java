@@ -28,22 +28,21 @@ import java.lang.invoke.VarHandle;
 public final class HashIndex {
     private final Access access;
     // copied out of access: one dependent load less per lookup, which shows after each acquire fence
-    private final MemorySegment data;
-    private final boolean direct;
     private final long root;
     private final long mask;
     private final long tableRef;
     private final long tableOffset;
+    /** The table's address in this process (its stored reference, translated). */
+    private final long tableAddress;
 
     private HashIndex(Access access, long root) {
         this.access = access;
-        this.data = access.data;
-        this.direct = access.direct;
         this.root = root;
         long capacity = access.data.get(LONG, root + CAPACITY_OFFSET);
         this.mask = capacity - 1;
         this.tableRef = access.data.get(LONG, root + TABLE_OFFSET);
         this.tableOffset = access.offset(tableRef);
+        this.tableAddress = tableRef + access.delta;
         // the DIRECT loop reads through an unbounded segment: a damaged root must fail here, not there
         if (capacity < 4 || Long.bitCount(capacity) != 1 || capacity > access.data.byteSize() / SLOT_SIZE
             || tableOffset < 0 || tableOffset > access.data.byteSize() - capacity * SLOT_SIZE || (tableOffset & 7) != 0) {
@@ -123,39 +122,22 @@ public final class HashIndex {
     /** {@return the value of {@code key}, or {@code missing}} Allocation-free. */
     public long get(long key, long missing) {
         checkKey(key);
-        if (direct) { // the table was checked at attach and a probe never leaves it: no reference to check
-            access.open();
-            long value = getDirect(tableRef, mask, key, missing);
-            access.confirm();
-            return value;
-        }
-        // bounded and scoped: the segment checks by itself that the region is open
-        return getOffset(data, tableOffset, mask, key, missing);
+        access.open();
+        // the table was checked at attach and a probe never leaves it, so no reference needs checking;
+        // a DIRECT region's table address is a constant of the index, an OFFSET region's too
+        long value = get(tableAddress, mask, key, missing);
+        access.confirm();
+        return value;
     }
 
-    /** The table by its absolute address through a constant-base segment. */
-    private static long getDirect(long table, long mask, long key, long missing) {
+    /** The table by its address in this process, through a constant-base segment. */
+    private static long get(long table, long mask, long key, long missing) {
         for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
             long slot = table + i * SLOT_SIZE;
             long k = ALL.get(ANY_LONG, slot);
             if (k == key) {
                 VarHandle.acquireFence();
                 return ALL.get(ANY_LONG, slot + SLOT_VALUE_OFFSET);
-            }
-            if (k == 0) {
-                return missing;
-            }
-        }
-    }
-
-    /** The table by its data offset in the region's segment. */
-    private static long getOffset(MemorySegment d, long table, long mask, long key, long missing) {
-        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
-            long slot = table + i * SLOT_SIZE;
-            long k = d.get(LONG, slot);
-            if (k == key) {
-                VarHandle.acquireFence();
-                return d.get(LONG, slot + SLOT_VALUE_OFFSET);
             }
             if (k == 0) {
                 return missing;

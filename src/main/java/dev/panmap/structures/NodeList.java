@@ -194,30 +194,23 @@ public final class NodeList {
         }
         long n = node == References.NULL ? first : node;
         access.argument(n, nodeSize, "the node");
-        if (access.direct) { // absolute addresses through a constant-base segment: one load per hop
-            n = access.checked ? chaseChecked(n, steps, first, access.refBase, limit, this)
-                : chaseUnchecked(n, steps, first);
-            access.confirm();
-            return n;
-        }
-        MemorySegment d = access.data; // bounded and scoped: it checks by itself that the region is open
-        long base = access.refBase;
-        for (long i = 0; i < steps; i++) {
-            long next = d.get(LONG, n - base + NODE_NEXT_OFFSET);
-            if (!Access.inside(next, base, limit)) {
-                if (next != References.NULL) {
-                    throw badLink(n, next);
-                }
-                next = first;
-            }
-            n = next;
-        }
+        long lo = access.refBase;
+        // two call sites, so that C2 inlines a copy with the DIRECT delta as the constant 0: one load per hop
+        n = !access.direct ? chase(n, steps, first, lo, limit, access.delta, this)
+            : access.checked ? chase(n, steps, first, lo, limit, 0L, this)
+            : chaseUnchecked(n, steps, first);
+        access.confirm();
         return n;
     }
 
-    private static long chaseChecked(long n, long steps, long first, long lo, long limit, NodeList list) {
+    /**
+     * The chase: the node a reference denotes is at {@code ref + delta} in this process (0 for a
+     * DIRECT region at its base), read through {@link Access#ALL}; each reference is checked before
+     * it is followed, by a branch beside the load chain.
+     */
+    private static long chase(long n, long steps, long first, long lo, long limit, long delta, NodeList list) {
         for (long i = 0; i < steps; i++) {
-            long next = ALL.get(ANY_LONG, n + NODE_NEXT_OFFSET);
+            long next = ALL.get(ANY_LONG, n + delta + NODE_NEXT_OFFSET);
             if (!Access.inside(next, lo, limit)) {
                 if (next != References.NULL) {
                     throw list.badLink(n, next);
@@ -243,38 +236,23 @@ public final class NodeList {
     public long sum() {
         access.open();
         long first = firstChecked();
-        if (access.direct) {
-            long s = sumDirect(first, access.refBase, access.checked ? limit : -1L, maxNodes, this);
-            access.confirm();
-            return s;
-        }
-        MemorySegment d = access.data;
-        long base = access.refBase;
-        long s = 0;
-        long hops = 0;
-        for (long n = first; n != References.NULL; n = d.get(LONG, n - base + NODE_NEXT_OFFSET)) {
-            if (!Access.inside(n, base, limit)) {
-                throw badLink(0, n);
-            }
-            if (++hops > maxNodes) {
-                throw access.cycle("the node list at " + root, maxNodes);
-            }
-            s += d.get(LONG, n - base + NODE_PAYLOAD_OFFSET);
-        }
+        long lo = access.refBase;
+        long s = !access.direct ? sum(first, lo, limit, access.delta, maxNodes, this)
+            : sum(first, lo, access.checked ? limit : -1L, 0L, maxNodes, this); // limit -1 (unsigned max) checks nothing
+        access.confirm();
         return s;
     }
 
-    /** {@code limit} -1 (all ones, unsigned) checks nothing: the unchecked form. */
-    private static long sumDirect(long n, long lo, long limit, long maxNodes, NodeList list) {
+    private static long sum(long n, long lo, long limit, long delta, long maxNodes, NodeList list) {
         long s = 0;
-        for (long hops = 0; n != References.NULL; n = ALL.get(ANY_LONG, n + NODE_NEXT_OFFSET)) {
+        for (long hops = 0; n != References.NULL; n = ALL.get(ANY_LONG, n + delta + NODE_NEXT_OFFSET)) {
             if (!Access.inside(n, lo, limit)) {
                 throw list.badLink(0, n);
             }
             if (++hops > maxNodes) {
                 throw list.access.cycle("the node list at " + list.root, maxNodes);
             }
-            s += ALL.get(ANY_LONG, n + NODE_PAYLOAD_OFFSET);
+            s += ALL.get(ANY_LONG, n + delta + NODE_PAYLOAD_OFFSET);
         }
         return s;
     }

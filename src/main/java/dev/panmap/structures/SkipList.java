@@ -25,7 +25,6 @@ import java.lang.foreign.MemorySegment;
 public final class SkipList {
     private final Access access;
     // copied out of access: one dependent load less per lookup
-    private final MemorySegment data;
     private final boolean direct;
     private final long refBase;
     private final RegionHeap heap;
@@ -39,7 +38,6 @@ public final class SkipList {
 
     private SkipList(Access access, RegionHeap heap, long root) {
         this.access = access;
-        this.data = access.data;
         this.direct = access.direct;
         this.refBase = access.refBase;
         this.heap = heap;
@@ -163,25 +161,25 @@ public final class SkipList {
 
     /**
      * The search every lookup shares: the last node whose key is below {@code key} (or at most
-     * {@code key} when {@code inclusive}), or the head. Allocation-free; written once per mode.
+     * {@code key} when {@code inclusive}), or the head. Allocation-free.
      */
     private long lower(long key, boolean inclusive) {
-        MemorySegment d = direct ? access.open() : data; // the segment checks by itself that the region is open
+        MemorySegment d = access.open();
         int top = Math.clamp((int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET), 0, maxLevel);
-        if (!direct) {
-            return lowerOffset(d, refBase, head, top, key, inclusive);
-        }
-        long x = access.checked ? lowerChecked(head, top, key, inclusive, refBase, limits, maxNodes, this)
+        // two call sites, so that C2 inlines a copy with the DIRECT delta as the constant 0
+        long x = !direct ? lower(head, top, key, inclusive, refBase, limits, access.delta, maxNodes, this)
+            : access.checked ? lower(head, top, key, inclusive, refBase, limits, 0L, maxNodes, this)
             : lowerUnchecked(head, top, key, inclusive);
         access.confirm();
         return x;
     }
 
-    private static long lowerChecked(long head, int top, long key, boolean inclusive, long lo, long[] limits, long maxNodes, SkipList list) {
+    /** A node a reference denotes is at {@code ref + delta} here, read through {@link Access#ALL}; each reference is checked first. */
+    private static long lower(long head, int top, long key, boolean inclusive, long lo, long[] limits, long delta, long maxNodes, SkipList list) {
         long x = head;
         long hops = 0;
         for (int i = top - 1; i >= 0; i--) {
-            long link = NODE_NEXT_OFFSET + 8L * i;
+            long link = delta + NODE_NEXT_OFFSET + 8L * i;
             long limit = limits[i];
             for (long n = ALL.get(ANY_LONG, x + link); ; n = ALL.get(ANY_LONG, x + link)) {
                 if (!Access.inside(n, lo, limit)) {
@@ -190,7 +188,7 @@ public final class SkipList {
                     }
                     throw list.badLink(n, i);
                 }
-                long k = ALL.get(ANY_LONG, n + NODE_KEY_OFFSET);
+                long k = ALL.get(ANY_LONG, n + delta + NODE_KEY_OFFSET);
                 if (k > key || (k == key && !inclusive)) {
                     break;
                 }
@@ -213,32 +211,6 @@ public final class SkipList {
                     break;
                 }
                 x = n;
-            }
-        }
-        return x;
-    }
-
-    private long lowerOffset(MemorySegment d, long base, long head, int top, long key, boolean inclusive) {
-        long x = head;
-        long hops = 0;
-        for (int i = top - 1; i >= 0; i--) {
-            long link = NODE_NEXT_OFFSET + 8L * i - base;
-            long limit = limits[i];
-            for (long n = d.get(LONG, x + link); ; n = d.get(LONG, x + link)) {
-                if (!Access.inside(n, base, limit)) {
-                    if (n == References.NULL) {
-                        break;
-                    }
-                    throw badLink(n, i);
-                }
-                long k = d.get(LONG, n - base + NODE_KEY_OFFSET);
-                if (k > key || (k == key && !inclusive)) {
-                    break;
-                }
-                x = n;
-                if (++hops > maxNodes) {
-                    throw access.cycle("the skip list at " + root, maxNodes);
-                }
             }
         }
         return x;

@@ -16,14 +16,15 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A child JVM (C2, its own process so that a crash is an exit status, not a dead test run) that
- * races DIRECT readers against close + reopen at the same base: per round it fills region R1 with a
- * list and a skip list, starts readers chasing through it, closes R1, creates R2 at the very same
- * base (the reservation R1 left is reused) and fills R2 with garbage: random words and addresses
- * inside R1's range, aligned or not. Every reader must end with IllegalStateException (the region
- * is closed) or a CORRUPT_REGION RegionException (it read a bad reference), never a fault.
+ * races readers against close + reopen at the same addresses: per round it fills region R1 with a
+ * list and a skip list, starts readers chasing through it, closes R1, creates R2 of the same size
+ * (DIRECT: at the same base; OFFSET: panmap places it in the reservation R1 left) and fills R2 with
+ * garbage: random words and addresses inside R1's range, aligned or not. Every reader must end with
+ * IllegalStateException (the region is closed) or a CORRUPT_REGION RegionException (it read a bad
+ * reference), never a fault.
  *
- * <p>Arguments: {@code ROUNDS CHECKED|UNCHECKED NAME-PREFIX}. Prints {@code ROUND i list=EXC skip=EXC}
- * per round and {@code DONE} at the end.
+ * <p>Arguments: {@code ROUNDS CHECKED|UNCHECKED DIRECT|OFFSET NAME-PREFIX}. Prints
+ * {@code ROUND i list=EXC skip=EXC} per round and {@code DONE} at the end.
  */
 public final class DirectRaceChild {
     private static final long BASE = 0x6100_0000_0000L;
@@ -31,12 +32,14 @@ public final class DirectRaceChild {
     public static void main(String[] args) throws Exception {
         int rounds = Integer.parseInt(args[0]);
         ReferenceChecking checking = ReferenceChecking.valueOf(args[1]);
-        String prefix = args[2];
+        Addressing addressing = Addressing.valueOf(args[2]);
+        String prefix = args[3];
         SplittableRandom random = new SplittableRandom(42);
         for (int round = 0; round < rounds; round++) {
             String r1Name = prefix + "-a" + round;
             String r2Name = prefix + "-b" + round;
-            RegionOptions options = RegionOptions.defaults().size(1 << 20).addressing(Addressing.DIRECT).baseAddress(BASE);
+            RegionOptions options = RegionOptions.defaults().size(1 << 20).addressing(addressing)
+                .baseAddress(addressing == Addressing.DIRECT ? BASE : 0);
             SharedRegion r1 = SharedRegion.create(r1Name, options);
             SharedRegion.remove(r1Name);
             RegionHeap heap = RegionHeap.create(r1, 0, r1.size());
@@ -55,7 +58,7 @@ public final class DirectRaceChild {
             Thread chaser = new Thread(() -> {
                 try {
                     for (long n = list.first(); ; ) {
-                        n = list.advance(n, 10_000);
+                        n = list.advance(n, 2_000_000); // milliseconds per call: mid-call whenever the close comes
                         list.sum();
                     }
                 } catch (Throwable t) {

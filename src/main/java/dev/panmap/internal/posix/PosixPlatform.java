@@ -269,10 +269,49 @@ public final class PosixPlatform implements Platform {
         Fd fd = (Fd) handle;
         int n = fd.acquire();
         try {
-            return fixedAddress == 0 ? Posix.mmap(0, size, prot, flags, n, 0) : mapFixed(fd, n, size, prot, flags, fixedAddress);
+            return fixedAddress == 0 ? mapAnywhere(fd, n, size, prot, flags) : mapFixed(fd, n, size, prot, flags, fixedAddress);
         } finally {
             fd.release();
         }
+    }
+
+    @Override
+    public long mapTransient(Handle handle, long size) {
+        Fd fd = (Fd) handle;
+        int n = fd.acquire();
+        try {
+            return Posix.mmap(0, size, PROT_READ(), MAP_SHARED(), n, 0);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** Maps where the system likes, or into an anywhere-kind reservation of panmap's that fits. */
+    private long mapAnywhere(Fd fd, int n, long size, int prot, int flags) {
+        synchronized (book) {
+            long at = book.fitAnywhere(size);
+            long address = at != 0 ? mapOverReservation(at, size, prot, flags, n) : Posix.mmap(0, size, prot, flags, n, 0);
+            book.addLive(address, address + size, fd.what, true);
+            return address;
+        }
+    }
+
+    /** Maps with {@code MAP_FIXED} over a range that is entirely panmap's reservation, and takes it out of the book. */
+    private long mapOverReservation(long address, long size, int prot, int flags, int n) {
+        try {
+            Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, 0);
+        } catch (NativeException e) {
+            // a failed MAP_FIXED may have removed part of the reservation: lay it again
+            try {
+                Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            } catch (NativeException again) {
+                book.unreserve(address, address + size);
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+        book.unreserve(address, address + size);
+        return address;
     }
 
     /**
@@ -314,30 +353,18 @@ public final class PosixPlatform implements Platform {
                     + "; occupied by a mapping panmap did not make" + (foreign.isEmpty() ? "" : ": " + foreign));
             }
             for (long[] gap : made) {
-                book.reserve(gap[0], gap[1]);
+                book.reserve(gap[0], gap[1], false);
             }
-            try {
-                Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, 0); // over panmap's own reservation only
-            } catch (NativeException e) {
-                // a failed MAP_FIXED may have removed part of the reservation: lay it again
-                try {
-                    Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
-                } catch (NativeException again) {
-                    book.unreserve(address, end);
-                    e.addSuppressed(again);
-                }
-                throw e;
-            }
-            book.unreserve(address, end);
-            book.addLive(address, end, fd.what);
+            mapOverReservation(address, size, prot, flags, n); // panmap's own reservation only
+            book.addLive(address, end, fd.what, false);
             return address;
         }
     }
 
     /**
-     * Unmaps. A mapping made at a fixed address is not given back to the system: a read-only,
-     * zero-filled reservation that costs no memory replaces it in one step ({@code MAP_FIXED} over
-     * it), and the book keeps the range for the next DIRECT mapping. See {@link AddressBook}.
+     * Unmaps. A region's mapping is not given back to the system: a read-only, zero-filled
+     * reservation that costs no memory replaces it in one step ({@code MAP_FIXED} over it), and the
+     * book keeps the range for a later mapping of its kind. See {@link AddressBook}.
      */
     @Override
     public void unmap(long address, long size) {
@@ -348,11 +375,11 @@ public final class PosixPlatform implements Platform {
                 return;
             }
             Posix.mmap(live.start(), live.end() - live.start(), PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
-            book.reserve(live.start(), live.end());
+            book.reserve(live.start(), live.end(), live.placedAnywhere());
         }
     }
 
-    /** {@return this process's DIRECT reservations, merged, as {start, end} pairs} (for tests and tools) */
+    /** {@return this process's reservations, as {start, end, 1 if placed anywhere else 0}} (for tests and tools) */
     public List<long[]> reservedRanges() {
         synchronized (book) {
             return book.reservedRanges();
