@@ -13,7 +13,7 @@ import sys
 import time
 
 OUT, JAVA = sys.argv[1], sys.argv[2]
-IMPLS = ["panmap-direct", "panmap-offset", "jdk-segment", "mapped-buffer", "agrona", "c-pointer", "c-offset", "c"]
+IMPLS = ["panmap-direct", "panmap-direct-unchecked", "panmap-offset", "jdk-segment", "mapped-buffer", "agrona", "c-pointer", "c-offset", "c"]
 BENCHES = [  # (JMH benchmark, key, title)
     ("dev.panmap.bench.ListBench.chase", "list", "list traversal (ns per hop)"),
     ("dev.panmap.bench.HashBench.hit", "hash-hit", "hash lookup, hit (ns per lookup)"),
@@ -21,7 +21,7 @@ BENCHES = [  # (JMH benchmark, key, title)
     ("dev.panmap.bench.SkipBench.floor", "skip-floor", "ordered lookup, skip list floorKey (ns per lookup)"),
     ("dev.panmap.bench.ScanBench.scan", "scan", "sequential scan (ns per 8-byte word)"),
 ]
-COLORS = {"panmap-direct": "#1f77b4", "panmap-offset": "#ff7f0e", "jdk-segment": "#2ca02c", "mapped-buffer": "#9467bd",
+COLORS = {"panmap-direct": "#1f77b4", "panmap-direct-unchecked": "#9ecae1", "panmap-offset": "#ff7f0e", "jdk-segment": "#2ca02c", "mapped-buffer": "#9467bd",
           "agrona": "#8c564b", "c-pointer": "#555555", "c-offset": "#aaaaaa", "c": "#555555"}
 
 
@@ -106,6 +106,10 @@ for _, key, title in BENCHES:
     impls = [i for i in IMPLS if any((key, s, i) in results for s in sizes)]
     md.append(f"\n### {title}\n")
     head = ["size"] + impls + ["offset / direct", "panmap-offset / jdk-segment"]
+    # the cost of DIRECT's reference check, where the run has the unchecked variant (list, skip list)
+    unchecked = "panmap-direct-unchecked" in impls
+    if unchecked:
+        head += ["checked / unchecked"]
     if key == "list":
         head += ["direct / C pointer", "offset / C offset"]
     if key == "scan":
@@ -121,6 +125,8 @@ for _, key, title in BENCHES:
             row.append("–" if v is None else fmt(v[0]) + (f" ± {fmt(v[1])}" if v[1] else ""))
         d, o = get(key, s, "panmap-direct"), get(key, s, "panmap-offset")
         row += [fmt(ratio(o, d)), fmt(ratio(o, get(key, s, "jdk-segment")))]
+        if unchecked:
+            row += [fmt(ratio(d, get(key, s, "panmap-direct-unchecked")))]
         if key == "list":
             row += [fmt(ratio(d, get(key, s, "c-pointer"))), fmt(ratio(o, get(key, s, "c-offset")))]
         if key == "scan":
@@ -222,9 +228,11 @@ for n, (_, key, title) in enumerate(BENCHES):
             x = ox + si * cw + 10 + ii * bw
             svg.append(f'<rect x="{x:.1f}" y="{y(v[0]):.1f}" width="{bw - 2:.1f}" height="{oy + PANEL_H - y(v[0]):.1f}" '
                        f'fill="{COLORS[i]}"><title>{i} {human(s)}: {v[0]:.3f} ns/op</title></rect>')
+    lw = max(135, 22 + 6.5 * max(len(i) for i in impls))  # a legend entry: box, gap, label (~6.5 px a character)
+    per_row = max(1, int(PANEL_W // lw))
     for ii, i in enumerate(impls):
-        lx = ox + (ii % 4) * 135
-        ly = oy + PANEL_H + 28 + (ii // 4) * 13
+        lx = ox + (ii % per_row) * lw
+        ly = oy + PANEL_H + 28 + (ii // per_row) * 13
         svg.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{COLORS[i]}"/><text x="{lx + 14}" y="{ly}">{i}</text>')
 svg.append("</svg>")
 with open(os.path.join(OUT, "chart.svg"), "w") as f:

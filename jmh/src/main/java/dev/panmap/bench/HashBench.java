@@ -45,6 +45,9 @@ public class HashBench {
     @Setup(Level.Trial)
     public void setup() {
         kind = Impl.of(impl);
+        if (kind == Impl.PANMAP_DIRECT_UNCHECKED) {
+            throw new IllegalArgumentException(impl + ": HashIndex follows no stored references in its lookups, it has no unchecked form");
+        }
         long slots = size / StructureLayout.Hash.SLOT_SIZE;
         keys = slots / 2;
         mapped = new Mapped(size + (1 << 20));
@@ -81,6 +84,7 @@ public class HashBench {
         return switch (i) {
             case PANMAP_DIRECT -> directIndex.get(key, -1);
             case PANMAP_OFFSET -> offsetIndex.get(key, -1);
+            case PANMAP_DIRECT_UNCHECKED -> throw new IllegalArgumentException(i.label); // refused in setup
             case JDK_SEGMENT -> getSegment(jdk, table, mask, key);
             case MAPPED_BUFFER -> getBuffer(buffer, table, mask, key);
             case AGRONA -> getAgrona(agrona, table, mask, key);

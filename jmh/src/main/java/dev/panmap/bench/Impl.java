@@ -4,6 +4,13 @@ package dev.panmap.bench;
 enum Impl {
     /** panmap, DIRECT region at its base: stored absolute addresses followed as they are. */
     PANMAP_DIRECT("panmap-direct"),
+    /**
+     * panmap, DIRECT region at its base, through a handle attached with
+     * {@code ReferenceChecking.UNCHECKED}: the same region and structure as {@link #PANMAP_DIRECT},
+     * references followed without the check (C's contract). Only the structures that follow stored
+     * references have it: {@code ListBench} and {@code SkipBench}.
+     */
+    PANMAP_DIRECT_UNCHECKED("panmap-direct-unchecked"),
     /** panmap, the offset code path (OFFSET regions; here the offset-fallback mapping of the same region). */
     PANMAP_OFFSET("panmap-offset"),
     /** The JDK's own mapped segment: {@code FileChannel.map(READ_WRITE, 0, size, arena)}. */

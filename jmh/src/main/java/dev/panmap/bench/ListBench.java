@@ -4,6 +4,7 @@ import static dev.panmap.bench.Mapped.LONG;
 
 import dev.panmap.WriterLock;
 import dev.panmap.structures.NodeList;
+import dev.panmap.structures.ReferenceChecking;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.Random;
@@ -14,7 +15,8 @@ import org.openjdk.jmh.annotations.*;
 /**
  * Pointer chasing: a {@link NodeList} of 64-byte nodes linked in random order, {@code size} bytes of
  * nodes, followed {@value #STEPS} hops per invocation from where the last one stopped (wrapping at
- * the end), so ns/op is ns per hop at every size.
+ * the end), so ns/op is ns per hop at every size. panmap-direct-unchecked follows the same list in
+ * the same region through a second handle attached with {@link ReferenceChecking#UNCHECKED}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -25,12 +27,13 @@ public class ListBench {
 
     @Param({"262144"})
     public long size;
-    @Param({"panmap-direct", "panmap-offset", "jdk-segment", "mapped-buffer", "agrona"})
+    @Param({"panmap-direct", "panmap-direct-unchecked", "panmap-offset", "jdk-segment", "mapped-buffer", "agrona"})
     public String impl;
 
     private Mapped mapped;
     private Impl kind;
     private NodeList directList;
+    private NodeList uncheckedList;
     private NodeList offsetList;
     private MemorySegment jdk;
     private ByteBuffer buffer;
@@ -55,6 +58,7 @@ public class ListBench {
                 directList.append(ref);
             }
         }
+        uncheckedList = NodeList.attach(mapped.direct, directList.root(), ReferenceChecking.UNCHECKED);
         offsetList = NodeList.attach(mapped.offset, directList.root());
         jdk = mapped.jdk;
         buffer = mapped.buffer;
@@ -93,6 +97,7 @@ public class ListBench {
     private long chase(int steps) {
         return switch (kind) {
             case PANMAP_DIRECT -> directList.advance(cursor, steps);
+            case PANMAP_DIRECT_UNCHECKED -> uncheckedList.advance(cursor, steps);
             case PANMAP_OFFSET -> offsetList.advance(cursor, steps);
             case JDK_SEGMENT -> chaseSegment(jdk, peerBase, cursor, first, steps);
             case MAPPED_BUFFER -> chaseBuffer(buffer, peerBase, cursor, first, steps);

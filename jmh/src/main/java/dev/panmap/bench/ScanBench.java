@@ -40,6 +40,9 @@ public class ScanBench {
     @Setup(Level.Trial)
     public void setup() {
         kind = Impl.of(impl);
+        if (kind == Impl.PANMAP_DIRECT_UNCHECKED) {
+            throw new IllegalArgumentException(impl + ": a scan follows no stored references, there is nothing to check");
+        }
         if (size % WINDOW != 0) {
             throw new IllegalArgumentException("size must be a multiple of " + WINDOW);
         }

@@ -4,6 +4,7 @@ import static dev.panmap.bench.Mapped.LONG;
 import static dev.panmap.structures.StructureLayout.Skip.*;
 
 import dev.panmap.WriterLock;
+import dev.panmap.structures.ReferenceChecking;
 import dev.panmap.structures.SkipList;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -16,6 +17,8 @@ import org.openjdk.jmh.annotations.*;
  * Ordered lookups: {@code floorKey} of random keys in a {@link SkipList} of about {@code size}
  * bytes of nodes (keys {@code 16 i}, inserted in random order, so neighbours in key order are far
  * apart in memory); a query {@code 16 i + 5} finds {@code 16 i}. {@value #LOOKUPS} per invocation.
+ * panmap-direct-unchecked searches the same skip list in the same region through a second handle
+ * attached with {@link ReferenceChecking#UNCHECKED}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -27,12 +30,13 @@ public class SkipBench {
 
     @Param({"262144"})
     public long size;
-    @Param({"panmap-direct", "panmap-offset", "jdk-segment", "mapped-buffer", "agrona"})
+    @Param({"panmap-direct", "panmap-direct-unchecked", "panmap-offset", "jdk-segment", "mapped-buffer", "agrona"})
     public String impl;
 
     private Mapped mapped;
     private Impl kind;
     private SkipList directList;
+    private SkipList uncheckedList;
     private SkipList offsetList;
     private MemorySegment jdk;
     private ByteBuffer buffer;
@@ -59,6 +63,7 @@ public class SkipBench {
                 directList.put(key, key, -1);
             }
         }
+        uncheckedList = SkipList.attach(mapped.direct, directList.root(), ReferenceChecking.UNCHECKED);
         offsetList = SkipList.attach(mapped.offset, directList.root());
         jdk = mapped.jdk;
         buffer = mapped.buffer;
@@ -78,6 +83,7 @@ public class SkipBench {
     private long floor(Impl i, long key) {
         return switch (i) {
             case PANMAP_DIRECT -> directList.floorKey(key, -1);
+            case PANMAP_DIRECT_UNCHECKED -> uncheckedList.floorKey(key, -1);
             case PANMAP_OFFSET -> offsetList.floorKey(key, -1);
             case JDK_SEGMENT -> floorSegment(jdk, peerBase, head, jdk.get(ValueLayoutInt.INT, topAt), key);
             case MAPPED_BUFFER -> floorBuffer(buffer, peerBase, head, buffer.getInt((int) topAt), key);
@@ -99,6 +105,13 @@ public class SkipBench {
         switch (kind) {
             case PANMAP_DIRECT -> {
                 SkipList l = directList;
+                for (int i = 0; i < LOOKUPS; i++) {
+                    r = Mapped.next(r);
+                    sum += l.floorKey(16 * (r & m) + 5, -1);
+                }
+            }
+            case PANMAP_DIRECT_UNCHECKED -> {
+                SkipList l = uncheckedList;
                 for (int i = 0; i < LOOKUPS; i++) {
                     r = Mapped.next(r);
                     sum += l.floorKey(16 * (r & m) + 5, -1);
