@@ -78,6 +78,9 @@ public final class DirectRaceChild {
             seeker.start();
             Thread.sleep(round < 3 ? 300 : 20); // the first rounds let C2 compile the loops
             r1.close();
+            if (round % 2 == 1) {
+                Thread.sleep(5); // readers still inside their call meet the closed range (zeros, or a fault if it were unmapped)
+            }
             SharedRegion r2 = SharedRegion.create(r2Name, options);
             SharedRegion.remove(r2Name);
             if (r2.baseAddress() != r1.baseAddress()) {
