@@ -17,11 +17,12 @@ import java.lang.invoke.VarHandle;
  * absolute address, {@code delta} is 0, and the loops are called with the constant 0 so that C2
  * folds it: one {@code mov (reg)} per hop, as C does. <b>Offset</b> (OFFSET regions, and DIRECT
  * regions mapped elsewhere under the offset fallback): {@code delta} is where the region is mapped
- * here minus where its references count from, so a hop is one {@code mov (delta, ref)}: the
- * base+index addressing that a C compiler uses for an offset, and nothing else on the load chain. A
- * bounded segment would put its own bounds and alignment checks between each load and the next
- * (the JDK's {@code MemorySegment.get} on a mapped segment does); here the checks below branch beside
- * the chain instead.
+ * here minus where its references count from, so a hop is {@code lea (delta, ref); mov}: one add on
+ * the load chain and nothing else. (A C compiler folds that add into the load's base+index
+ * addressing; C2 cannot for an off-heap address, which it builds as a {@code long} before the load:
+ * the disassembly is in the benchmark report.) A bounded segment would put its own subtract, bounds
+ * and alignment checks between each load and the next (the JDK's {@code MemorySegment.get} on a
+ * mapped segment does); here the checks below branch beside the chain instead.
  *
  * <h2>What keeps these reads from crashing</h2>
  * {@code ALL} is neither bounded to the region nor tied to its lifetime, so three things stand in:
