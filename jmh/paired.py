@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""The paired pointer-vs-offset report: reads OUT/paired.json (the JSON lines of Paired.java and of
+c/chase.c), writes OUT/paired.md and OUT/paired.svg. Standard library only.
+
+Every sample of a round ran back to back with the others of that round, on the same list in the same
+pages, so a ratio is taken per round and then summarised: its median and a distribution-free 95%
+confidence interval of that median (order statistics of the binomial). A ratio whose interval holds
+1.0 is reported as "no difference", whatever its median says.
+
+usage: paired.py OUT
+"""
+import json
+import math
+import os
+import sys
+
+OUT = sys.argv[1]
+RATIOS = [  # (numerator, denominator, what it answers)
+    ("java-offset", "java-direct", "Java: OFFSET (as panmap reads it) vs DIRECT (as it ships, checked)"),
+    ("java-offset", "java-direct-unchecked", "Java: OFFSET vs a bare pointer load"),
+    ("java-direct", "java-direct-unchecked", "Java: what DIRECT's reference check costs"),
+    ("java-bounded-segment", "java-direct", "Java: the JDK's bounded segment (ref - base) vs DIRECT"),
+    ("java-bounded-segment", "java-offset", "Java: the bounded segment vs panmap's offset path"),
+    ("c-offset", "c-pointer", "C: offset (base+index addressing) vs pointer"),
+    ("c-offset-add", "c-pointer", "C: offset with the add kept apart (add; mov, as C2 emits it) vs pointer"),
+    ("c-pointer-cmov", "c-pointer", "C: the old reference's cmov wrap vs a predicted branch"),
+]
+TARGETS = [  # (numerator, denominator, size, limit, text)
+    ("java-offset", "java-direct", 16384, 1.10, "OFFSET within 1.10x of DIRECT at 16 KiB"),
+    ("java-offset", "java-direct", 262144, 1.03, "OFFSET within 1.03x of DIRECT at 256 KiB"),
+]
+
+
+def human(size):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return str(size)
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2
+
+
+def median_ci(xs):
+    """A distribution-free ~95% interval of the median: ranks n/2 -+ 1.96 sqrt(n)/2."""
+    xs = sorted(xs)
+    n = len(xs)
+    h = 1.96 * math.sqrt(n) / 2
+    lo, hi = max(0, math.floor(n / 2 - h) - 1), min(n - 1, math.ceil(n / 2 + h) - 1)
+    return xs[lo], xs[hi]
+
+
+rows = []
+with open(os.path.join(OUT, "paired.json")) as f:
+    for line in f:
+        if line.strip().startswith("{"):
+            r = json.loads(line)
+            if r.get("bench") == "chase":
+                rows.append(r)
+samples = {}  # (size, variant) -> {round: ns}
+for r in rows:
+    samples.setdefault((int(r["size"]), r["variant"]), {})[int(r["round"])] = float(r["ns_per_hop"])
+sizes = sorted({s for s, _ in samples})
+variants = [v for v in ["java-direct-unchecked", "java-direct", "java-offset", "java-bounded-segment",
+                        "c-pointer", "c-offset", "c-offset-add", "c-pointer-cmov"] if any((s, v) in samples for s in sizes)]
+
+
+def paired(num, den, size):
+    a, b = samples.get((size, num)), samples.get((size, den))
+    if not a or not b:
+        return None
+    ratios = [a[r] / b[r] for r in a if r in b]
+    if not ratios:
+        return None
+    lo, hi = median_ci(ratios)
+    return median(ratios), lo, hi, len(ratios)
+
+
+def verdict(m, lo, hi):
+    if lo <= 1.0 <= hi:
+        return "no difference"
+    return f"{(m - 1) * 100:+.0f}%"
+
+
+md = ["## Pointer vs offset, paired\n",
+      "Every variant chases the same panmap `NodeList` (64-byte nodes in one random order) through the same "
+      "physical pages; the Java variants run interleaved in one JVM, round by round in rotating order, and "
+      "then `c/chase.c` maps the very same shm object and does the same in C. ns per hop: median of the "
+      "rounds; ratios: median of the per-round ratios with a distribution-free 95% confidence interval. "
+      "An interval that holds 1.0 reads \"no difference\".\n",
+      "| size | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+for s in sizes:
+    cells = []
+    for v in variants:
+        d = samples.get((s, v))
+        cells.append(f"{median(d.values()):.2f}" if d else "–")
+    md.append(f"| {human(s)} | " + " | ".join(cells) + " |")
+md += ["", "| question | " + " | ".join(human(s) for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+for num, den, what in RATIOS:
+    cells = []
+    for s in sizes:
+        p = paired(num, den, s)
+        cells.append("–" if p is None else f"{p[0]:.3f} [{p[1]:.3f}, {p[2]:.3f}] {verdict(*p[:3])}")
+    if any(c != "–" for c in cells):
+        md.append(f"| {what} (`{num}` / `{den}`) | " + " | ".join(cells) + " |")
+md += ["", "Java beside C (separate processes, so a ratio of medians, not paired):", "",
+       "| size | Java DIRECT / C pointer | Java DIRECT unchecked / C pointer | Java OFFSET / C offset |", "|---|---|---|---|"]
+for s in sizes:
+    def rm(a, b):
+        x, y = samples.get((s, a)), samples.get((s, b))
+        return f"{median(x.values()) / median(y.values()):.2f}" if x and y else "–"
+    md.append(f"| {human(s)} | {rm('java-direct', 'c-pointer')} | {rm('java-direct-unchecked', 'c-pointer')} | {rm('java-offset', 'c-offset')} |")
+md += ["", "**Targets** (judged on the interval: met only if the whole interval is within the limit):", "",
+       "| target | ratio [95% CI] | result |", "|---|---|---|"]
+for num, den, size, limit, text in TARGETS:
+    p = paired(num, den, size)
+    if p is None:
+        md.append(f"| {text} | – | not measured |")
+        continue
+    m, lo, hi, n = p
+    result = "met" if hi <= limit else "missed" if lo > limit else "not decided (the interval straddles the limit)"
+    md.append(f"| {text} | {m:.3f} [{lo:.3f}, {hi:.3f}] ({n} rounds) | {result} |")
+with open(os.path.join(OUT, "paired.md"), "w") as f:
+    f.write("\n".join(md) + "\n")
+
+# chart: OFFSET / DIRECT per size, Java beside C, with the intervals
+pairs = [("java-offset", "java-direct", "Java OFFSET / DIRECT", "#ff7f0e"),
+         ("c-offset", "c-pointer", "C offset / pointer", "#555555"),
+         ("java-bounded-segment", "java-direct", "Java bounded segment / DIRECT", "#2ca02c")]
+W, H, left, top, bottom = 760, 360, 70, 40, 60
+values = [paired(n, d, s) for s in sizes for n, d, _, _ in pairs]
+ymax = max([1.2] + [p[2] for p in values if p]) * 1.05
+ymin = min([0.9] + [p[1] for p in values if p]) * 0.95
+plot_h = H - top - bottom
+group = (W - left - 20) / max(1, len(sizes))
+bar = group / (len(pairs) + 1)
+
+
+def y(v):
+    return top + plot_h * (ymax - v) / (ymax - ymin)
+
+
+svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+       f'<text x="10" y="20" font-size="14">Offset / pointer, per round, median and 95% interval (below 1.0: offset faster)</text>',
+       f'<line x1="{left}" x2="{W - 20}" y1="{y(1.0):.1f}" y2="{y(1.0):.1f}" stroke="#000" stroke-dasharray="4,3"/>']
+for t in range(int(ymin * 20) + 1, int(ymax * 20) + 1):
+    v = t / 20
+    svg.append(f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
+    svg.append(f'<line x1="{left}" x2="{W - 20}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>')
+for i, s in enumerate(sizes):
+    x0 = left + i * group
+    svg.append(f'<text x="{x0 + group / 2:.1f}" y="{H - bottom + 18}" text-anchor="middle">{human(s)}</text>')
+    for j, (n, d, label, color) in enumerate(pairs):
+        p = paired(n, d, s)
+        if not p:
+            continue
+        x = x0 + (j + 0.5) * bar
+        m, lo, hi, _ = p
+        base = y(max(ymin, min(1.0, m)))
+        svg.append(f'<rect x="{x:.1f}" y="{min(y(m), y(1.0)):.1f}" width="{bar * 0.8:.1f}" height="{abs(y(m) - y(1.0)):.1f}" fill="{color}"/>')
+        cx = x + bar * 0.4
+        svg.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(hi):.1f}" y2="{y(lo):.1f}" stroke="#000"/>')
+        svg.append(f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y(hi):.1f}" y2="{y(hi):.1f}" stroke="#000"/>')
+        svg.append(f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y(lo):.1f}" y2="{y(lo):.1f}" stroke="#000"/>')
+for j, (_, _, label, color) in enumerate(pairs):
+    svg.append(f'<rect x="{left + j * 240}" y="{H - 22}" width="12" height="12" fill="{color}"/>')
+    svg.append(f'<text x="{left + j * 240 + 18}" y="{H - 12}">{label}</text>')
+svg.append("</svg>")
+with open(os.path.join(OUT, "paired.svg"), "w") as f:
+    f.write("\n".join(svg) + "\n")
+print(f"paired.py: wrote {OUT}/paired.md and {OUT}/paired.svg ({len(rows)} samples, {len(sizes)} sizes)")

@@ -1,0 +1,185 @@
+package dev.panmap.bench;
+
+import dev.panmap.Addressing;
+import dev.panmap.OpenMode;
+import dev.panmap.RegionOptions;
+import dev.panmap.SharedRegion;
+import dev.panmap.WriterLock;
+import dev.panmap.structures.NodeList;
+import dev.panmap.structures.ReferenceChecking;
+import dev.panmap.structures.RegionHeap;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The pointer-vs-offset question, measured paired: every variant chases the same list, in the same
+ * random order, through the same physical pages, interleaved round by round in one JVM, so that a
+ * ratio per round cancels what drifts (the machine's load, the placement of a fresh fork's pages);
+ * then the C reference chases the very same shm object, in its own process, the same way.
+ *
+ * <p>Per size: one shm object holds a panmap {@link NodeList} of 64-byte nodes linked in random order,
+ * created DIRECT at its base (stored references are absolute addresses). The same object is opened
+ * again in this process, which puts it elsewhere (the offset fallback): panmap reads it there through
+ * its offset path, exactly the code of an OFFSET region. The variants:
+ * <ul>
+ * <li>{@code java-direct-unchecked}: panmap DIRECT, {@code ReferenceChecking.UNCHECKED}: one load per hop, C's contract;</li>
+ * <li>{@code java-direct}: panmap DIRECT as it ships: plus the reference check beside the chain;</li>
+ * <li>{@code java-offset}: panmap's offset path: plus one add on the chain;</li>
+ * <li>{@code java-bounded-segment}: {@code segment.get(JAVA_LONG, ref - base)} on the region's bounded
+ *     segment, the JDK's own way (and panmap's OFFSET path before this version): subtract, bounds and
+ *     alignment checks on the chain.</li>
+ * </ul>
+ * A sample is {@code calls x 4096} hops timed by one pair of clock reads (calibrated to about 2 ms);
+ * round {@code r} runs every variant once, in the order rotated by {@code r}. Output: one JSON line
+ * per sample, {@code {"bench":"chase","lang":"java","variant":...,"size":...,"round":...,"ns_per_hop":...}},
+ * followed by the C program's lines for the same size.
+ *
+ * <pre>
+ * java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar dev.panmap.bench.Paired SIZES ROUNDS [CHASE_BINARY]
+ * </pre>
+ */
+public final class Paired {
+    static final int NODE = 64;
+    static final int STEPS = 4096;
+    static final long SAMPLE_NANOS = 2_000_000;
+    static final String[] VARIANTS = {"java-direct-unchecked", "java-direct", "java-offset", "java-bounded-segment"};
+
+    private final long size;
+    private final SharedRegion direct;
+    private final SharedRegion offset;
+    private final NodeList[] lists = new NodeList[3];
+    private final MemorySegment bounded;
+    private final long boundedBase;
+    private final long first;
+    private final long[] cursor = new long[VARIANTS.length];
+    private int calls;
+
+    Paired(String name, long size) {
+        this.size = size;
+        direct = SharedRegion.create(name, RegionOptions.defaults().size(size + (1 << 20)).addressing(Addressing.DIRECT));
+        offset = SharedRegion.open(name, OpenMode.OPEN_ONLY, RegionOptions.defaults().allowOffsetFallback(true));
+        if (!direct.references().isDirect() || offset.references().isDirect()) {
+            throw new IllegalStateException("expected a DIRECT mapping and an offset-fallback mapping: " + direct + ", " + offset);
+        }
+        NodeList list = NodeList.create(RegionHeap.create(direct, 0, direct.size()), NODE);
+        int nodes = (int) (size / NODE);
+        long[] refs = new long[nodes];
+        for (int i = 0; i < nodes; i++) {
+            refs[i] = list.newNode(i);
+        }
+        ListBench.shuffle(refs, new Random(1));
+        try (WriterLock.Held held = direct.writerLock().hold()) {
+            for (long ref : refs) {
+                list.append(ref);
+            }
+        }
+        lists[0] = NodeList.attach(direct, list.root(), ReferenceChecking.UNCHECKED);
+        lists[1] = NodeList.attach(direct, list.root());
+        lists[2] = NodeList.attach(offset, list.root());
+        bounded = offset.segment();
+        boundedBase = offset.references().toRef(0); // a stored reference minus this is its data offset
+        first = list.first();
+        java.util.Arrays.fill(cursor, first);
+        for (int v = 0; v < VARIANTS.length; v++) { // every variant follows the same list: a full lap comes back
+            cursor[v] = chase(v, nodes);
+            if (cursor[v] != first) {
+                throw new IllegalStateException(VARIANTS[v] + " does not follow the list right");
+            }
+        }
+    }
+
+    private long chase(int variant, int steps) {
+        long n = cursor[variant];
+        return switch (variant) {
+            case 0, 1, 2 -> lists[variant].advance(n, steps);
+            default -> chaseBounded(bounded, boundedBase, n, first, steps);
+        };
+    }
+
+    /** The JDK's way: the bounded segment, indexed by the reference minus the base. */
+    static long chaseBounded(MemorySegment s, long base, long n, long first, int steps) {
+        for (int i = 0; i < steps; i++) {
+            n = s.get(ValueLayout.JAVA_LONG, n - base);
+            if (n == 0) {
+                n = first;
+            }
+        }
+        return n;
+    }
+
+    /** {@return ns per hop of one sample of {@code variant}} */
+    private double sample(int variant) {
+        long t0 = System.nanoTime();
+        for (int c = 0; c < calls; c++) {
+            cursor[variant] = chase(variant, STEPS);
+        }
+        return (System.nanoTime() - t0) / ((double) calls * STEPS);
+    }
+
+    void run(int rounds, String chaseBinary) throws Exception {
+        calls = 1;
+        long warmupEnd = System.nanoTime() + 1_500_000_000L; // C2 compiles every variant's loop
+        while (System.nanoTime() < warmupEnd) {
+            for (int v = 0; v < VARIANTS.length; v++) {
+                cursor[v] = chase(v, STEPS);
+            }
+        }
+        double slowest = 0;
+        for (int v = 0; v < VARIANTS.length; v++) {
+            slowest = Math.max(slowest, sample(v));
+        }
+        calls = (int) Math.max(1, Math.min(1000, SAMPLE_NANOS / (slowest * STEPS)));
+        for (int r = 0; r < rounds; r++) {
+            for (int k = 0; k < VARIANTS.length; k++) {
+                int v = (k + r) % VARIANTS.length;
+                System.out.printf("{\"bench\":\"chase\",\"lang\":\"java\",\"variant\":\"%s\",\"size\":%d,\"round\":%d,\"ns_per_hop\":%.4f}%n",
+                    VARIANTS[v], size, r, sample(v));
+            }
+        }
+        if (chaseBinary != null) {
+            long hops = (long) calls * STEPS;
+            List<String> command = List.of(chaseBinary, direct.name(), Long.toHexString(direct.baseAddress()), Long.toHexString(first),
+                Long.toString(direct.regionSize()), Integer.toString(rounds), Long.toString(hops));
+            Process c = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = out.readLine()) != null; ) {
+                    // the C program reports the object's size; the rows are keyed by the nodes' size
+                    System.out.println(line.replaceFirst("\"size\":\\d+", "\"size\":" + size));
+                }
+            }
+            if (c.waitFor() != 0) {
+                throw new IllegalStateException(command + " exited " + c.exitValue());
+            }
+        }
+    }
+
+    void close() {
+        offset.close();
+        direct.close();
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<Long> sizes = new ArrayList<>();
+        for (String s : args[0].split(",")) {
+            sizes.add(Long.parseLong(s));
+        }
+        int rounds = Integer.parseInt(args[1]);
+        String chaseBinary = args.length > 2 ? args[2] : null;
+        for (long size : sizes) {
+            String name = "/panmap-bench-paired-" + ProcessHandle.current().pid() + "-" + size;
+            Paired p = new Paired(name, size);
+            try {
+                p.run(rounds, chaseBinary);
+            } finally {
+                p.close();
+                SharedRegion.remove(name);
+            }
+        }
+    }
+}
