@@ -125,22 +125,25 @@ public class SkipBench {
                 }
             }
             case JDK_SEGMENT -> {
-                int top = jdk.get(ValueLayoutInt.INT, topAt);
-                for (int i = 0; i < LOOKUPS; i++) {
+                for (int i = 0; i < LOOKUPS; i++) { // the top level read per lookup, with acquire, as panmap does
+                    int top = jdk.get(ValueLayoutInt.INT, topAt);
+                    java.lang.invoke.VarHandle.acquireFence();
                     r = Mapped.next(r);
                     sum += floorSegment(jdk, peerBase, head, top, 16 * (r & m) + 5);
                 }
             }
             case MAPPED_BUFFER -> {
-                int top = buffer.getInt((int) topAt);
-                for (int i = 0; i < LOOKUPS; i++) {
+                for (int i = 0; i < LOOKUPS; i++) { // the top level read per lookup, with acquire, as panmap does
+                    int top = buffer.getInt((int) topAt);
+                    java.lang.invoke.VarHandle.acquireFence();
                     r = Mapped.next(r);
                     sum += floorBuffer(buffer, peerBase, head, top, 16 * (r & m) + 5);
                 }
             }
             case AGRONA -> {
-                int top = agrona.getIntVolatile((int) topAt);
-                for (int i = 0; i < LOOKUPS; i++) {
+                for (int i = 0; i < LOOKUPS; i++) { // the top level read per lookup, with acquire, as panmap does
+                    int top = agrona.getIntVolatile((int) topAt);
+                    java.lang.invoke.VarHandle.acquireFence();
                     r = Mapped.next(r);
                     sum += floorAgrona(agrona, peerBase, head, top, 16 * (r & m) + 5);
                 }
