@@ -20,7 +20,10 @@
  *
  * After a warm-up of about 200 ms of all variants, round r (0..ROUNDS-1) runs every variant once,
  * in the r-th rotation of their order, and prints one JSON object per sample:
- *   {"bench":"chase","lang":"c","variant":"c-pointer","size":SIZE,"round":r,"ns_per_hop":x}
+ *   {"bench":"chase","lang":"c","variant":"c-pointer","size":SIZE,"round":r,"ns_per_hop":x,"cs":n}
+ * where cs counts this thread's context switches during the sample (getrusage, outside the timed
+ * part): on a busy machine a sample with cs > 0 includes time the CPU spent on another task. Keep
+ * HOPS_PER_SAMPLE short (well under a scheduler slice, e.g. ~1 ms of hops) when the machine is shared.
  *
  * usage: chase SHM_NAME BASE_HEX FIRST_HEX SIZE_BYTES ROUNDS HOPS_PER_SAMPLE
  * build: gcc -O2 -Wall -o chase chase.c
@@ -36,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +68,13 @@ static double now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+/* context switches of this thread so far: a sample during which the CPU went to another task has cs > 0 */
+static long switches(void) {
+    struct rusage u;
+    if (getrusage(RUSAGE_THREAD, &u) != 0) return 0;
+    return u.ru_nvcsw + u.ru_nivcsw;
 }
 
 static uint64_t parse(const char *what, const char *s, int base) {
@@ -204,16 +215,19 @@ int main(int argc, char **argv) {
 
     for (uint64_t r = 0; r < rounds; r++) {
         double ns[NV];
+        long cs[NV];
         for (int k = 0; k < NV; k++) { /* round r: the r-th rotation of the variants' order */
             int v = (int) ((r + (uint64_t) k) % NV);
+            long before = switches();
             double a = now_ns();
             pos[v] = VARIANTS[v].fn(pos[v], first, delta, (long) hops);
             ns[v] = (now_ns() - a) / (double) hops;
+            cs[v] = switches() - before;
         }
         for (int k = 0; k < NV; k++) { /* printed after the round, in the order it ran */
             int v = (int) ((r + (uint64_t) k) % NV);
             printf("{\"bench\":\"chase\",\"lang\":\"c\",\"variant\":\"%s\",\"size\":%" PRIu64 ",\"round\":%" PRIu64
-                   ",\"ns_per_hop\":%.4f}\n", VARIANTS[v].name, size, r, ns[v]);
+                   ",\"ns_per_hop\":%.4f,\"cs\":%ld}\n", VARIANTS[v].name, size, r, ns[v], cs[v]);
         }
         fflush(stdout);
     }

@@ -11,11 +11,13 @@
  *   c-scan-vec-4  four ymm accumulators written out with vector extensions (AVX2; else four xmm):
  *                 what the core can load when no add chain limits it
  *
- * After a warm-up of about 200 ms of all impls, each of ROUNDS rounds (SCAN_ROUNDS, default 21) runs
- * every impl once in the round's rotation of their order, one sample being whole passes over SIZE,
- * at least 2^20 words; each impl keeps its own window position. Prints, per size and impl, the
- * median over the rounds in bench.c's format (ns per 8-byte word), which summary.py reads:
- *   {"bench":"scan","impl":"c-scan-4","size":262144,"ns_per_op":0.1234,"isa":"avx2","rounds":21}
+ * After a warm-up of about 200 ms of all impls, each of ROUNDS rounds (SCAN_ROUNDS, default 101)
+ * runs every impl once in the round's rotation of their order, one sample being 32 windows (2^17
+ * words, short enough to run mostly between two preemptions on a busy machine); each impl keeps its
+ * own window position. Prints, per size and impl, the median over the rounds in bench.c's format
+ * (ns per 8-byte word), which summary.py reads, with the number of samples during which this thread
+ * was switched out (getrusage; such a sample includes another task's time):
+ *   {"bench":"scan","impl":"c-scan-4","size":262144,"ns_per_op":0.1234,"isa":"avx2","rounds":101,"preempted":3}
  *
  * usage: scan SIZE...    (each a multiple of 32768, as in ScanBench)
  * build: gcc -O2 -Wall -o scan scan.c
@@ -27,12 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #define WORDS 4096
 #define WINDOW (WORDS * 8)
-#define MIN_WORDS_PER_SAMPLE (1 << 20)
+#define WORDS_PER_SAMPLE (1 << 17) /* 1 MiB read: ~0.1-0.3 ms, shorter than a scheduler slice */
 #define WARMUP_NS 200000000.0
 
 static volatile uint64_t sink;
@@ -41,6 +44,13 @@ static double now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+/* context switches of this thread so far */
+static long switches(void) {
+    struct rusage u;
+    if (getrusage(RUSAGE_THREAD, &u) != 0) return 0;
+    return u.ru_nvcsw + u.ru_nivcsw;
 }
 
 static int cmp(const void *a, const void *b) {
@@ -155,14 +165,12 @@ static uint64_t run(scan_fn fn, const uint64_t *w, size_t *cursor, size_t count,
 static void bench(size_t size, int rounds) {
     uint64_t *w = map_shm(size);
     for (size_t i = 0; i < size / 8; i++) w[i] = i;
-    size_t count = size / WINDOW;
-    size_t passes = (MIN_WORDS_PER_SAMPLE / WORDS + count - 1) / count; /* whole passes, >= 2^20 words */
-    size_t windows = passes * count;
-    uint64_t expect = run(scan_1, w, &(size_t) {0}, count, windows);
+    size_t count = size / WINDOW, windows = WORDS_PER_SAMPLE / WORDS;
+    uint64_t expect = run(scan_1, w, &(size_t) {0}, count, count); /* one pass: every impl must agree */
     size_t cursor[NI];
     for (int v = 0; v < NI; v++) {
         cursor[v] = 0;
-        if (run(IMPLS[v].fn, w, &cursor[v], count, windows) != expect) {
+        if (run(IMPLS[v].fn, w, &cursor[v], count, count) != expect) {
             fprintf(stderr, "scan: %s sums differently from c-scan-1\n", IMPLS[v].name);
             exit(1);
         }
@@ -173,20 +181,23 @@ static void bench(size_t size, int rounds) {
         for (int v = 0; v < NI; v++) sum += run(IMPLS[v].fn, w, &cursor[v], count, windows);
     } while (now_ns() - t0 < WARMUP_NS);
     double *ns = malloc(sizeof(double) * (size_t) rounds * NI);
+    int preempted[NI] = {0};
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < NI; k++) {
             int v = (r + k) % NI;
+            long before = switches();
             double a = now_ns();
             sum += run(IMPLS[v].fn, w, &cursor[v], count, windows);
             ns[(size_t) v * rounds + r] = (now_ns() - a) / ((double) windows * WORDS);
+            preempted[v] += switches() != before;
         }
     }
     sink = sum;
     for (int v = 0; v < NI; v++) {
         double *x = ns + (size_t) v * rounds;
         qsort(x, rounds, sizeof(double), cmp);
-        printf("{\"bench\":\"scan\",\"impl\":\"%s\",\"size\":%zu,\"ns_per_op\":%.4f,\"isa\":\"%s\",\"rounds\":%d}\n",
-               IMPLS[v].name, size, x[rounds / 2], IMPLS[v].isa, rounds);
+        printf("{\"bench\":\"scan\",\"impl\":\"%s\",\"size\":%zu,\"ns_per_op\":%.4f,\"isa\":\"%s\",\"rounds\":%d,\"preempted\":%d}\n",
+               IMPLS[v].name, size, x[rounds / 2], IMPLS[v].isa, rounds, preempted[v]);
     }
     fflush(stdout);
     free(ns);
@@ -195,10 +206,10 @@ static void bench(size_t size, int rounds) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: scan SIZE...   (SCAN_ROUNDS=21: rounds per size)\n");
+        fprintf(stderr, "usage: scan SIZE...   (SCAN_ROUNDS=101: rounds per size)\n");
         return 1;
     }
-    int rounds = 21;
+    int rounds = 101;
     const char *r = getenv("SCAN_ROUNDS");
     if (r != NULL && atoi(r) > 0) rounds = atoi(r);
     __builtin_cpu_init();
