@@ -18,6 +18,8 @@
  * into a cmov whatever the flags (check with disasm.sh). Each variant is a noinline function doing
  * HOPS hops and returning the node reached; the next call goes on from there.
  *
+ * Variant v starts v/4 of the way along the list (the list is walked once first, to check it), so
+ * that in a round the variants do not chase the same nodes one after the other.
  * After a warm-up of about 200 ms of all variants, round r (0..ROUNDS-1) runs every variant once,
  * in the r-th rotation of their order, and prints one JSON object per sample:
  *   {"bench":"chase","lang":"c","variant":"c-pointer","size":SIZE,"round":r,"ns_per_hop":x,"cs":n}
@@ -204,8 +206,18 @@ int main(int argc, char **argv) {
     nodes++;
     if (*(const uint64_t *) (delta + first) != *(const uint64_t *) first) fail("the two mappings differ");
 
+    /*
+     * Variant v starts v/NV of the way along the list. All variants do the same number of hops, so
+     * started together they would chase the same nodes in each round, and all but the round's first
+     * would find them in the cache. Spread out, each chases its own stretch, and between two visits
+     * of a node the four of them make `nodes` hops in all: the reuse distance of one chase going
+     * round the list, as in ListBench.
+     */
     uint64_t pos[NV];
-    for (int v = 0; v < NV; v++) pos[v] = first;
+    uint64_t node = first;
+    for (uint64_t i = 0, v = 0; v < NV; i++, node = *(const uint64_t *) node) {
+        while (v < NV && i == v * nodes / NV) pos[v++] = node;
+    }
 
     /* warm-up: all variants in turn, at least once each, for about 200 ms */
     double t0 = now_ns();
