@@ -14,9 +14,10 @@
  * After a warm-up of about 200 ms of all impls, each of ROUNDS rounds (SCAN_ROUNDS, default 101)
  * runs every impl once in the round's rotation of their order, one sample being 32 windows (2^17
  * words, short enough to run mostly between two preemptions on a busy machine); each impl keeps its
- * own window position. Prints, per size and impl, the median over the rounds in bench.c's format
- * (ns per 8-byte word), which summary.py reads, with the number of samples during which this thread
- * was switched out (getrusage; such a sample includes another task's time):
+ * own window position, impl v starting v/4 of the way through the windows. Prints, per size and
+ * impl, the median over the rounds in bench.c's format (ns per 8-byte word), which summary.py reads,
+ * with the number of samples during which this thread was switched out (getrusage; such a sample
+ * includes another task's time):
  *   {"bench":"scan","impl":"c-scan-4","size":262144,"ns_per_op":0.1234,"isa":"avx2","rounds":101,"preempted":3}
  *
  * usage: scan SIZE...    (each a multiple of 32768, as in ScanBench)
@@ -167,9 +168,15 @@ static void bench(size_t size, int rounds) {
     for (size_t i = 0; i < size / 8; i++) w[i] = i;
     size_t count = size / WINDOW, windows = WORDS_PER_SAMPLE / WORDS;
     uint64_t expect = run(scan_1, w, &(size_t) {0}, count, count); /* one pass: every impl must agree */
+    /*
+     * Impl v starts v/NI of the way through the windows. All impls read the same amount per round,
+     * so started together they would read the same windows one after the other, and all but the
+     * round's first would find them in the cache; spread out, between two reads of a window the
+     * impls read SIZE bytes in all, as one ScanBench loop going round.
+     */
     size_t cursor[NI];
     for (int v = 0; v < NI; v++) {
-        cursor[v] = 0;
+        cursor[v] = (size_t) v * count / NI;
         if (run(IMPLS[v].fn, w, &cursor[v], count, count) != expect) {
             fprintf(stderr, "scan: %s sums differently from c-scan-1\n", IMPLS[v].name);
             exit(1);
