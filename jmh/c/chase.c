@@ -11,7 +11,7 @@
  *   c-offset-add    p = delta + n; n = *(uint64_t *) p  the add kept apart from the load (add; mov),
  *                                                       as C2 emits Java's off-heap offset access
  *   c-pointer-cmov  n = *(uint64_t *) n, wrapping with the old `if (n == 0) n = first`, which gcc -O2
- *                   compiles to a cmov on the load chain: what bench.c measured
+ *                   compiles to a cmov on the load chain: what the old reference (bench.c) measured
  *
  * delta = (other mapping - BASE). The first three wrap to the first node through a real, predicted
  * branch, off the load chain: the wrap's body is an empty volatile asm, which gcc cannot if-convert

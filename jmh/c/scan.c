@@ -3,7 +3,7 @@
  * bytes of a POSIX shm mapping (MAP_SHARED, word i = i, as ScanBench fills it) and wraps, in four
  * ways on the same mapping, in paired rounds:
  *
- *   c-scan-1      one scalar accumulator: bench.c's loop (add (%rdi),%rax), a 1-cycle add chain
+ *   c-scan-1      one scalar accumulator: the old reference's loop (add (%rdi),%rax), a 1-cycle add chain
  *   c-scan-4      four scalar accumulators, not vectorized
  *   c-scan-vec    gcc's auto-vectorized loop for AVX2 (target("avx2"), optimize("O3")): vpaddq on
  *                 one ymm accumulator. Without AVX2 (checked at run time) the same source compiled
@@ -15,7 +15,7 @@
  * runs every impl once in the round's rotation of their order, one sample being 32 windows (2^17
  * words, short enough to run mostly between two preemptions on a busy machine); each impl keeps its
  * own window position, impl v starting v/4 of the way through the windows. Prints, per size and
- * impl, the median over the rounds in bench.c's format (ns per 8-byte word), which summary.py reads,
+ * impl, the median over the rounds in the format (ns per 8-byte word), which summary.py reads,
  * with the number of samples during which this thread was switched out (getrusage; such a sample
  * includes another task's time):
  *   {"bench":"scan","impl":"c-scan-4","size":262144,"ns_per_op":0.1234,"isa":"avx2","rounds":101,"preempted":3}

@@ -91,6 +91,9 @@ public final class Paired {
             if (cursor[v] != first) {
                 throw new IllegalStateException(VARIANTS[v] + " does not follow the list right");
             }
+            // staggered: each variant chases its own part of the list, so none runs over nodes that
+            // the variant before it in the round has just brought into the cache
+            cursor[v] = chase(v, (int) ((long) nodes * v / VARIANTS.length));
         }
     }
 
