@@ -35,7 +35,7 @@ import java.util.Random;
  *     segment, the JDK's own way (and panmap's OFFSET path before this version): subtract, bounds and
  *     alignment checks on the chain.</li>
  * </ul>
- * A sample is {@code calls x 4096} hops timed by one pair of clock reads (calibrated to about 2 ms);
+ * A sample is {@code calls x 4096} hops timed by one pair of clock reads (calibrated to about 1 ms, shorter than a scheduler slice);
  * round {@code r} runs every variant once, in the order rotated by {@code r}. Output: one JSON line
  * per sample, {@code {"bench":"chase","lang":"java","variant":...,"size":...,"round":...,"ns_per_hop":...}},
  * followed by the C program's lines for the same size.
@@ -47,7 +47,7 @@ import java.util.Random;
 public final class Paired {
     static final int NODE = 64;
     static final int STEPS = 4096;
-    static final long SAMPLE_NANOS = 2_000_000;
+    static final long SAMPLE_NANOS = 1_000_000;
     static final String[] VARIANTS = {"java-direct-unchecked", "java-direct", "java-offset", "java-bounded-segment"};
 
     private final long size;
