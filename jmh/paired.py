@@ -14,6 +14,8 @@ import math
 import os
 import sys
 
+from report import human
+
 OUT = sys.argv[1]
 RATIOS = [  # (numerator, denominator, what it answers)
     ("java-offset", "java-direct", "Java: OFFSET (as panmap reads it) vs DIRECT (as it ships, checked)"),
@@ -29,13 +31,6 @@ TARGETS = [  # (numerator, denominator, size, limit, text)
     ("java-offset", "java-direct", 16384, 1.10, "OFFSET within 1.10x of DIRECT at 16 KiB"),
     ("java-offset", "java-direct", 262144, 1.03, "OFFSET within 1.03x of DIRECT at 256 KiB"),
 ]
-
-
-def human(size):
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if size >= 1 << shift and size % (1 << shift) == 0:
-            return f"{size >> shift} {unit}"
-    return str(size)
 
 
 def median(xs):

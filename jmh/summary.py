@@ -10,6 +10,8 @@ import os
 import platform
 import subprocess
 import sys
+
+from report import human
 import time
 
 OUT, JAVA = sys.argv[1], sys.argv[2]
@@ -31,13 +33,6 @@ def lines(path):
         return []
     with open(path) as f:
         return [json.loads(l) for l in f if l.strip().startswith("{")]
-
-
-def human(size):
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if size >= 1 << shift and size % (1 << shift) == 0:
-            return f"{size >> shift} {unit}"
-    return str(size)
 
 
 def fmt(v):
