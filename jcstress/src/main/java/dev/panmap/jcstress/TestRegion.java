@@ -13,6 +13,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 /**
@@ -55,7 +57,14 @@ public final class TestRegion {
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
     private static final Set<String> CREATED = ConcurrentHashMap.newKeySet();
 
+    /**
+     * Every writer thread opens a DIRECT region a second time in this process, necessarily at another
+     * address, and panmap says so with a WARNING each time (hundreds per test VM): expected here.
+     */
+    private static final Logger PANMAP_LOG = Logger.getLogger("dev.panmap");
+
     static {
+        PANMAP_LOG.setLevel(Level.SEVERE);
         removeLeftovers();
         Runtime.getRuntime().addShutdownHook(new Thread(TestRegion::removeCreated, "panmap-jcstress cleanup"));
     }

@@ -20,9 +20,9 @@ import org.openjdk.jcstress.infra.grading.GradingResult;
 import org.openjdk.jcstress.infra.runners.TestList;
 
 /**
- * Reads a jcstress run's result file and decides: jcstress itself exits 0 whatever happened, and
- * its "Error tests" list leaves out API mismatches and never mentions a test that did not run.
- * A run passes only if every test in the jar ran in at least one configuration, no run ended in an
+ * Reads a jcstress run's result file and decides. jcstress itself fails (an AssertionError out of
+ * main, exit status 1) on a FORBIDDEN outcome or a test error, but passes over an API mismatch in
+ * silence and never mentions a test that did not run at all. A run passes here only if every test in the jar ran in at least one configuration, no run ended in an
  * error of any kind (including API mismatch and a missing result), and no FORBIDDEN outcome was
  * seen. Prints one line per test and then one summary line; exits 1 if the run did not pass.
  *
