@@ -35,15 +35,15 @@ import java.util.stream.Stream;
  * {@code HashIndex.put}. Taken around every write, the writer actor would run ~200 times slower than
  * the reader and the two would hardly ever meet inside a write. So each writer thread instead gets
  * its own {@link SharedRegion} object of the same region ({@link #writer()}), takes that object's
- * lock once and keeps it for its life; the writer actor attaches to the state's structure through
- * it and writes. jcstress starts new actor threads for each iteration (and for its
- * sanity and footprint checks) and joins the old ones first; the next writer thread closes the dead
- * one's object, which gives the OS lock back, and takes its own. The attach to a state's structure (tens of ns, against a few ns for a write) is made
- * in advance, when the state is made, through the writer object of the moment ({@link Writers}), so
- * the writer actor does no more than the write. Readers use the region object the
- * structure was created with and take no lock. In a DIRECT region the writer objects are mapped at
- * another address of this process (the offset fallback), so writers store the region's references
- * through a second mapping of the same pages, as a writer in another process would.
+ * lock once and keeps it for its life; the writer actor writes through a handle on the state's
+ * structure attached via that object. jcstress starts new actor threads for each iteration (and for
+ * its sanity and footprint checks) and joins the old ones first; the next writer thread closes the
+ * dead one's object, which gives the OS lock back, and takes its own. The attach (tens of ns, against
+ * a few ns for a write) is made in advance, when the state is made, through the writer object of the
+ * moment ({@link Writers}), so the writer actor does no more than the write. Readers use the region
+ * object the structure was created with and take no lock. In a DIRECT region the writer objects are
+ * mapped at another address of this process (the offset fallback), so writers store the region's
+ * references through a second mapping of the same pages, as a writer in another process would.
  *
  * <p><b>Cleanup.</b> The writer objects open the region by name, so the name lives as long as the
  * test VM: a shutdown hook removes it, and each new region first removes the leftovers of test VMs
