@@ -11,13 +11,17 @@ export JAVA_HOME := $(JDK)
 MVN := mvn -B --no-transfer-progress
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test demo bench bench-quick bindings clean
+.PHONY: build test jcstress demo bench bench-quick bindings clean
 
 build: ## target/panmap.jar (runnable with java -jar)
 	$(MVN) -q package -DskipTests
 
-test: ## the whole test suite (unit, ABI conformance, cross-process)
+test: ## the whole test suite (unit, ABI conformance, cross-process), then the jcstress litmus tests, bounded
 	$(MVN) verify
+	$(MAKE) -C jcstress quick JAVA_HOME=$(JDK)
+
+jcstress: ## the full jcstress run of the publication protocols (see jcstress/README.md), under jcstress/target/full/
+	$(MAKE) -C jcstress full JAVA_HOME=$(JDK)
 
 demo: build ## the showcase: processes sharing regions (see README)
 	$(JAVA) --enable-native-access=ALL-UNNAMED -cp target/panmap.jar dev.panmap.demo.Demo
@@ -33,4 +37,4 @@ bindings: ## regenerate the jextract bindings and fail if they differ from the c
 
 clean:
 	$(MVN) -q clean
-	rm -rf jmh/target
+	rm -rf jmh/target jcstress/target

@@ -1,0 +1,63 @@
+package dev.panmap.jcstress;
+
+import static dev.panmap.internal.RegionLayout.SLOT_STAMP_OFFSET;
+import static dev.panmap.internal.RegionLayout.slotOffset;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+import dev.panmap.Addressing;
+import dev.panmap.internal.AttachTable;
+import dev.panmap.internal.Header;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.III_Result;
+
+/**
+ * The attach table ({@link AttachTable}, over a header laid in a slab): two processes register at
+ * once, each claiming a slot by compare-and-set of its 8-byte process stamp. They are this test VM
+ * and its parent, both alive, so {@code register}'s reclaim of dead slots frees nothing. Each must
+ * get its own slot, and each slot must name the process that claimed it.
+ */
+@JCStressTest
+@Description("AttachTable: concurrent registrations get distinct slots, each named by its own stamp")
+@Outcome(id = "0, 1, 1", expect = ACCEPTABLE, desc = "A claimed slot 0, B slot 1, both stamps right")
+@Outcome(id = "1, 0, 1", expect = ACCEPTABLE, desc = "B claimed slot 0, A slot 1, both stamps right")
+@Outcome(expect = FORBIDDEN, desc = "both got the same slot, or a slot holds a stamp that is neither's own (last 1 = both stamps right)")
+@State
+public class AttachTableRegistration {
+    static final int CAPACITY = 2;
+
+    static final class Holder {
+        static final TestRegion R = TestRegion.create(Addressing.OFFSET, 384); // 256-byte header head + 2 x 32-byte slots
+    }
+
+    private final Header header;
+    private final AttachTable table;
+
+    public AttachTableRegistration() {
+        header = new Header(Holder.R.segment(Holder.R.slab(true)));
+        table = new AttachTable(header, CAPACITY, Processes.PLATFORM);
+    }
+
+    @Actor
+    public void a(III_Result r) {
+        r.r1 = table.register("jcstress", Processes.PID_A, Processes.START_A);
+    }
+
+    @Actor
+    public void b(III_Result r) {
+        r.r2 = table.register("jcstress", Processes.PID_B, Processes.START_B);
+    }
+
+    @Arbiter
+    public void check(III_Result r) {
+        boolean right = r.r1 >= 0 && r.r1 < CAPACITY && r.r2 >= 0 && r.r2 < CAPACITY
+            && header.getLongVolatile(slotOffset(r.r1) + SLOT_STAMP_OFFSET) == Processes.STAMP_A
+            && header.getLongVolatile(slotOffset(r.r2) + SLOT_STAMP_OFFSET) == Processes.STAMP_B;
+        r.r3 = right ? 1 : 0;
+    }
+}
