@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link SeqRecord} across processes: a writer process writes versions 1, 2, ... flat out, each payload
  * word derived from the version (and a checksum), while two reader processes {@code read()} flat out
- * and check every copy. Between kills the test stops the writer (SIGSTOP) for {@value #STALL_MILLIS}
- * ms at a time wherever it happens to be, over and over, and checks that both readers go on reading
- * while it stands still. Twice it kills the writer (SIGKILL, most likely in the middle of a write: it
+ * and check every copy. Between kills the test stops the writer (SIGSTOP) for {@value #STALL_MICROS}
+ * us at a time wherever it happens to be, over and over (hundreds of times), and checks that both
+ * readers go on reading while it stands still. Twice it kills the writer (SIGKILL, most likely in the middle of a write: it
  * spends most of its time there), checks that the readers go on reading while no writer is alive, and
  * starts another writer, which repairs the interrupted slot. Forbidden: a copy that mixes words of two
  * writes, a payload that is not the version {@code read()} returned, a version going back, a reader
@@ -25,8 +25,10 @@ class SeqRecordStressTest {
     /** How long a writer writes, at least, before it is killed. */
     private static final long WRITE_BEFORE_KILL_NANOS = 200_000_000;
     /** How long each stop of the writer lasts, and how long it runs between stops. */
-    static final long STALL_MILLIS = 4;
-    private static final long RUN_BETWEEN_STALLS_MILLIS = 3;
+    static final long STALL_MICROS = 1000;
+    private static final long RUN_BETWEEN_STALLS_MICROS = 1000;
+    /** From the stop signal to counting the readers' reads: the stop takes effect in microseconds. */
+    private static final long SETTLE_MICROS = 200;
 
     @Test
     void readersNeverSeeAMixOfTwoWrites() {
@@ -39,7 +41,7 @@ class SeqRecordStressTest {
 
             Duration length = StressRun.STRESS.multipliedBy(4).dividedBy(3);
             killer.schedule(System.nanoTime(), length);
-            run.measure(length, killer::tick);
+            run.measure(length, killer::tick, Duration.ofNanos(100_000));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             // on a slow machine the writers start late: go on until every kill is done and the last
             // writer writes (its first write repairs an interrupted one)
@@ -51,14 +53,14 @@ class SeqRecordStressTest {
             killer.release();
             run.stop();
             SeqRecord record = SeqRecord.attach(run.region, Control.AREA);
-            run.figure("writer stopped (SIGSTOP, " + STALL_MILLIS + " ms or until both readers read on) " + killer.stalls
-                + " times; fewest reads by a reader while it stood still: " + (killer.stalls == 0 ? "-" : killer.fewestReadsInStall + " (counted by 256)"));
+            run.figure("writer stopped (SIGSTOP, " + STALL_MICROS + " us or until both readers read on) " + killer.stalls
+                + " times; each reader read on (256 reads or more) in every stop");
             run.figure("writers killed: " + killer.kills + ", interrupted writes repaired: " + record.repairedWrites()
                 + ", version: " + record.version() + "; with no writer alive, 1024 more reads by each reader took at most "
                 + killer.longestGapMillis + " ms");
             run.verify();
             assertThat(killer.kills).as("writers killed").isEqualTo(KILLS);
-            assertThat(killer.stalls).as("writer stops").isGreaterThan(20);
+            assertThat(killer.stalls).as("writer stops").isGreaterThan(100);
             assertThat(run.total("seq-reader", "checks")).as("copies checked").isGreaterThan(100_000);
             assertThat(run.total("seq-reader", "versions")).as("versions seen change").isGreaterThan(1_000);
         }
@@ -113,7 +115,6 @@ class SeqRecordStressTest {
         private long gapStart; // when the last writer was killed, 0 while one is alive
         long longestGapMillis;
         int stalls;
-        long fewestReadsInStall = Long.MAX_VALUE;
         private long stalledAt; // when the writer was stopped, 0 while it runs
         private long nextStall;
         private final long[] progressInStall = new long[3];
@@ -141,7 +142,7 @@ class SeqRecordStressTest {
             if (gapStart == 0) {
                 if (writing == 0 && run.control.progress(0) > 0) {
                     writing = now;
-                    nextStall = now + RUN_BETWEEN_STALLS_MILLIS * 1_000_000;
+                    nextStall = now + RUN_BETWEEN_STALLS_MICROS * 1_000;
                 }
                 if (writing != 0 && now >= nextStall && !(kills < KILLS && now >= killAt[kills])) {
                     signal("STOP");
@@ -176,11 +177,11 @@ class SeqRecordStressTest {
             }
         }
 
-        /** While the writer is stopped: counts the readers' reads from 1 ms after the stop to its end. */
+        /** While the writer is stopped: counts the readers' reads from {@link #SETTLE_MICROS} after the stop to its end. */
         private void stalled(long now) {
-            long since = (now - stalledAt) / 1_000_000;
+            long since = (now - stalledAt) / 1_000; // microseconds
             if (progressInStall[0] == -1) {
-                if (since >= 1) { // the stop has taken effect: the writer stands still from here on
+                if (since >= SETTLE_MICROS) { // the stop has taken effect: the writer stands still from here on
                     progressInStall[0] = 0;
                     for (int j = 1; j <= 2; j++) {
                         progressInStall[j] = run.control.progress(j);
@@ -188,7 +189,7 @@ class SeqRecordStressTest {
                 }
                 return;
             }
-            if (since < STALL_MILLIS) {
+            if (since < STALL_MICROS) {
                 return;
             }
             long fewest = Long.MAX_VALUE;
@@ -196,17 +197,23 @@ class SeqRecordStressTest {
                 fewest = Math.min(fewest, run.control.progress(j) - progressInStall[j]);
             }
             if (fewest == 0) { // no 256 more reads yet: keep the writer stopped; a reader may just be descheduled
-                if (since > STUCK_MILLIS) {
-                    run.anomaly("SeqRecord: a reader finished no read in " + (since - 1) + " ms while the writer was stopped (SIGSTOP)"
-                        + " where it happened to be: readers wait for a writer, e.g. on a published slot not sealed yet");
+                if (since > STUCK_MILLIS * 1000) {
+                    StringBuilder states = new StringBuilder();
+                    for (StressRun.Kid kid : run.kids()) {
+                        if (!kid.exited) {
+                            states.append(' ').append(kid).append(" state ").append(state(kid.jvm.pid()));
+                        }
+                    }
+                    run.anomaly("SeqRecord: a reader finished no read in " + since / 1000 + " ms while the writer was stopped (SIGSTOP)"
+                        + " where it happened to be: readers wait for a writer, e.g. on a published slot not sealed yet (reads by 256 since the stop: "
+                        + (run.control.progress(1) - progressInStall[1]) + ", " + (run.control.progress(2) - progressInStall[2]) + ";" + states + ")");
                     release();
                 }
                 return;
             }
             stalls++;
-            fewestReadsInStall = Math.min(fewestReadsInStall, fewest);
             release();
-            nextStall = System.nanoTime() + RUN_BETWEEN_STALLS_MILLIS * 1_000_000;
+            nextStall = System.nanoTime() + RUN_BETWEEN_STALLS_MICROS * 1_000;
         }
 
         /** Lets a stopped writer go on (SIGCONT). */
@@ -214,6 +221,16 @@ class SeqRecordStressTest {
             if (stalledAt != 0) {
                 signal("CONT");
                 stalledAt = 0;
+            }
+        }
+
+        /** {@return the state letter of process {@code pid} (R running, S sleeping, T stopped, ...)} */
+        private static String state(long pid) {
+            try {
+                String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+                return stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+            } catch (java.io.IOException e) {
+                return "gone";
             }
         }
 

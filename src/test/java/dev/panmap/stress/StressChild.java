@@ -715,7 +715,6 @@ public final class StressChild {
                 if (index >= N || v != Keys.value(round, index)) {
                     fail("NodeList: linked node " + index + " of round " + round + " holds " + hex(v) + ", not the value appended, "
                         + hex(Keys.value(round, index)) + " (a reader reached the node before its value)");
-                    return;
                 }
                 if (waited) {
                     counts[WITNESSED]++; // this reader was waiting on the link as it was made
@@ -946,6 +945,7 @@ public final class StressChild {
 
         private void endRound() {
             allocating = false;
+            check:
             for (int b = 0; b < count; b++) {
                 long at = blocks[b] >>> 8;
                 long size = (blocks[b] & 0xFF) << 3;
@@ -956,7 +956,7 @@ public final class StressChild {
                         fail("RegionHeap: blocks overlap: process " + id + " got [" + at + ", " + (at + size) + ") from allocate, but offset "
                             + (at + w) + " holds the tag of owner " + ((found >>> 48) & 0xFF) + "'s block at " + (found & 0xFFFF_FFFF_FFFFL)
                             + " (round " + ((found >>> 56) & 0xFF) + ")");
-                        return;
+                        break check;
                     }
                 }
             }
@@ -969,8 +969,8 @@ public final class StressChild {
     // ====================================================================== attach table
 
     /**
-     * Attaches to and detaches from the target region as fast as it can (one handle at a time). After
-     * each attach: this live process must be in the table, once; the state word ({@code aux}: pid
+     * Attaches to and detaches from the target region over and over (one handle at a time), staying
+     * attached for 0 to 2 ms each time. While attached: this live process must be in the table, once; the state word ({@code aux}: pid
      * &lt;&lt; 32 | generation &lt;&lt; 1 | attached) tells the lister when it must be.
      */
     static final class AttachCycler extends Role {
@@ -999,7 +999,11 @@ public final class StressChild {
             try {
                 check(region, "attach returned");
                 control.aux(id, ((long) pid << 32) | (generation << 1) | 1);
-                check(region, "this process stayed attached");
+                // stay attached for 0 to 2 ms, checking: a kill then leaves a dead process in the table
+                long until = System.nanoTime() + (generation * 0x9E37_79B9L & 0x1F_FFFFL);
+                do {
+                    check(region, "this process stayed attached");
+                } while (System.nanoTime() < until && !control.stopping());
                 control.aux(id, ((long) pid << 32) | (generation << 1));
             } finally {
                 region.close();

@@ -242,6 +242,11 @@ final class StressRun implements AutoCloseable {
 
     /** Sets the phase to MEASURE and calls {@code tick} every millisecond for {@code length}, or until an anomaly. */
     void measure(Duration length, Runnable tick) {
+        measure(length, tick, Duration.ofMillis(1));
+    }
+
+    /** Sets the phase to MEASURE and calls {@code tick} every {@code period} for {@code length}, or until an anomaly. */
+    void measure(Duration length, Runnable tick, Duration period) {
         if (failed() || control.anomaly() != 0) { // found in warm-up
             sleep(200);
             pump();
@@ -253,7 +258,7 @@ final class StressRun implements AutoCloseable {
         while (!failed() && control.anomaly() == 0 && System.nanoTime() < end) {
             pump();
             tick.run();
-            sleep(1);
+            java.util.concurrent.locks.LockSupport.parkNanos(period.toNanos());
         }
         measuredNanos = System.nanoTime() - start;
     }
@@ -307,6 +312,10 @@ final class StressRun implements AutoCloseable {
                 fail(protocol + ": " + kid + " reported no result\n" + report);
             }
         }
+    }
+
+    List<Kid> kids() {
+        return kids;
     }
 
     /** {@return the sum of the count {@code name} over the children in {@code role} that reported} */
