@@ -39,7 +39,7 @@ class SeqRecordStressTest {
             run.start("seq-reader", 2);
             run.awaitHot();
 
-            Duration length = StressRun.STRESS.multipliedBy(4).dividedBy(3);
+            Duration length = StressRun.STRESS;
             killer.schedule(System.nanoTime(), length);
             run.measure(length, killer::tick, Duration.ofNanos(100_000));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -838,19 +838,20 @@ public final class StressChild {
                 control.progress(id, checks);
             }
             long c = copy.get(ValueLayout.JAVA_LONG, 0);
-            if (c != version) {
-                fail("SeqRecord: read() returned version " + version + " with the payload of write " + c);
-                return;
-            }
             for (int j = 1; j < SEQ_WORDS - 1; j++) {
                 long w = copy.get(ValueLayout.JAVA_LONG, 8L * j);
                 if (w != seqWord(c, j)) {
-                    fail("SeqRecord: a copy mixes writes: word 0 is from write " + c + ", word " + j + " from write " + seqWriteOf(w, j));
+                    fail("SeqRecord: a copy mixes writes: word 0 is from write " + c + ", word " + j + " from write " + seqWriteOf(w, j)
+                        + " (read() returned version " + version + ")");
                     return;
                 }
             }
             if (copy.get(ValueLayout.JAVA_LONG, 8L * (SEQ_WORDS - 1)) != seqChecksum(c)) {
                 fail("SeqRecord: a copy mixes writes: the checksum of write " + c + " does not match");
+                return;
+            }
+            if (c != version) {
+                fail("SeqRecord: read() returned version " + version + " with the whole payload of write " + c);
                 return;
             }
             if (version < last) {

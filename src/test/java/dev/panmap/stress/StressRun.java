@@ -19,14 +19,14 @@ import java.util.regex.Pattern;
  * measure for a while, stop, collect each child's figures, fail with the first anomaly. Closing kills
  * every child still running and removes the regions.
  *
- * <p>System properties: {@code panmap.stress.seconds} (how long to stress after warm-up, default 3;
- * the SeqRecord test takes 4/3 of it), {@code panmap.stress.jvmOptions} (more options for the
- * children, space separated).
+ * <p>System properties: {@code panmap.stress.seconds} (how long to stress after warm-up, default 3),
+ * {@code panmap.stress.jvmOptions} (more options for the children, space separated),
+ * {@code panmap.stress.strict} (known bugs fail too, see {@code StressChild.Role#known}).
  */
 final class StressRun implements AutoCloseable {
     static final Duration STRESS = Duration.ofMillis(Math.round(Double.parseDouble(System.getProperty("panmap.stress.seconds", "3")) * 1000));
     private static final Duration START = Duration.ofSeconds(60);
-    private static final Duration WARM = Duration.ofMillis(300);
+    private static final Duration WARM = Duration.ofMillis(200);
 
     final String protocol;
     final String name;
@@ -142,8 +142,8 @@ final class StressRun implements AutoCloseable {
         otherNames.add(other);
     }
 
-    /** Starts a child in {@code role} with id {@code id} on the region named {@code regionName}. */
-    Kid startOn(String regionName, String role, int id, String... extra) {
+    /** Starts a child in {@code role} with id {@code id} on this run's region; {@code extra} are role arguments. */
+    Kid start(String role, int id, String... extra) {
         // the compile log goes to stderr, so that it never splits the lines the child prints
         List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+PrintCompilation",
             "-XX:+DisplayVMOutputToStderr", "-XX:+UseSerialGC", "-Xmx256m"));
@@ -154,7 +154,7 @@ final class StressRun implements AutoCloseable {
         if (!more.isEmpty()) {
             options.addAll(Arrays.asList(more.split("\\s+")));
         }
-        List<String> args = new ArrayList<>(List.of(role, regionName, Integer.toString(id)));
+        List<String> args = new ArrayList<>(List.of(role, name, Integer.toString(id)));
         args.addAll(List.of(extra));
         if (kids.isEmpty()) {
             startedNanos = System.nanoTime();
@@ -164,10 +164,6 @@ final class StressRun implements AutoCloseable {
         return kid;
     }
 
-    Kid start(String role, int id, String... extra) {
-        return startOn(name, role, id, extra);
-    }
-
     /** Kills {@code kid} (SIGKILL) and waits until it is gone. */
     void kill(Kid kid) {
         kid.killed = true;
@@ -175,7 +171,7 @@ final class StressRun implements AutoCloseable {
         pump();
     }
 
-    /** Reads what the children printed: anomalies, results, exits; and their compile logs. */
+    /** Reads what the children printed (anomalies, results) and notices exits. */
     void pump() {
         for (Kid kid : kids) {
             if (kid.exited) {
