@@ -67,14 +67,24 @@ public final class ChildJvm implements AutoCloseable {
         return start(List.of("--enable-native-access=ALL-UNNAMED"), main, args);
     }
 
-    /** Starts {@code main} in a new JVM with the given JVM options. */
+    /** Starts {@code main} in a new JVM with the given JVM options (C1 only, for a quick start). */
     public static ChildJvm start(List<String> jvmOptions, Class<?> main, String... args) {
-        return launch(List.of(), jvmOptions, main, args);
+        return launch(List.of(), jvmOptions, true, main, args);
+    }
+
+    /**
+     * Starts {@code main} in a new JVM with the given JVM options and full tiered compilation (C1,
+     * then C2), unlike the other {@code start} methods, which stop at C1 for a quick start. For stress
+     * tests whose hot loops must run as C2 compiles them: C2 reorders, hoists and merges memory
+     * accesses that C1 leaves as written.
+     */
+    public static ChildJvm startTiered(List<String> jvmOptions, Class<?> main, String... args) {
+        return launch(List.of(), jvmOptions, false, main, args);
     }
 
     /** Starts {@code main} in a new JVM (native access on) under {@code sh -c 'umask U; exec java ...'}. */
     public static ChildJvm startWithUmask(String umask, Class<?> main, String... args) {
-        return launch(List.of("sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""), List.of("--enable-native-access=ALL-UNNAMED"), main, args);
+        return launch(List.of("sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""), List.of("--enable-native-access=ALL-UNNAMED"), true, main, args);
     }
 
     /**
@@ -82,14 +92,16 @@ public final class ChildJvm implements AutoCloseable {
      * {@code prlimit ...}, which must exec its arguments.
      */
     public static ChildJvm startWrapped(List<String> wrapper, Class<?> main, String... args) {
-        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), main, args);
+        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, main, args);
     }
 
-    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, Class<?> main, String... args) {
+    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, Class<?> main, String... args) {
         List<String> command = new ArrayList<>(prefix);
         command.add(javaBinary().toString());
         command.add("-Xshare:auto");
-        command.add("-XX:TieredStopAtLevel=1");
+        if (c1Only) {
+            command.add("-XX:TieredStopAtLevel=1");
+        }
         command.addAll(jvmOptions);
         command.add("-cp");
         command.add(classPath());
@@ -132,6 +144,23 @@ public final class ChildJvm implements AutoCloseable {
                     return line;
                 }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /**
+     * {@return the next stdout line, or null if none comes within {@code timeout}} (zero: only a line
+     * already read). Never fails: for callers that watch several children at once.
+     */
+    public String pollLine(Duration timeout) {
+        try {
+            String line = timeout.isZero() ? lines.poll() : lines.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (line != null) {
+                seen.add(line);
+            }
+            return line;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
