@@ -132,11 +132,14 @@ public final class SkipList {
         for (int i = 0; i < level; i++) {
             access.set(node, NODE_NEXT_OFFSET + 8L * i, nextOf(preds[i], i));
         }
-        for (int i = 0; i < level; i++) { // bottom-up: a reader finds the node once level 0 links it
-            access.setRelease(preds[i], NODE_NEXT_OFFSET + 8L * i, node);
-        }
+        // the top level first: a reader that searches a level not linked yet finds the head's null
+        // there and goes down, while a top level raised only after the links would hide the new node
+        // from a search that starts below it
         if (level > access.data.get(INT, root + TOP_LEVEL_OFFSET)) {
             Access.INT_HANDLE.setRelease(access.data, root + TOP_LEVEL_OFFSET, level);
+        }
+        for (int i = 0; i < level; i++) { // bottom-up: a reader finds the node once level 0 links it
+            access.setRelease(preds[i], NODE_NEXT_OFFSET + 8L * i, node);
         }
         Access.LONG_HANDLE.setRelease(access.data, root + COUNT_OFFSET, access.data.get(LONG, root + COUNT_OFFSET) + 1);
         return missing;
@@ -165,7 +168,8 @@ public final class SkipList {
      */
     private long lower(long key, boolean inclusive) {
         MemorySegment d = access.open();
-        int top = Math.clamp((int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET), 0, maxLevel);
+        // at least level 0, which the head always has: an empty list's top level is 0
+        int top = Math.clamp((int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET), 1, maxLevel);
         // two call sites, so that C2 inlines a copy with the DIRECT delta as the constant 0
         long x = !direct ? lower(head, top, key, inclusive, refBase, limits, access.delta, maxNodes, this)
             : access.checked ? lower(head, top, key, inclusive, refBase, limits, 0L, maxNodes, this)
@@ -220,9 +224,24 @@ public final class SkipList {
         return access.corrupt(ref, nodeSize(level + 1), "a level-" + level + " reference of the skip list at " + root);
     }
 
+    /**
+     * {@return the first node at or after {@code key}}: the successor of the node {@link #lower}
+     * found, walked on along level 0 past any node a writer linked in between (the search compared
+     * {@code key} with the successor it saw then, and a re-read can see a newer one).
+     */
+    private long ceiling(long key) {
+        long n = nextOf(lower(key, false), 0);
+        for (long hops = 0; n != References.NULL && keyOf(n) < key; n = nextOf(n, 0)) {
+            if (++hops > maxNodes) {
+                throw access.cycle("the skip list at " + root, maxNodes);
+            }
+        }
+        return n;
+    }
+
     /** {@return the value of {@code key}, or {@code missing}} */
     public long get(long key, long missing) {
-        long n = nextOf(lower(key, false), 0);
+        long n = ceiling(key);
         return n != References.NULL && keyOf(n) == key ? valueOf(n) : missing;
     }
 
@@ -237,7 +256,7 @@ public final class SkipList {
 
     /** {@return the least key at least {@code key}, or {@code missing}} */
     public long ceilingKey(long key, long missing) {
-        long n = nextOf(lower(key, false), 0);
+        long n = ceiling(key);
         return n == References.NULL ? missing : keyOf(n);
     }
 
@@ -256,7 +275,7 @@ public final class SkipList {
 
     /** {@return the first node at or after {@code key} as a reference, for walking in order with {@link #nextNode}} */
     public long ceilingNode(long key) {
-        return nextOf(lower(key, false), 0);
+        return ceiling(key);
     }
 
     /** {@return the node after {@code node} in key order, or {@link References#NULL}} */

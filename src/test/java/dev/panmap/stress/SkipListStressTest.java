@@ -14,9 +14,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * reader process probes it; two readers spin on {@code floorKey}, {@code get} and {@code ceilingKey}
  * of that key and walk the keys around it in order. Forbidden: a key present with any value but the
  * one put; a key or order no put made; a key found and then lost (by a later lookup or the ordered
- * iteration); a key missing after its put returned. Two inconsistencies today's SkipList shows
- * ({@code stale-successor}, {@code top-level-zero}: see {@code StressChild.SkipReader}) are counted
- * and printed as KNOWN, and fail only with {@code -Dpanmap.stress.strict=true}.
+ * iteration); a key missing after its put returned; and the two bugs this test found and SkipList
+ * fixed ({@code stale-successor}, {@code top-level-zero}: see {@code StressChild.SkipReader}).
  */
 class SkipListStressTest {
     @ParameterizedTest
