@@ -199,7 +199,7 @@ rows = math.ceil(len(BENCHES) / cols)
 W, H = cols * (PANEL_W + LEFT) + 20, rows * (PANEL_H + TOP + 40) + 80
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
        f'<rect width="{W}" height="{H}" fill="white"/>',
-       f'<text x="10" y="18" font-size="14">panmap: ns/op by variant and size (log scale, lower is better)</text>',
+       f'<text x="10" y="18" font-size="14">panmap: ns/op by variant and size (log scale, lower is better; whiskers: JMH 99.9% error)</text>',
        f'<text x="10" y="34" fill="#555">{machine.replace("&", "&amp;")}</text>']
 for n, (_, key, title) in enumerate(BENCHES):
     ox, oy = 10 + (n % cols) * (PANEL_W + LEFT) + LEFT, 60 + (n // cols) * (PANEL_H + TOP + 40) + TOP
@@ -227,6 +227,9 @@ for n, (_, key, title) in enumerate(BENCHES):
             x = ox + si * cw + 10 + ii * bw
             svg.append(f'<rect x="{x:.1f}" y="{y(v[0]):.1f}" width="{bw - 2:.1f}" height="{oy + PANEL_H - y(v[0]):.1f}" '
                        f'fill="{COLORS[i]}"><title>{i} {human(s)}: {v[0]:.3f} ns/op</title></rect>')
+            if v[1]:  # JMH's 99.9% error as a whisker (clamped to the panel)
+                cx, top_v, bottom_v = x + (bw - 2) / 2, min(hi, v[0] + v[1]), max(lo, v[0] - v[1])
+                svg.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(top_v):.1f}" y2="{y(bottom_v):.1f}" stroke="#000"/>')
     lw = max(135, 22 + 6.5 * max(len(i) for i in impls))  # a legend entry: box, gap, label (~6.5 px a character)
     per_row = max(1, int(PANEL_W // lw))
     for ii, i in enumerate(impls):
