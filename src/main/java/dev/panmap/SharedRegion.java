@@ -249,7 +249,7 @@ public final class SharedRegion implements AutoCloseable {
                             }
                             mapped = platform.map(handle, size, access(), 0, options.populate());
                             fallback = true;
-                            LOG.log(System.Logger.Level.WARNING, "DIRECT region {0}: base 0x{1} is taken in this process ({2}); "
+                            LOG.log(System.Logger.Level.DEBUG, "DIRECT region {0}: base 0x{1} is taken in this process ({2}); "
                                 + "mapped at 0x{3} instead, references are translated (offset fallback)",
                                 target.name(), Long.toHexString(v.base), e.errorMessage(), Long.toHexString(mapped));
                         }
