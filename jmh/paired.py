@@ -77,7 +77,7 @@ def paired(num, den, size):
 def verdict(m, lo, hi):
     if lo <= 1.0 <= hi:
         return "no difference"
-    return f"{(m - 1) * 100:+.0f}%"
+    return f"{(m - 1) * 100:+.0f}%" if abs(m - 1) >= 0.01 else f"{(m - 1) * 100:+.1f}%"
 
 
 md = ["## Pointer vs offset, paired\n",
