@@ -138,14 +138,6 @@ final class Access {
         return ref - refBase;
     }
 
-    /** {@return the data offset of a reference read from the region} @throws RegionException CORRUPT_REGION if it is not one */
-    long stored(long ref, long footprint, String where) {
-        if (!inside(ref, refBase, limit(footprint))) {
-            throw corrupt(ref, footprint, where);
-        }
-        return ref - refBase;
-    }
-
     /** The exception for a bad stored reference (kept out of the hot loops, which only call it). */
     RegionException corrupt(long ref, long footprint, String where) {
         return new RegionException(ErrorKind.CORRUPT_REGION, describe(ref, footprint, region.name() + " is damaged: " + where + " holds"));
@@ -160,11 +152,6 @@ final class Access {
         return what + " 0x" + Long.toHexString(ref) + ", which is not an 8-aligned reference to " + footprint
             + " bytes inside the data area (references " + (direct ? "0x" + Long.toHexString(refBase) : Long.toString(refBase))
             + " to " + (direct ? "0x" + Long.toHexString(refBase + dataSize - footprint) : Long.toString(refBase + dataSize - footprint)) + ")";
-    }
-
-    /** A long at {@code field} of the place a stored reference points at (bounded; not for hot loops). */
-    long getStored(long ref, long field, String where) {
-        return data.get(LONG, stored(ref, field + 8, where) + field);
     }
 
     void set(long ref, long field, long value) {

@@ -107,14 +107,14 @@ public final class NodeList {
         access.checkWriter("NodeList.append");
         access.argument(node, nodeSize, "the node");
         access.set(node, NODE_NEXT_OFFSET, References.NULL);
-        long last = access.data.get(LONG, root + LAST_OFFSET);
+        long last = checked(0, access.data.get(LONG, root + LAST_OFFSET));
         // a writer killed between linking a node and recording it as last left LAST behind: readers
         // already see that node, so walk on to the real end instead of linking over it
         if (last == References.NULL) {
-            last = access.data.get(LONG, root + FIRST_OFFSET);
+            last = checked(0, access.data.get(LONG, root + FIRST_OFFSET));
         }
         for (long hops = 0; last != References.NULL; hops++) {
-            long next = access.getStored(last, NODE_NEXT_OFFSET, "a next reference of the node list at " + root);
+            long next = checked(last, access.data.get(LONG, access.offset(last) + NODE_NEXT_OFFSET));
             if (next == References.NULL) {
                 break;
             }
@@ -146,21 +146,21 @@ public final class NodeList {
     }
 
     private long firstChecked() {
-        long first = (long) Access.LONG_HANDLE.getAcquire(access.data, root + FIRST_OFFSET);
-        if (first != References.NULL) {
-            access.stored(first, nodeSize, "the first reference of the node list at " + root);
+        return checked(0, (long) Access.LONG_HANDLE.getAcquire(access.data, root + FIRST_OFFSET));
+    }
+
+    /** {@return {@code ref}, read from {@code from} (0: from the list's root), once it is null or a whole node of the data area} */
+    private long checked(long from, long ref) {
+        if (ref != References.NULL && !Access.inside(ref, access.refBase, limit)) {
+            throw badLink(from, ref);
         }
-        return first;
+        return ref;
     }
 
     /** {@return the node after {@code node}, or {@link References#NULL}} */
     public long next(long node) {
         access.open();
-        long next = access.data.get(LONG, access.argument(node, nodeSize, "the node") + NODE_NEXT_OFFSET);
-        if (next != References.NULL) {
-            access.stored(next, nodeSize, "the next reference of node 0x" + Long.toHexString(node));
-        }
-        return next;
+        return checked(node, access.data.get(LONG, access.argument(node, nodeSize, "the node") + NODE_NEXT_OFFSET));
     }
 
     /** {@return the value (the first payload long) of {@code node}} */

@@ -148,8 +148,8 @@ public final class SkipList {
     /** {@return the level-{@code level} successor of a checked node, itself checked (a node with more than {@code level} levels)} */
     private long nextOf(long node, int level) {
         long next = access.data.get(LONG, access.offset(node) + NODE_NEXT_OFFSET + 8L * level);
-        if (next != References.NULL) {
-            access.stored(next, nodeSize(level + 1), "a level-" + level + " reference of the skip list at " + root);
+        if (next != References.NULL && !Access.inside(next, refBase, limits[level])) {
+            throw badLink(next, level);
         }
         return next;
     }
