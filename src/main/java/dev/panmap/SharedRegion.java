@@ -171,9 +171,9 @@ public final class SharedRegion implements AutoCloseable {
     }
 
     /**
-     * The arena's cleanup: unmaps. A DIRECT mapping is replaced by a zero reservation that stays for
-     * the life of the process ({@link Platform#unmap}), so a thread still following its absolute
-     * addresses reads zeros (or a later region's bytes) but never faults; see {@code AddressBook}.
+     * The arena's cleanup: unmaps. The mapping is replaced by a zero reservation that stays for the
+     * life of the process ({@link Platform#unmap}), so a thread still following addresses into it reads
+     * zeros (or a later region's bytes) but never faults; see {@code AddressBook}.
      */
     private static void unmapQuietly(Platform platform, long address, long size) {
         try {
