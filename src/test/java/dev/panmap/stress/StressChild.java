@@ -186,31 +186,89 @@ public final class StressChild {
     // ====================================================================== HashIndex
 
     /**
-     * Holds the writer lock throughout. For each key: announces it, waits until a reader probes it,
-     * then puts it. A new index every {@link Keys#N} keys.
+     * What the three structure writers share: the writer lock held throughout, a new structure in the
+     * region's heap every {@link Keys#N} writes (announced to the readers through {@link Control#root}),
+     * and a stop, reported once, when the heap or the round table is used up.
      */
-    static final class HashWriter extends Role {
-        static final int PUTS = 0, ACKED = 1, ROUNDS = 2;
-        private final RegionHeap heap;
-        private final int readers;
-        private HashIndex index;
-        private int round = -1;
+    abstract static class RoundWriter extends Role {
+        static final int WRITES = 0, ACKED = 1, ROUNDS = 2;
+        final RegionHeap heap;
+        final int readers;
+        int round = -1;
         private int i = N;
         private boolean exhausted;
 
-        HashWriter(SharedRegion region, Control control, int id, int readers) {
-            super(control, id, "puts", "acked", "rounds");
+        RoundWriter(SharedRegion region, Control control, int id, int readers, String writes) {
+            super(control, id, writes, "acked", "rounds");
             this.heap = RegionHeap.attach(region, Control.AREA);
             this.readers = readers;
             region.writerLock().lock();
         }
 
+        /** {@return the heap bytes a round needs} */
+        abstract long bytesPerRound();
+
+        /** Creates this round's structure in {@link #heap}; {@return its root} */
+        abstract long newStructure();
+
+        /** Makes write {@code i} of the current round. */
+        abstract void write(int i);
+
         @Override
-        void step() {
+        final void step() {
             if (i == N && !newRound()) {
                 pause(1000);
                 return;
             }
+            write(i);
+            counts[WRITES]++;
+            i++;
+        }
+
+        private boolean newRound() {
+            if (exhausted || round + 1 >= Control.MAX_ROUNDS || heap.remaining() < bytesPerRound()) {
+                exhausted = true;
+                return false;
+            }
+            round++;
+            control.root(round, newStructure());
+            i = 0;
+            counts[ROUNDS]++;
+            return true;
+        }
+
+        @Override
+        final void finish() {
+            if (exhausted) {
+                System.out.println("EXHAUSTED the heap after " + (round + 1) + " rounds");
+            }
+        }
+    }
+
+    /**
+     * Holds the writer lock throughout. For each key: announces it, waits until a reader probes it,
+     * then puts it. A new index every {@link Keys#N} keys.
+     */
+    static final class HashWriter extends RoundWriter {
+        private HashIndex index;
+
+        HashWriter(SharedRegion region, Control control, int id, int readers) {
+            super(region, control, id, readers, "puts");
+        }
+
+        @Override
+        long bytesPerRound() {
+            return (4L * N + 4) * 16 + 1024;
+        }
+
+        @Override
+        long newStructure() {
+            index = HashIndex.create(heap, N);
+            return index.root();
+        }
+
+        @Override
+        void write(int i) {
             long key = Keys.key(i);
             long announcement = Keys.announcement(round, i);
             control.announce(announcement);
@@ -220,28 +278,6 @@ public final class StressChild {
             long previous = index.put(key, Keys.value(round, key), MISSING);
             if (previous != MISSING) {
                 fail("HashIndex: put of new key " + key + " (round " + round + ") found it present with " + hex(previous));
-            }
-            counts[PUTS]++;
-            i++;
-        }
-
-        private boolean newRound() {
-            if (exhausted || round + 1 >= Control.MAX_ROUNDS || heap.remaining() < (4L * N + 4) * 16 + 1024) {
-                exhausted = true;
-                return false;
-            }
-            round++;
-            index = HashIndex.create(heap, N);
-            control.root(round, index.root());
-            i = 0;
-            counts[ROUNDS]++;
-            return true;
-        }
-
-        @Override
-        void finish() {
-            if (exhausted) {
-                System.out.println("EXHAUSTED the heap after " + (round + 1) + " rounds");
             }
         }
     }
@@ -320,28 +356,26 @@ public final class StressChild {
     // ====================================================================== SkipList
 
     /** As {@link HashWriter}, with a skip list: keys go in scattered order, so links land all over it. */
-    static final class SkipWriter extends Role {
-        static final int PUTS = 0, ACKED = 1, ROUNDS = 2;
-        private final RegionHeap heap;
-        private final int readers;
+    static final class SkipWriter extends RoundWriter {
         private SkipList list;
-        private int round = -1;
-        private int i = N;
-        private boolean exhausted;
 
         SkipWriter(SharedRegion region, Control control, int id, int readers) {
-            super(control, id, "puts", "acked", "rounds");
-            this.heap = RegionHeap.attach(region, Control.AREA);
-            this.readers = readers;
-            region.writerLock().lock();
+            super(region, control, id, readers, "puts");
         }
 
         @Override
-        void step() {
-            if (i == N && !newRound()) {
-                pause(1000);
-                return;
-            }
+        long bytesPerRound() {
+            return (long) N * 256 + 4096;
+        }
+
+        @Override
+        long newStructure() {
+            list = SkipList.create(heap);
+            return list.root();
+        }
+
+        @Override
+        void write(int i) {
             long key = Keys.key(i);
             long announcement = Keys.announcement(round, i);
             control.announce(announcement);
@@ -351,28 +385,6 @@ public final class StressChild {
             long previous = list.put(key, Keys.value(round, key), MISSING);
             if (previous != MISSING) {
                 fail("SkipList: put of new key " + key + " (round " + round + ") found it present with " + hex(previous));
-            }
-            counts[PUTS]++;
-            i++;
-        }
-
-        private boolean newRound() {
-            if (exhausted || round + 1 >= Control.MAX_ROUNDS || heap.remaining() < (long) N * 256 + 4096) {
-                exhausted = true;
-                return false;
-            }
-            round++;
-            list = SkipList.create(heap);
-            control.root(round, list.root());
-            i = 0;
-            counts[ROUNDS]++;
-            return true;
-        }
-
-        @Override
-        void finish() {
-            if (exhausted) {
-                System.out.println("EXHAUSTED the heap after " + (round + 1) + " rounds");
             }
         }
     }
@@ -615,55 +627,31 @@ public final class StressChild {
      * Appends node i of a round with {@code value(round, i)}, after waiting until a reader waits on
      * the link it is about to make (the next reference of node i - 1). A new list every N nodes.
      */
-    static final class ListWriter extends Role {
-        static final int APPENDS = 0, ACKED = 1, ROUNDS = 2;
-        private final RegionHeap heap;
-        private final int readers;
+    static final class ListWriter extends RoundWriter {
         private NodeList list;
-        private int round = -1;
-        private int i = N;
-        private boolean exhausted;
 
         ListWriter(SharedRegion region, Control control, int id, int readers) {
-            super(control, id, "appends", "acked", "rounds");
-            this.heap = RegionHeap.attach(region, Control.AREA);
-            this.readers = readers;
-            region.writerLock().lock();
+            super(region, control, id, readers, "appends");
         }
 
         @Override
-        void step() {
-            if (i == N && !newRound()) {
-                pause(1000);
-                return;
-            }
+        long bytesPerRound() {
+            return (long) N * 16 + 4096;
+        }
+
+        @Override
+        long newStructure() {
+            list = NodeList.create(heap, 16);
+            return list.root();
+        }
+
+        @Override
+        void write(int i) {
             control.announce(Keys.announcement(round, i));
             if (awaitAck(control, readers, ListReader.waitingAfter(round, i - 1))) {
                 counts[ACKED]++;
             }
             list.add(Keys.value(round, i));
-            counts[APPENDS]++;
-            i++;
-        }
-
-        private boolean newRound() {
-            if (exhausted || round + 1 >= Control.MAX_ROUNDS || heap.remaining() < (long) N * 16 + 4096) {
-                exhausted = true;
-                return false;
-            }
-            round++;
-            list = NodeList.create(heap, 16);
-            control.root(round, list.root());
-            i = 0;
-            counts[ROUNDS]++;
-            return true;
-        }
-
-        @Override
-        void finish() {
-            if (exhausted) {
-                System.out.println("EXHAUSTED the heap after " + (round + 1) + " rounds");
-            }
         }
     }
 

@@ -64,7 +64,8 @@ final class StressRun implements AutoCloseable {
             for (String part : role.split("-")) {
                 nested.append(Character.toUpperCase(part.charAt(0))).append(part.substring(1));
             }
-            this.hot = Pattern.compile("\\s4\\s+" + Pattern.quote(StressChild.class.getName() + "$" + nested + "::step") + "\\s");
+            // a structure writer's hot method is the step its RoundWriter base runs (one role per child)
+            this.hot = Pattern.compile("\\s4\\s+" + Pattern.quote(StressChild.class.getName() + "$") + "(" + nested + "|RoundWriter)::step\\s");
         }
 
         /** {@return the count {@code name} of this child's RESULT line} */
