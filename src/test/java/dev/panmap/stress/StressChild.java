@@ -245,15 +245,39 @@ public final class StressChild {
         }
     }
 
-    /**
-     * Holds the writer lock throughout. For each key: announces it, waits until a reader probes it,
-     * then puts it. A new index every {@link Keys#N} keys.
-     */
-    static final class HashWriter extends RoundWriter {
+    /** A keyed writer: announces each key, waits until a reader probes it, then puts it. */
+    abstract static class KeyWriter extends RoundWriter {
+        private final String what;
+
+        KeyWriter(SharedRegion region, Control control, int id, int readers, String what) {
+            super(region, control, id, readers, "puts");
+            this.what = what;
+        }
+
+        /** Puts into this round's structure; {@return the previous value, or MISSING} */
+        abstract long put(long key, long value);
+
+        @Override
+        final void write(int i) {
+            long key = Keys.key(i);
+            long announcement = Keys.announcement(round, i);
+            control.announce(announcement);
+            if (awaitAck(control, readers, announcement)) {
+                counts[ACKED]++;
+            }
+            long previous = put(key, Keys.value(round, key));
+            if (previous != MISSING) {
+                fail(what + ": put of new key " + key + " (round " + round + ") found it present with " + hex(previous));
+            }
+        }
+    }
+
+    /** A new hash index every {@link Keys#N} keys. */
+    static final class HashWriter extends KeyWriter {
         private HashIndex index;
 
         HashWriter(SharedRegion region, Control control, int id, int readers) {
-            super(region, control, id, readers, "puts");
+            super(region, control, id, readers, "HashIndex");
         }
 
         @Override
@@ -268,17 +292,8 @@ public final class StressChild {
         }
 
         @Override
-        void write(int i) {
-            long key = Keys.key(i);
-            long announcement = Keys.announcement(round, i);
-            control.announce(announcement);
-            if (awaitAck(control, readers, announcement)) {
-                counts[ACKED]++;
-            }
-            long previous = index.put(key, Keys.value(round, key), MISSING);
-            if (previous != MISSING) {
-                fail("HashIndex: put of new key " + key + " (round " + round + ") found it present with " + hex(previous));
-            }
+        long put(long key, long value) {
+            return index.put(key, value, MISSING);
         }
     }
 
@@ -356,11 +371,11 @@ public final class StressChild {
     // ====================================================================== SkipList
 
     /** As {@link HashWriter}, with a skip list: keys go in scattered order, so links land all over it. */
-    static final class SkipWriter extends RoundWriter {
+    static final class SkipWriter extends KeyWriter {
         private SkipList list;
 
         SkipWriter(SharedRegion region, Control control, int id, int readers) {
-            super(region, control, id, readers, "puts");
+            super(region, control, id, readers, "SkipList");
         }
 
         @Override
@@ -375,17 +390,8 @@ public final class StressChild {
         }
 
         @Override
-        void write(int i) {
-            long key = Keys.key(i);
-            long announcement = Keys.announcement(round, i);
-            control.announce(announcement);
-            if (awaitAck(control, readers, announcement)) {
-                counts[ACKED]++;
-            }
-            long previous = list.put(key, Keys.value(round, key), MISSING);
-            if (previous != MISSING) {
-                fail("SkipList: put of new key " + key + " (round " + round + ") found it present with " + hex(previous));
-            }
+        long put(long key, long value) {
+            return list.put(key, value, MISSING);
         }
     }
 
