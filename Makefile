@@ -34,6 +34,7 @@ bench-quick: ## a short benchmark run, under 3 minutes
 
 bindings: ## regenerate the jextract bindings and fail if they differ from the committed ones
 	scripts/bindings.sh linux
+	scripts/bindings.sh windows
 
 clean:
 	$(MVN) -q clean

@@ -18,6 +18,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 headers="$root/native-headers/$platform"
 package=dev.panmap.internal.generated.$platform
 committed="$root/src/main/java/${package//.//}"
+case "$platform" in
+  linux) header=panmap_linux.h; class=Libc ;;
+  windows) header=panmap_windows.h; class=Win32 ;;
+  *) echo "bindings: unknown platform $platform (linux or windows)" >&2; exit 2 ;;
+esac
 
 jextract=${JEXTRACT:-$(command -v jextract || true)}
 if [ -z "$jextract" ] || [ ! -x "$jextract" ]; then
@@ -29,11 +34,11 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 # the generation command (run inside the header folder so that paths in the output stay relative)
-(cd "$headers" && "$jextract" --output "$out" --target-package "$package" --header-class-name Libc \
-   @symbols.txt panmap_linux.h)
+(cd "$headers" && "$jextract" --output "$out" --target-package "$package" --header-class-name "$class" \
+   @symbols.txt "$header")
 
 # jextract ignores --include-* names it cannot find: every requested name must be in its dump
-(cd "$headers" && "$jextract" --dump-includes "$out/includes.txt" panmap_linux.h >/dev/null)
+(cd "$headers" && "$jextract" --dump-includes "$out/includes.txt" "$header" >/dev/null)
 missing=0
 while read -r kind name; do
   case "$kind" in --include-*) ;; *) continue ;; esac
@@ -44,6 +49,11 @@ done < "$headers/symbols.txt"
 generated="$out/${package//.//}"
 # post-processing: JDK 23's findOrThrow(name) -> JDK 22's find(name).orElseThrow()
 sed -i -E 's/\.findOrThrow\(("[^"]*")\)/.find(\1).orElseThrow()/g' "$generated"/*.java
+if [ "$platform" = windows ]; then
+  # post-processing: drop the unused C_LONG constant (it would throw on Windows, see above)
+  sed -i '/public static final ValueLayout.OfLong C_LONG = /d' "$generated/$class\$shared.java"
+  if grep -rq 'C_LONG\b' "$generated"; then echo "bindings: the Windows output uses C_LONG: the header has a long in it" >&2; exit 1; fi
+fi
 
 if $update; then
   rm -rf "$committed"; mkdir -p "$committed"; cp "$generated"/*.java "$committed"/
