@@ -18,6 +18,42 @@ import java.util.Objects;
 public final class RegionOptions {
     private static final RegionOptions DEFAULTS = new RegionOptions(new Values());
 
+    /**
+     * The Windows kernel-object namespace of a region's name. Windows only: POSIX shared memory has
+     * one namespace (per IPC namespace), so this is not used there. A name that starts with
+     * {@code Local\} or {@code Global\} says it itself, and then this option must agree with it or be
+     * {@link #DEFAULT}.
+     */
+    public enum Namespace {
+        /** No prefix: the session's namespace for a desktop process (the same as {@link #LOCAL} there). */
+        DEFAULT,
+        /** {@code Local\}: visible to the processes of this logon session. */
+        LOCAL,
+        /**
+         * {@code Global\}: visible to all sessions (services and users alike); creating a section there
+         * needs the {@code SeCreateGlobalPrivilege} privilege, which services and administrators have.
+         */
+        GLOBAL
+    }
+
+    /**
+     * Who may open a region that this process creates, on Windows. POSIX: not used, because the
+     * permission bits ({@link #permissions(Permissions)}, owner-only by default) already say it.
+     */
+    public enum Security {
+        /**
+         * The creator's default access list (Windows: the process token's default DACL, which on a
+         * desktop usually admits the user, SYSTEM and administrators).
+         */
+        DEFAULT,
+        /**
+         * Only the creating user: a protected access list with one entry, generic-all for the user's
+         * SID, built from SDDL ({@code D:P(A;;GA;;;<user SID>)}); administrators and other users are
+         * refused unless they take ownership.
+         */
+        SAME_USER
+    }
+
     /** The option values while a copy is being changed; every {@code withX}-style method edits one. */
     private static final class Values {
         long size;
@@ -30,6 +66,8 @@ public final class RegionOptions {
         int maxAttached = dev.panmap.internal.RegionLayout.DEFAULT_ATTACH_CAPACITY;
         boolean reserve = true;
         Duration attachTimeout = Duration.ofSeconds(5);
+        Namespace namespace = Namespace.DEFAULT;
+        Security security = Security.DEFAULT;
     }
 
     private final long size;
@@ -42,6 +80,8 @@ public final class RegionOptions {
     private final int maxAttached;
     private final boolean reserve;
     private final Duration attachTimeout;
+    private final Namespace namespace;
+    private final Security security;
 
     private RegionOptions(Values v) {
         this.size = v.size;
@@ -54,6 +94,8 @@ public final class RegionOptions {
         this.maxAttached = v.maxAttached;
         this.reserve = v.reserve;
         this.attachTimeout = v.attachTimeout;
+        this.namespace = v.namespace;
+        this.security = v.security;
     }
 
     /** {@return a copy of these options with one change} */
@@ -69,6 +111,8 @@ public final class RegionOptions {
         v.maxAttached = maxAttached;
         v.reserve = reserve;
         v.attachTimeout = attachTimeout;
+        v.namespace = namespace;
+        v.security = security;
         change.accept(v);
         return new RegionOptions(v);
     }
@@ -193,6 +237,29 @@ public final class RegionOptions {
 
     public Duration attachTimeout() {
         return attachTimeout;
+    }
+
+    /**
+     * The Windows namespace of the region's name ({@link Namespace}); not used on POSIX. Applies to
+     * every open of a named region, creating or attaching.
+     */
+    public RegionOptions namespace(Namespace value) {
+        return with(v -> v.namespace = Objects.requireNonNull(value));
+    }
+
+    /** {@return the Windows namespace of the region's name} */
+    public Namespace namespace() {
+        return namespace;
+    }
+
+    /** Who may open the region on Windows ({@link Security}); not used on POSIX, where the permission bits decide. */
+    public RegionOptions security(Security value) {
+        return with(v -> v.security = Objects.requireNonNull(value));
+    }
+
+    /** {@return who may open the region on Windows} */
+    public Security security() {
+        return security;
     }
 
     /**

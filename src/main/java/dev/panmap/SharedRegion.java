@@ -6,7 +6,6 @@ import dev.panmap.internal.AttachTable;
 import dev.panmap.internal.Header;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.Platform.Access;
-import dev.panmap.internal.Platform.Create;
 import dev.panmap.internal.Platform.Target;
 import dev.panmap.internal.RegionLayout;
 import java.lang.foreign.Arena;
@@ -88,7 +87,7 @@ public final class SharedRegion implements AutoCloseable {
 
     /** Opens a named shared-memory region as {@code mode} says. */
     public static SharedRegion open(String name, OpenMode mode, RegionOptions options) {
-        return open(platform -> Target.shm(platform.canonicalName(name)), mode, options, false);
+        return open(platform -> Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false);
     }
 
     /** Opens a region kept in a file at {@code path} (created and sized on demand). */
@@ -102,7 +101,7 @@ public final class SharedRegion implements AutoCloseable {
      * {@code options.size()} bytes.
      */
     public static SharedRegion openRaw(String name, OpenMode mode, RegionOptions options) {
-        return open(platform -> Target.shm(platform.canonicalName(name)), mode, options, true);
+        return open(platform -> Target.shm(platform.canonicalName(name, options.namespace())), mode, options, true);
     }
 
     /** Maps a plain file as it is, with no panmap header. */
@@ -116,15 +115,25 @@ public final class SharedRegion implements AutoCloseable {
         return new Opener(platform, target.apply(platform), mode, options, raw).open();
     }
 
-    /** Unlinks a named region. Processes still attached keep it until they close. */
-    public static void remove(String name) {
+    /**
+     * Unlinks a named region. Processes still attached keep it until they close. On Windows a
+     * page-file-backed region cannot be removed by name: it vanishes when its last handle closes; this
+     * checks that it exists, and the sentence returned says that it stays until then.
+     *
+     * @return what was done, in one sentence
+     */
+    public static String remove(String name) {
         Platform platform = Platform.current();
-        platform.remove(Target.shm(platform.canonicalName(name)));
+        return platform.remove(Target.shm(platform.canonicalName(name)));
     }
 
-    /** Deletes a file region. Processes still attached keep it until they close. */
-    public static void removeFile(Path path) {
-        Platform.current().remove(Target.file(path.toAbsolutePath().toString()));
+    /**
+     * Deletes a file region. Processes still attached keep it until they close.
+     *
+     * @return what was done, in one sentence
+     */
+    public static String removeFile(Path path) {
+        return Platform.current().remove(Target.file(path.toAbsolutePath().toString()));
     }
 
     /** {@return the canonical form of a region name on this platform} (POSIX: one leading {@code /}) */
@@ -205,26 +214,23 @@ public final class SharedRegion implements AutoCloseable {
             if (mode.creates() && options.size() <= 0) {
                 throw new IllegalArgumentException("creating " + target.name() + " needs a size: RegionOptions.size(bytes)");
             }
-            openHandle();
+            long headerSize = raw ? 0 : RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
+            long createSize = mode.creates() ? headerSize + pageRound(options.size()) : 0;
+            openHandle(createSize);
             long mapped = 0;
             long size = 0;
             try {
                 SharedRegion region;
                 if (raw) {
-                    size = created ? pageRound(options.size()) : platform.status(handle).size();
-                    if (created) {
-                        platform.setSize(handle, size, options.reserve());
-                    }
+                    size = created ? createSize : platform.status(handle).size();
                     if (size == 0) {
                         throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is empty: nothing to map");
                     }
                     mapped = platform.map(handle, size, access(), 0, options.populate());
                     region = new SharedRegion(this, mapped, size, 0, 0, Addressing.OFFSET, false, 0);
                 } else if (created) {
-                    long headerSize = RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
                     long dataSize = pageRound(options.size());
-                    size = headerSize + dataSize;
-                    platform.setSize(handle, size, options.reserve());
+                    size = createSize;
                     boolean direct = options.addressing() == Addressing.DIRECT;
                     mapped = direct ? mapAtFreeBase(size) : platform.map(handle, size, Access.READ_WRITE, 0, options.populate());
                     Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
@@ -299,17 +305,17 @@ public final class SharedRegion implements AutoCloseable {
             return (bytes + page - 1) / page * page;
         }
 
-        private void openHandle() {
-            int perms = options.permissions().mode();
+        private void openHandle(long createSize) {
+            Platform.Creation creation = new Platform.Creation(options.permissions().mode(), options.reserve(), options.security());
             switch (mode) {
                 case CREATE_ONLY -> {
-                    handle = platform.open(target, Create.EXCLUSIVE, true, perms);
+                    handle = platform.create(target, createSize, creation);
                     created = true;
                 }
                 case OPEN_OR_CREATE -> {
                     for (int attempt = 0; ; attempt++) {
                         try {
-                            handle = platform.open(target, Create.EXCLUSIVE, true, perms);
+                            handle = platform.create(target, createSize, creation);
                             created = true;
                             return;
                         } catch (NativeException e) {
@@ -318,7 +324,7 @@ public final class SharedRegion implements AutoCloseable {
                             }
                         }
                         try {
-                            handle = platform.open(target, Create.NEVER, true, 0);
+                            handle = platform.open(target, true);
                             return;
                         } catch (NativeException e) { // removed between the two calls: try again
                             if (e.kind() != ErrorKind.NOT_FOUND || attempt >= 10) {
@@ -327,7 +333,7 @@ public final class SharedRegion implements AutoCloseable {
                         }
                     }
                 }
-                default -> handle = platform.open(target, Create.NEVER, mode.writable(), 0);
+                default -> handle = platform.open(target, mode.writable());
             }
         }
 

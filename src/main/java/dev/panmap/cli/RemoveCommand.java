@@ -15,10 +15,10 @@ final class RemoveCommand extends RegionCommand {
     public Integer call() {
         Target target = target();
         long stillAttached = attachedNow(target);
-        if (file != null) {
-            SharedRegion.removeFile(file);
-        } else {
-            SharedRegion.remove(target.name());
+        String done = file != null ? SharedRegion.removeFile(file) : SharedRegion.remove(target.name());
+        if (!done.startsWith("removed")) { // Windows: a page-file section cannot be removed by name
+            out().println(done);
+            return 0;
         }
         out().println("removed " + target.label() + (stillAttached > 0 ? " (" + stillAttached + " attached "
             + (stillAttached == 1 ? "process keeps" : "processes keep") + " its memory until they close it)" : ""));

@@ -1,12 +1,15 @@
 package dev.panmap.internal;
 
+import dev.panmap.RegionOptions;
 import dev.panmap.internal.posix.PosixPlatform;
+import dev.panmap.internal.windows.WindowsPlatform;
 import java.lang.foreign.MemorySegment;
 import java.util.Locale;
 
 /**
- * Everything panmap asks of the operating system, behind one interface: POSIX (Linux) now, Windows
- * ({@code CreateFileMappingW}, {@code MapViewOfFileEx}, a named mutex for the writer lock) to come.
+ * Everything panmap asks of the operating system, behind one interface: POSIX (Linux:
+ * {@code shm_open}, {@code mmap}, OFD locks) and Windows ({@code CreateFileMappingW},
+ * {@code MapViewOfFileEx}, {@code LockFileEx} or a named mutex for the writer lock).
  * Handles are opaque to callers; addresses are plain {@code long}s and the region code owns the
  * lifetime of every mapping.
  */
@@ -29,8 +32,12 @@ public interface Platform {
         }
     }
 
-    /** How {@link #open} should open: create (exclusively or not) and/or with write access. */
-    enum Create { NEVER, EXCLUSIVE }
+    /**
+     * How {@link #create} makes a new object: POSIX permission bits (Windows: not used), whether to
+     * reserve the backing now (so a full file system fails the create, not the first write), and the
+     * Windows security level (POSIX: not used; the permission bits say who may open).
+     */
+    record Creation(int permissions, boolean reserve, RegionOptions.Security security) {}
 
     /** Mapping access. */
     enum Access { READ_ONLY, READ_WRITE, COPY_ON_WRITE }
@@ -56,27 +63,33 @@ public interface Platform {
     long defaultDirectBase();
 
     /**
-     * {@return the canonical form of a shared-memory name} (on POSIX: one leading {@code /})
+     * {@return the canonical form of a shared-memory name} (POSIX: one leading {@code /}; Windows: the
+     * name without a leading {@code /}, in {@code namespace} unless it names its own {@code Local\} or
+     * {@code Global\})
      * @throws IllegalArgumentException with the rule that the name breaks
      */
-    String canonicalName(String name);
+    String canonicalName(String name, RegionOptions.Namespace namespace);
+
+    /** {@return {@link #canonicalName(String, RegionOptions.Namespace)} in the default namespace} */
+    default String canonicalName(String name) {
+        return canonicalName(name, RegionOptions.Namespace.DEFAULT);
+    }
 
     // ------------------------------------------------------------------ objects
 
     /**
-     * Opens (and, as asked, creates) a shared-memory object or file. {@code writable} opens for
-     * read and write. A created object gets exactly {@code permissions}, whatever the umask.
+     * Creates a new shared-memory object or file of {@code size} bytes, open for reading and writing;
+     * fails with {@code ALREADY_EXISTS} if one of that name exists. On POSIX the object gets exactly
+     * {@code creation.permissions()}, whatever the umask. If anything fails after the object came to
+     * be, it is closed and removed again before the exception leaves.
      */
-    Handle open(Target target, Create create, boolean writable, int permissions);
+    Handle create(Target target, long size, Creation creation);
+
+    /** Opens an existing shared-memory object or file; {@code writable} opens for reading and writing. */
+    Handle open(Target target, boolean writable);
 
     /** {@return the size, permissions and owner of an open object} */
     Status status(Handle handle);
-
-    /**
-     * Sets the size of a newly created object; with {@code reserve}, also allocates its blocks so that
-     * a full file system fails here rather than on first write.
-     */
-    void setSize(Handle handle, long size, boolean reserve);
 
     /**
      * Makes a newly created object durable: a file's data and metadata are written to disk and so is
@@ -91,8 +104,13 @@ public interface Platform {
      */
     void close(Handle handle);
 
-    /** Removes a shared-memory object or file by name; those attached keep it until they close. */
-    void remove(Target target);
+    /**
+     * Removes a shared-memory object or file by name; those attached keep it until they close.
+     *
+     * @return one sentence saying what was done (a Windows page-file section cannot be removed by
+     *         name: it vanishes with its last handle, and the sentence says so)
+     */
+    String remove(Target target);
 
     // ------------------------------------------------------------------ mappings
 
@@ -168,7 +186,8 @@ public interface Platform {
     boolean processExists(int pid);
 
     /**
-     * {@return the start time of a process, in the system's own unit (Linux: clock ticks since boot),
+     * {@return the start time of a process, in the system's own unit (Linux: clock ticks since boot;
+     * Windows: milliseconds since 1601, from the creation {@code FILETIME}),
      * or -1 if the process does not exist}. Together with the pid it names a process uniquely even
      * after pid reuse.
      */
@@ -200,16 +219,18 @@ public interface Platform {
     static String unsupportedReason() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        if (os.startsWith("linux") && (arch.equals("amd64") || arch.equals("x86_64"))) {
+        boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
+        if (x64 && (os.startsWith("linux") || os.startsWith("windows"))) {
             return null;
         }
-        return "panmap supports Linux x86_64 (this is " + System.getProperty("os.name") + " " + arch
-            + "); the Windows backend and other architectures are planned";
+        return "panmap supports Linux x86_64 and Windows x64 (this is " + System.getProperty("os.name") + " " + arch
+            + "); other systems and architectures are planned";
     }
 
     final class Holder {
         private Holder() {}
 
-        static final Platform PLATFORM = new PosixPlatform();
+        static final Platform PLATFORM = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows")
+            ? WindowsPlatform.system() : new PosixPlatform();
     }
 }

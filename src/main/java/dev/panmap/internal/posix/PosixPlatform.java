@@ -5,7 +5,9 @@ import static dev.panmap.internal.generated.linux.Libc.*;
 import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
 import dev.panmap.RegionException;
+import dev.panmap.RegionOptions;
 import dev.panmap.internal.AddressBook;
+import dev.panmap.internal.CountedHandle;
 import dev.panmap.internal.Platform;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -14,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.ArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** The Linux implementation of {@link Platform}: POSIX shm, {@code mmap}, open-file-description locks. */
 public final class PosixPlatform implements Platform {
@@ -38,16 +39,10 @@ public final class PosixPlatform implements Platform {
     /** The DIRECT address ranges this process holds; guarded by itself, for whole fixed-mapping operations. */
     private final AddressBook book = new AddressBook();
 
-    /**
-     * A file descriptor that cannot be used after close, even by a thread that raced with the close:
-     * every use holds it ({@link #acquire}) for the duration of its system call, and the descriptor is
-     * closed only when the last user lets go, so a call can never land on a number the system has
-     * meanwhile given to another open file.
-     */
-    static final class Fd implements Handle {
+    /** A file descriptor, closed only when its last user lets go (see {@link CountedHandle}). */
+    static final class Fd extends CountedHandle {
         final String what;
         private final int fd;
-        private final AtomicInteger state = new AtomicInteger(); // users << 1 | closed
 
         Fd(int fd, String what) {
             this.fd = fd;
@@ -55,43 +50,14 @@ public final class PosixPlatform implements Platform {
         }
 
         /** {@return the descriptor number, held until {@link #release()}} */
-        int acquire() {
-            while (true) {
-                int s = state.get();
-                if ((s & 1) != 0) {
-                    throw new IllegalStateException(description() + " is closed");
-                }
-                if (state.compareAndSet(s, s + 2)) {
-                    return fd;
-                }
-            }
+        int use() {
+            acquire();
+            return fd;
         }
 
-        void release() {
-            if (state.addAndGet(-2) == 1) { // closed while we used it, and we were the last user
-                Posix.close(fd);
-            }
-        }
-
-        /** Closes now, or when the last user releases; idempotent. */
-        void close() {
-            while (true) {
-                int s = state.get();
-                if ((s & 1) != 0) {
-                    return;
-                }
-                if (state.compareAndSet(s, s | 1)) {
-                    if (s == 0) {
-                        Posix.close(fd);
-                    }
-                    return;
-                }
-            }
-        }
-
-        /** {@return whether the descriptor number is still open (closed, or waiting for its last user)} */
-        boolean isOpen() {
-            return state.get() != 1;
+        @Override
+        protected void closeNative() {
+            Posix.close(fd);
         }
 
         @Override
@@ -120,8 +86,9 @@ public final class PosixPlatform implements Platform {
         return DEFAULT_DIRECT_BASE;
     }
 
+    /** POSIX shared memory has one namespace (per IPC namespace): {@code namespace} is not used. */
     @Override
-    public String canonicalName(String name) {
+    public String canonicalName(String name, RegionOptions.Namespace namespace) {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("invalid region name \"\": a name needs at least one character");
         }
@@ -145,34 +112,52 @@ public final class PosixPlatform implements Platform {
     }
 
     @Override
-    public Handle open(Target target, Create create, boolean writable, int permissions) {
-        // O_NONBLOCK: opening a FIFO must not wait for a peer (the type is checked right after);
-        // it changes nothing for a regular file or a shared-memory object
-        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK();
-        if (create == Create.EXCLUSIVE) {
-            flags |= O_CREAT() | O_EXCL();
-        }
-        int mode = create == Create.EXCLUSIVE ? permissions : 0;
-        int fd = target.file() ? Posix.open(target.name(), flags, mode) : Posix.shmOpen(target.name(), flags, mode);
-        Fd handle = new Fd(fd, (target.file() ? "file " : "shm ") + '"' + target.name() + '"');
+    public Handle create(Target target, long size, Creation creation) {
+        // O_NONBLOCK: see open(); O_EXCL: never an existing object
+        int flags = O_RDWR() | O_CLOEXEC() | O_NONBLOCK() | O_CREAT() | O_EXCL();
+        int fd = target.file() ? Posix.open(target.name(), flags, creation.permissions())
+            : Posix.shmOpen(target.name(), flags, creation.permissions());
+        Fd handle = new Fd(fd, describe(target));
         try {
-            if (create == Create.EXCLUSIVE) {
-                Posix.fchmod(fd, permissions); // the umask narrowed the mode given to open
-            } else {
-                int type = Posix.fstat(fd).mode() & S_IFMT();
-                if (type != S_IFREG()) {
-                    throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is " + fileType(type)
-                        + ", not a regular file: only a regular file or shared-memory object can hold a region");
-                }
+            Posix.fchmod(fd, creation.permissions()); // the umask narrowed the mode given to open
+            Posix.ftruncate(fd, size);
+            if (creation.reserve()) {
+                Posix.posixFallocate(fd, 0, size);
             }
         } catch (RuntimeException e) {
             close(handle);
-            if (create == Create.EXCLUSIVE) {
+            try {
                 remove(target);
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
             }
             throw e;
         }
         return handle;
+    }
+
+    @Override
+    public Handle open(Target target, boolean writable) {
+        // O_NONBLOCK: opening a FIFO must not wait for a peer (the type is checked right after);
+        // it changes nothing for a regular file or a shared-memory object
+        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK();
+        int fd = target.file() ? Posix.open(target.name(), flags, 0) : Posix.shmOpen(target.name(), flags, 0);
+        Fd handle = new Fd(fd, describe(target));
+        try {
+            int type = Posix.fstat(fd).mode() & S_IFMT();
+            if (type != S_IFREG()) {
+                throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is " + fileType(type)
+                    + ", not a regular file: only a regular file or shared-memory object can hold a region");
+            }
+        } catch (RuntimeException e) {
+            close(handle);
+            throw e;
+        }
+        return handle;
+    }
+
+    private static String describe(Target target) {
+        return (target.file() ? "file " : "shm ") + '"' + target.name() + '"';
     }
 
     private static String fileType(int type) {
@@ -193,24 +178,10 @@ public final class PosixPlatform implements Platform {
     @Override
     public Status status(Handle handle) {
         Fd fd = (Fd) handle;
-        int n = fd.acquire();
+        int n = fd.use();
         try {
             Posix.FileStatus st = Posix.fstat(n);
             return new Status(st.size(), st.permissions(), st.uid());
-        } finally {
-            fd.release();
-        }
-    }
-
-    @Override
-    public void setSize(Handle handle, long size, boolean reserve) {
-        Fd fd = (Fd) handle;
-        int n = fd.acquire();
-        try {
-            Posix.ftruncate(n, size);
-            if (reserve) {
-                Posix.posixFallocate(n, 0, size);
-            }
         } finally {
             fd.release();
         }
@@ -222,7 +193,7 @@ public final class PosixPlatform implements Platform {
             return; // shared memory lives in RAM: there is no disk to reach
         }
         Fd fd = (Fd) handle;
-        int n = fd.acquire();
+        int n = fd.use();
         try {
             Posix.fsync(n);
         } finally {
@@ -244,7 +215,7 @@ public final class PosixPlatform implements Platform {
     }
 
     @Override
-    public void remove(Target target) {
+    public String remove(Target target) {
         if (target.file()) {
             try {
                 Files.delete(Path.of(target.name()));
@@ -258,6 +229,7 @@ public final class PosixPlatform implements Platform {
         } else {
             Posix.shmUnlink(target.name());
         }
+        return "removed " + describe(target) + "; processes that have it open keep it until they close";
     }
 
     private static final int RESERVATION_FLAGS = MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE();
@@ -267,7 +239,7 @@ public final class PosixPlatform implements Platform {
         int prot = access == Access.READ_ONLY ? PROT_READ() : PROT_READ() | PROT_WRITE();
         int flags = (access == Access.COPY_ON_WRITE ? MAP_PRIVATE() : MAP_SHARED()) | (populate ? MAP_POPULATE() : 0);
         Fd fd = (Fd) handle;
-        int n = fd.acquire();
+        int n = fd.use();
         try {
             return fixedAddress == 0 ? mapAnywhere(fd, n, size, prot, flags) : mapFixed(fd, n, size, prot, flags, fixedAddress);
         } finally {
@@ -278,7 +250,7 @@ public final class PosixPlatform implements Platform {
     @Override
     public long mapTransient(Handle handle, long size) {
         Fd fd = (Fd) handle;
-        int n = fd.acquire();
+        int n = fd.use();
         try {
             return Posix.mmap(0, size, PROT_READ(), MAP_SHARED(), n, 0);
         } finally {
@@ -444,7 +416,7 @@ public final class PosixPlatform implements Platform {
     @Override
     public boolean tryLockWriter(Handle handle) {
         Fd fd = (Fd) handle;
-        int n = fd.acquire();
+        int n = fd.use();
         try {
             return Posix.ofdLock(n, WRITER_LOCK_BYTE, 1, false);
         } finally {
@@ -455,7 +427,7 @@ public final class PosixPlatform implements Platform {
     @Override
     public void unlockWriter(Handle handle) {
         Fd fd = (Fd) handle;
-        int n = fd.acquire();
+        int n = fd.use();
         try {
             Posix.ofdUnlock(n, WRITER_LOCK_BYTE, 1);
         } finally {

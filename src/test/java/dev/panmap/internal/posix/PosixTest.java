@@ -143,8 +143,8 @@ class PosixTest {
         Files.write(file, new byte[4096]);
         PosixPlatform platform = new PosixPlatform();
         var handle = (PosixPlatform.Fd) platform.open(dev.panmap.internal.Platform.Target.file(file.toString()),
-            dev.panmap.internal.Platform.Create.NEVER, true, 0);
-        Path link = Path.of("/proc/self/fd/" + handle.acquire()); // a call in flight, as another thread would hold it
+            true);
+        Path link = Path.of("/proc/self/fd/" + handle.use()); // a call in flight, as another thread would hold it
         platform.close(handle);
         assertThat(Files.readSymbolicLink(link)).as("the number still names our file while the call runs").isEqualTo(file);
         assertThat(handle.isOpen()).isTrue();
