@@ -180,6 +180,7 @@ int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16_t *Str
 #define MEM_IMAGE 0x01000000
 /* processes and tokens */
 #define PROCESS_QUERY_LIMITED_INFORMATION 0x1000
+#define SYNCHRONIZE 0x00100000
 #define STILL_ACTIVE 259
 #define TOKEN_QUERY 0x0008
 #define TokenUser 1

@@ -42,6 +42,11 @@ final class ListCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (System.getProperty("os.name", "").startsWith("Windows")) {
+            throw new RegionException(ErrorKind.NOT_SUPPORTED, "Windows has no documented call that lists named sections (they live in"
+                + " the object manager's \\Sessions\\<n>\\BaseNamedObjects, readable only through the undocumented"
+                + " NtQueryDirectoryObject): name the region, e.g. panmap inspect Local\\orders");
+        }
         List<Path> files;
         try (Stream<Path> listing = Files.list(RegionInfo.SHM_DIRECTORY)) {
             files = listing.filter(Files::isRegularFile).sorted().toList();

@@ -284,6 +284,15 @@ public class Win32 extends Win32$shared {
     public static int PROCESS_QUERY_LIMITED_INFORMATION() {
         return PROCESS_QUERY_LIMITED_INFORMATION;
     }
+    private static final int SYNCHRONIZE = (int)1048576L;
+    /**
+     * {@snippet lang=c :
+     * #define SYNCHRONIZE 1048576
+     * }
+     */
+    public static int SYNCHRONIZE() {
+        return SYNCHRONIZE;
+    }
     private static final int STILL_ACTIVE = (int)259L;
     /**
      * {@snippet lang=c :
