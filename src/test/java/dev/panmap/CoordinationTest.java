@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import dev.panmap.testing.RecordChild;
 import dev.panmap.testing.RegionChild;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The writer lock, the attach table and SeqRecord across real processes, with SIGKILL. */
+@LinuxOnly
 class CoordinationTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 

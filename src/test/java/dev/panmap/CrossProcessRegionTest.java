@@ -3,6 +3,7 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import dev.panmap.testing.RegionChild;
 import java.lang.foreign.ValueLayout;
@@ -15,6 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** A primary in this JVM and secondaries in child JVMs share a region: both backings, both modes. */
+@LinuxOnly
 class CrossProcessRegionTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();

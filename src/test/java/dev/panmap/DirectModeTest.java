@@ -12,6 +12,7 @@ import dev.panmap.structures.RegionHeap;
 import dev.panmap.structures.SkipList;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.DirectRaceChild;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import dev.panmap.testing.RegionChild;
 import java.lang.foreign.ValueLayout;
@@ -30,6 +31,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * DIRECT mode as a long-lived service uses it: opens and closes of regions of any size at one base,
  * close racing with readers and followed by a reopen at the same base, and bad references.
  */
+@LinuxOnly
 class DirectModeTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private final List<String> names = new ArrayList<>();

@@ -3,6 +3,7 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.RegionChild;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A newly created file region is durable: the system calls that make it so are watched with
  * {@code strace} on a real child process (a power loss cannot be staged here; the calls can).
  */
+@LinuxOnly
 class DurabilityTest {
     @TempDir
     Path dir;

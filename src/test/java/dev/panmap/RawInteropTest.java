@@ -3,6 +3,7 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panmap.testing.LinuxOnly;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -14,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** A raw region shares memory with a program that does not speak panmap: Python's shared_memory. */
+@LinuxOnly
 class RawInteropTest {
     private static final String PYTHON = """
         import sys

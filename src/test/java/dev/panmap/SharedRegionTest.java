@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panmap.internal.RegionLayout;
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import dev.panmap.testing.RegionChild;
 import java.io.RandomAccessFile;
@@ -30,6 +31,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** A region in one process: options, the header checks, bad input and the closing rules. */
+@LinuxOnly
 class SharedRegionTest {
     private static final RegionOptions SMALL = RegionOptions.defaults().size(64 * 1024);
 

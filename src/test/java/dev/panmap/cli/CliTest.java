@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.OpenMode;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
+import dev.panmap.testing.LinuxOnly;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** create, inspect, list and remove, and the command line's errors, each run as a real process. */
+@LinuxOnly
 class CliTest {
     /** The keys the issue asks {@code inspect --json} for. */
     static final List<String> INSPECT_KEYS = List.of("name", "backing", "size", "dataOffset", "addressing", "baseAddress",

@@ -2,6 +2,7 @@ package dev.panmap.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * The {@code ./panmap} launcher and {@code target/panmap.jar} as a user runs them: an integration
  * test (failsafe), so it runs after {@code package} has built the shaded jar.
  */
+@LinuxOnly
 class LauncherIT {
     private static String run(String... args) throws IOException, InterruptedException {
         Path launcher = Path.of("panmap").toAbsolutePath();

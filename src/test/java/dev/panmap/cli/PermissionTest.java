@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -24,6 +25,7 @@ import picocli.CommandLine;
  * root, the test runs the command line as {@code nobody} through {@code setpriv}; otherwise it is
  * skipped, with the reason.
  */
+@LinuxOnly
 class PermissionTest {
     private static final String NOBODY = "65534";
 

@@ -3,6 +3,7 @@ package dev.panmap.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +13,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** {@code make demo} end to end, as a real process: every step passes its own checks, and nothing is left behind. */
+@LinuxOnly
 class DemoTest {
     @Test
     void theDemoRunsItsStepsAndCleansUp() throws Exception {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.SharedRegion;
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The coordination examples, run as the separate processes they are written for. */
+@LinuxOnly
 class ExamplesTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 

@@ -3,11 +3,13 @@ package dev.panmap.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.testing.ChildJvm;
+import dev.panmap.testing.LinuxOnly;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Without --enable-native-access, panmap fails with one line that names the flag. */
+@LinuxOnly
 class NativeAccessTest {
 
     /** The child: asks for the platform and prints what happened. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.ProcessInfo;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * after its attach returned, the table filling up with the dead, dead entries left after a reclaiming
  * attach.
  */
+@LinuxOnly
 class AttachTableStressTest {
     private static final int CYCLERS = 4;
     /** This test's handle, the lister's and the cyclers' leave two slots for the dead. */

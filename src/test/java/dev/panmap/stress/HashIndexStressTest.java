@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.Addressing;
 import dev.panmap.RegionOptions;
 import dev.panmap.structures.RegionHeap;
+import dev.panmap.testing.LinuxOnly;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -14,6 +15,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code get(key)} while the put lands. Forbidden: the key present with any value but the one put
  * (e.g. 0, a key published before its value), or a key missing after its put returned.
  */
+@LinuxOnly
 class HashIndexStressTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.Addressing;
 import dev.panmap.RegionOptions;
 import dev.panmap.structures.RegionHeap;
+import dev.panmap.testing.LinuxOnly;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -15,6 +16,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * value is not the one appended at its index (a node reachable before it was filled), or a finished
  * list that ends early.
  */
+@LinuxOnly
 class NodeListStressTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)

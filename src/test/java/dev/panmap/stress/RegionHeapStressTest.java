@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.RegionOptions;
 import dev.panmap.structures.RegionHeap;
+import dev.panmap.testing.LinuxOnly;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * the same range for each round. Forbidden: two blocks overlapping (a word with another owner's tag),
  * a gap, a block nobody reported.
  */
+@LinuxOnly
 class RegionHeapStressTest {
     private static final int ALLOCATORS = 3;
     private static final long HEAP_BYTES = 4 << 20;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.RegionOptions;
 import dev.panmap.SeqRecord;
+import dev.panmap.testing.LinuxOnly;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * writes, a payload that is not the version {@code read()} returned, a version going back, a reader
  * stuck behind a stopped or dead writer.
  */
+@LinuxOnly
 class SeqRecordStressTest {
     /** How long readers may go without finishing 1024 reads while no writer is alive. */
     private static final long STUCK_MILLIS = 1000;

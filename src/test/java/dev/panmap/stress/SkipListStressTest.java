@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.Addressing;
 import dev.panmap.RegionOptions;
 import dev.panmap.structures.RegionHeap;
+import dev.panmap.testing.LinuxOnly;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -17,6 +18,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * iteration); a key missing after its put returned; and the two bugs this test found and SkipList
  * fixed ({@code stale-successor}, {@code top-level-zero}: see {@code StressChild.SkipReader}).
  */
+@LinuxOnly
 class SkipListStressTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)

@@ -142,6 +142,11 @@ public final class WindowsPlatform implements Platform {
             this.name = name;
         }
 
+        /** {@return the writer lock's mutex handle, NULL before the first lock of an opened section} (for tests) */
+        synchronized MemorySegment mutex() {
+            return mutex == null ? MemorySegment.NULL : mutex;
+        }
+
         @Override
         protected void closeNative() {
             MemorySegment m;

@@ -7,6 +7,7 @@ import static org.assertj.core.api.InstanceOfAssertFactories.type;
 
 import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
+import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** errno capture and a round trip through the bindings alone, with real failing system calls. */
+@LinuxOnly
 class PosixTest {
     @TempDir
     Path dir;

@@ -3,6 +3,7 @@ package dev.panmap.internal.generated.linux;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panmap.testing.LinuxOnly;
 import java.io.IOException;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * every constant and every struct size, field offset and field size; each must equal what the
  * generated Java says. Skipped, with the reason, where there is no C compiler.
  */
+@LinuxOnly
 class AbiConformanceTest {
     private static final Path HEADERS = Path.of("native-headers", "linux");
     private static final Map<String, Class<?>> STRUCTS = Map.of("stat", stat.class, "flock", flock.class, "timespec", timespec.class);

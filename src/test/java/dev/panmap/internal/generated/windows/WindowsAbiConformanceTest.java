@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panmap.testing.LinuxOnly;
 import java.io.IOException;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
@@ -58,6 +59,7 @@ import org.junit.jupiter.api.io.TempDir;
  * cross-compiler the checks against {@code <windows.h>} are skipped, with the reason, except under
  * {@code CI=true}, where they fail.
  */
+@LinuxOnly
 class WindowsAbiConformanceTest {
     private static final Path HEADERS = Path.of("native-headers", "windows");
     private static final Path HEADER = HEADERS.resolve("panmap_windows.h");
