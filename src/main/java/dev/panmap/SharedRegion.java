@@ -116,6 +116,19 @@ public final class SharedRegion implements AutoCloseable {
     }
 
     /**
+     * Opens a named region through another backend than this machine's: for the tests that run the
+     * Windows backend's Java code on Linux, over an emulation of kernel32.
+     */
+    static SharedRegion open(Platform platform, String name, OpenMode mode, RegionOptions options) {
+        return new Opener(platform, Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false).open();
+    }
+
+    /** As {@link #open(Platform, String, OpenMode, RegionOptions)}, for a file region. */
+    static SharedRegion openFile(Platform platform, Path path, OpenMode mode, RegionOptions options) {
+        return new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, false).open();
+    }
+
+    /**
      * Unlinks a named region. Processes still attached keep it until they close. On Windows a
      * page-file-backed region cannot be removed by name: it vanishes when its last handle closes; this
      * checks that it exists, and the sentence returned says that it stays until then.

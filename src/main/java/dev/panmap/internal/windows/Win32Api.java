@@ -165,8 +165,9 @@ final class Win32Api {
     Opened createFileMapping(MemorySegment file, MemorySegment attributes, int protect, long size, String name) {
         Scratch s = scratch.get();
         try (Arena arena = Arena.ofConfined()) {
+            MemorySegment wideName = name == null ? MemorySegment.NULL : wide(arena, name);
             MemorySegment h = (MemorySegment) createFileMapping.invokeExact(s.state, file, attributes, protect,
-                (int) (size >>> 32), (int) size, name == null ? MemorySegment.NULL : wide(arena, name));
+                (int) (size >>> 32), (int) size, wideName);
             return new Opened(h, lastError(s));
         } catch (Throwable t) {
             throw unexpected("CreateFileMappingW", t);
