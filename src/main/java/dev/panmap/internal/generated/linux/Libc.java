@@ -239,6 +239,15 @@ public class Libc extends Libc$shared {
     public static int EROFS() {
         return EROFS;
     }
+    private static final int EPIPE = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define EPIPE 32
+     * }
+     */
+    public static int EPIPE() {
+        return EPIPE;
+    }
     private static final int EDEADLK = (int)35L;
     /**
      * {@snippet lang=c :
@@ -301,6 +310,24 @@ public class Libc extends Libc$shared {
      */
     public static int EOPNOTSUPP() {
         return EOPNOTSUPP;
+    }
+    private static final int ETIMEDOUT = (int)110L;
+    /**
+     * {@snippet lang=c :
+     * #define ETIMEDOUT 110
+     * }
+     */
+    public static int ETIMEDOUT() {
+        return ETIMEDOUT;
+    }
+    private static final int ECONNREFUSED = (int)111L;
+    /**
+     * {@snippet lang=c :
+     * #define ECONNREFUSED 111
+     * }
+     */
+    public static int ECONNREFUSED() {
+        return ECONNREFUSED;
     }
     private static final int EDQUOT = (int)122L;
     /**
@@ -410,6 +437,24 @@ public class Libc extends Libc$shared {
     public static int F_OFD_SETLKW() {
         return F_OFD_SETLKW;
     }
+    private static final int F_ADD_SEALS = (int)1033L;
+    /**
+     * {@snippet lang=c :
+     * #define F_ADD_SEALS 1033
+     * }
+     */
+    public static int F_ADD_SEALS() {
+        return F_ADD_SEALS;
+    }
+    private static final int F_GET_SEALS = (int)1034L;
+    /**
+     * {@snippet lang=c :
+     * #define F_GET_SEALS 1034
+     * }
+     */
+    public static int F_GET_SEALS() {
+        return F_GET_SEALS;
+    }
     private static final int F_RDLCK = (int)0L;
     /**
      * {@snippet lang=c :
@@ -473,6 +518,42 @@ public class Libc extends Libc$shared {
     public static int LOCK_UN() {
         return LOCK_UN;
     }
+    private static final int F_SEAL_SEAL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_SEAL 1
+     * }
+     */
+    public static int F_SEAL_SEAL() {
+        return F_SEAL_SEAL;
+    }
+    private static final int F_SEAL_SHRINK = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_SHRINK 2
+     * }
+     */
+    public static int F_SEAL_SHRINK() {
+        return F_SEAL_SHRINK;
+    }
+    private static final int F_SEAL_GROW = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_GROW 4
+     * }
+     */
+    public static int F_SEAL_GROW() {
+        return F_SEAL_GROW;
+    }
+    private static final int F_SEAL_WRITE = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_WRITE 8
+     * }
+     */
+    public static int F_SEAL_WRITE() {
+        return F_SEAL_WRITE;
+    }
     private static final int SEEK_SET = (int)0L;
     /**
      * {@snippet lang=c :
@@ -499,6 +580,15 @@ public class Libc extends Libc$shared {
      */
     public static int MAP_POPULATE() {
         return MAP_POPULATE;
+    }
+    private static final int MAP_HUGETLB = (int)262144L;
+    /**
+     * {@snippet lang=c :
+     * #define MAP_HUGETLB 262144
+     * }
+     */
+    public static int MAP_HUGETLB() {
+        return MAP_HUGETLB;
     }
     private static final int MAP_FIXED_NOREPLACE = (int)1048576L;
     /**
@@ -572,6 +662,15 @@ public class Libc extends Libc$shared {
     public static int MAP_ANONYMOUS() {
         return MAP_ANONYMOUS;
     }
+    private static final int MAP_HUGE_SHIFT = (int)26L;
+    /**
+     * {@snippet lang=c :
+     * #define MAP_HUGE_SHIFT 26
+     * }
+     */
+    public static int MAP_HUGE_SHIFT() {
+        return MAP_HUGE_SHIFT;
+    }
     private static final int MS_ASYNC = (int)1L;
     /**
      * {@snippet lang=c :
@@ -643,6 +742,69 @@ public class Libc extends Libc$shared {
      */
     public static int MADV_DONTNEED() {
         return MADV_DONTNEED;
+    }
+    private static final int MADV_HUGEPAGE = (int)14L;
+    /**
+     * {@snippet lang=c :
+     * #define MADV_HUGEPAGE 14
+     * }
+     */
+    public static int MADV_HUGEPAGE() {
+        return MADV_HUGEPAGE;
+    }
+    private static final int MADV_NOHUGEPAGE = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * #define MADV_NOHUGEPAGE 15
+     * }
+     */
+    public static int MADV_NOHUGEPAGE() {
+        return MADV_NOHUGEPAGE;
+    }
+    private static final int FUTEX_WAIT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define FUTEX_WAIT 0
+     * }
+     */
+    public static int FUTEX_WAIT() {
+        return FUTEX_WAIT;
+    }
+    private static final int FUTEX_WAKE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define FUTEX_WAKE 1
+     * }
+     */
+    public static int FUTEX_WAKE() {
+        return FUTEX_WAKE;
+    }
+    private static final int TMPFS_MAGIC = (int)16914836L;
+    /**
+     * {@snippet lang=c :
+     * #define TMPFS_MAGIC 16914836
+     * }
+     */
+    public static int TMPFS_MAGIC() {
+        return TMPFS_MAGIC;
+    }
+    private static final int SOL_SOCKET = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define SOL_SOCKET 1
+     * }
+     */
+    public static int SOL_SOCKET() {
+        return SOL_SOCKET;
+    }
+    private static final int SO_PEERCRED = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_PEERCRED 17
+     * }
+     */
+    public static int SO_PEERCRED() {
+        return SO_PEERCRED;
     }
 
     private static class fallocate {
@@ -1164,6 +1326,64 @@ public class Libc extends Libc$shared {
         }
     }
 
+    private static class getuid {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("getuid").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern __uid_t getuid()
+     * }
+     */
+    public static FunctionDescriptor getuid$descriptor() {
+        return getuid.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern __uid_t getuid()
+     * }
+     */
+    public static MethodHandle getuid$handle() {
+        return getuid.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern __uid_t getuid()
+     * }
+     */
+    public static MemorySegment getuid$address() {
+        return getuid.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern __uid_t getuid()
+     * }
+     */
+    public static int getuid() {
+        var mh$ = getuid.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("getuid");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class fsync {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Libc.C_INT,
@@ -1285,6 +1505,78 @@ public class Libc extends Libc$shared {
         }
     }
 
+    /**
+     * Variadic invoker class for:
+     * {@snippet lang=c :
+     * extern long syscall(long __sysno, ...)
+     * }
+     */
+    public static class syscall {
+        private static final FunctionDescriptor BASE_DESC = FunctionDescriptor.of(
+                Libc.C_LONG,
+                Libc.C_LONG
+            );
+        private static final MemorySegment ADDR = SYMBOL_LOOKUP.find("syscall").orElseThrow();
+
+        private final MethodHandle handle;
+        private final FunctionDescriptor descriptor;
+        private final MethodHandle spreader;
+
+        private syscall(MethodHandle handle, FunctionDescriptor descriptor, MethodHandle spreader) {
+            this.handle = handle;
+            this.descriptor = descriptor;
+            this.spreader = spreader;
+        }
+
+        /**
+         * Variadic invoker factory for:
+         * {@snippet lang=c :
+         * extern long syscall(long __sysno, ...)
+         * }
+         */
+        public static syscall makeInvoker(MemoryLayout... layouts) {
+            FunctionDescriptor desc$ = BASE_DESC.appendArgumentLayouts(layouts);
+            Linker.Option fva$ = Linker.Option.firstVariadicArg(BASE_DESC.argumentLayouts().size());
+            var mh$ = Linker.nativeLinker().downcallHandle(ADDR, desc$, fva$);
+            var spreader$ = mh$.asSpreader(Object[].class, layouts.length);
+            return new syscall(mh$, desc$, spreader$);
+        }
+
+        /**
+         * {@return the address}
+         */
+        public static MemorySegment address() {
+            return ADDR;
+        }
+
+        /**
+         * {@return the specialized method handle}
+         */
+        public MethodHandle handle() {
+            return handle;
+        }
+
+        /**
+         * {@return the specialized descriptor}
+         */
+        public FunctionDescriptor descriptor() {
+            return descriptor;
+        }
+
+        public long apply(long __sysno, Object... x1) {
+            try {
+                if (TRACE_DOWNCALLS) {
+                    traceDowncall("syscall", __sysno, x1);
+                }
+                return (long) spreader.invokeExact(__sysno, x1);
+            } catch(IllegalArgumentException | ClassCastException ex$)  {
+                throw ex$; // rethrow IAE from passing wrong number/type of args
+            } catch (Throwable ex$) {
+               throw new AssertionError("should not reach here", ex$);
+            }
+        }
+    }
+
     private static class strerror {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Libc.C_POINTER,
@@ -1399,6 +1691,67 @@ public class Libc extends Libc$shared {
                 traceDowncall("flock", __fd, __operation);
             }
             return (int)mh$.invokeExact(__fd, __operation);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class memfd_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("memfd_create").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int memfd_create(const char *__name, unsigned int __flags)
+     * }
+     */
+    public static FunctionDescriptor memfd_create$descriptor() {
+        return memfd_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int memfd_create(const char *__name, unsigned int __flags)
+     * }
+     */
+    public static MethodHandle memfd_create$handle() {
+        return memfd_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int memfd_create(const char *__name, unsigned int __flags)
+     * }
+     */
+    public static MemorySegment memfd_create$address() {
+        return memfd_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int memfd_create(const char *__name, unsigned int __flags)
+     * }
+     */
+    public static int memfd_create(MemorySegment __name, int __flags) {
+        var mh$ = memfd_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("memfd_create", __name, __flags);
+            }
+            return (int)mh$.invokeExact(__name, __flags);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2021,6 +2374,681 @@ public class Libc extends Libc$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int SOCK_STREAM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum __socket_type.SOCK_STREAM = 1
+     * }
+     */
+    public static int SOCK_STREAM() {
+        return SOCK_STREAM;
+    }
+    private static final int SOCK_SEQPACKET = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum __socket_type.SOCK_SEQPACKET = 5
+     * }
+     */
+    public static int SOCK_SEQPACKET() {
+        return SOCK_SEQPACKET;
+    }
+    private static final int SOCK_CLOEXEC = (int)524288L;
+    /**
+     * {@snippet lang=c :
+     * enum __socket_type.SOCK_CLOEXEC = 524288
+     * }
+     */
+    public static int SOCK_CLOEXEC() {
+        return SOCK_CLOEXEC;
+    }
+    private static final int MSG_NOSIGNAL = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.MSG_NOSIGNAL = 16384
+     * }
+     */
+    public static int MSG_NOSIGNAL() {
+        return MSG_NOSIGNAL;
+    }
+    private static final int MSG_CMSG_CLOEXEC = (int)1073741824L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.MSG_CMSG_CLOEXEC = 1073741824
+     * }
+     */
+    public static int MSG_CMSG_CLOEXEC() {
+        return MSG_CMSG_CLOEXEC;
+    }
+    private static final int SCM_RIGHTS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SCM_RIGHTS = 1
+     * }
+     */
+    public static int SCM_RIGHTS() {
+        return SCM_RIGHTS;
+    }
+
+    private static class socket {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("socket").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int socket(int __domain, int __type, int __protocol)
+     * }
+     */
+    public static FunctionDescriptor socket$descriptor() {
+        return socket.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int socket(int __domain, int __type, int __protocol)
+     * }
+     */
+    public static MethodHandle socket$handle() {
+        return socket.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int socket(int __domain, int __type, int __protocol)
+     * }
+     */
+    public static MemorySegment socket$address() {
+        return socket.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int socket(int __domain, int __type, int __protocol)
+     * }
+     */
+    public static int socket(int __domain, int __type, int __protocol) {
+        var mh$ = socket.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("socket", __domain, __type, __protocol);
+            }
+            return (int)mh$.invokeExact(__domain, __type, __protocol);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class socketpair {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("socketpair").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int socketpair(int __domain, int __type, int __protocol, int __fds[2])
+     * }
+     */
+    public static FunctionDescriptor socketpair$descriptor() {
+        return socketpair.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int socketpair(int __domain, int __type, int __protocol, int __fds[2])
+     * }
+     */
+    public static MethodHandle socketpair$handle() {
+        return socketpair.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int socketpair(int __domain, int __type, int __protocol, int __fds[2])
+     * }
+     */
+    public static MemorySegment socketpair$address() {
+        return socketpair.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int socketpair(int __domain, int __type, int __protocol, int __fds[2])
+     * }
+     */
+    public static int socketpair(int __domain, int __type, int __protocol, MemorySegment __fds) {
+        var mh$ = socketpair.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("socketpair", __domain, __type, __protocol, __fds);
+            }
+            return (int)mh$.invokeExact(__domain, __type, __protocol, __fds);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class bind {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("bind").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static FunctionDescriptor bind$descriptor() {
+        return bind.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static MethodHandle bind$handle() {
+        return bind.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static MemorySegment bind$address() {
+        return bind.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static int bind(int __fd, MemorySegment __addr, int __len) {
+        var mh$ = bind.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("bind", __fd, __addr, __len);
+            }
+            return (int)mh$.invokeExact(__fd, __addr, __len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class connect {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("connect").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static FunctionDescriptor connect$descriptor() {
+        return connect.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static MethodHandle connect$handle() {
+        return connect.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static MemorySegment connect$address() {
+        return connect.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * }
+     */
+    public static int connect(int __fd, MemorySegment __addr, int __len) {
+        var mh$ = connect.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("connect", __fd, __addr, __len);
+            }
+            return (int)mh$.invokeExact(__fd, __addr, __len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sendmsg {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_LONG,
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("sendmsg").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern ssize_t sendmsg(int __fd, const struct msghdr *__message, int __flags)
+     * }
+     */
+    public static FunctionDescriptor sendmsg$descriptor() {
+        return sendmsg.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern ssize_t sendmsg(int __fd, const struct msghdr *__message, int __flags)
+     * }
+     */
+    public static MethodHandle sendmsg$handle() {
+        return sendmsg.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern ssize_t sendmsg(int __fd, const struct msghdr *__message, int __flags)
+     * }
+     */
+    public static MemorySegment sendmsg$address() {
+        return sendmsg.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern ssize_t sendmsg(int __fd, const struct msghdr *__message, int __flags)
+     * }
+     */
+    public static long sendmsg(int __fd, MemorySegment __message, int __flags) {
+        var mh$ = sendmsg.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sendmsg", __fd, __message, __flags);
+            }
+            return (long)mh$.invokeExact(__fd, __message, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class recvmsg {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_LONG,
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("recvmsg").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern ssize_t recvmsg(int __fd, struct msghdr *__message, int __flags)
+     * }
+     */
+    public static FunctionDescriptor recvmsg$descriptor() {
+        return recvmsg.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern ssize_t recvmsg(int __fd, struct msghdr *__message, int __flags)
+     * }
+     */
+    public static MethodHandle recvmsg$handle() {
+        return recvmsg.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern ssize_t recvmsg(int __fd, struct msghdr *__message, int __flags)
+     * }
+     */
+    public static MemorySegment recvmsg$address() {
+        return recvmsg.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern ssize_t recvmsg(int __fd, struct msghdr *__message, int __flags)
+     * }
+     */
+    public static long recvmsg(int __fd, MemorySegment __message, int __flags) {
+        var mh$ = recvmsg.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("recvmsg", __fd, __message, __flags);
+            }
+            return (long)mh$.invokeExact(__fd, __message, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class getsockopt {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("getsockopt").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int getsockopt(int __fd, int __level, int __optname, void *restrict __optval, socklen_t *restrict __optlen)
+     * }
+     */
+    public static FunctionDescriptor getsockopt$descriptor() {
+        return getsockopt.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int getsockopt(int __fd, int __level, int __optname, void *restrict __optval, socklen_t *restrict __optlen)
+     * }
+     */
+    public static MethodHandle getsockopt$handle() {
+        return getsockopt.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int getsockopt(int __fd, int __level, int __optname, void *restrict __optval, socklen_t *restrict __optlen)
+     * }
+     */
+    public static MemorySegment getsockopt$address() {
+        return getsockopt.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int getsockopt(int __fd, int __level, int __optname, void *restrict __optval, socklen_t *restrict __optlen)
+     * }
+     */
+    public static int getsockopt(int __fd, int __level, int __optname, MemorySegment __optval, MemorySegment __optlen) {
+        var mh$ = getsockopt.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("getsockopt", __fd, __level, __optname, __optval, __optlen);
+            }
+            return (int)mh$.invokeExact(__fd, __level, __optname, __optval, __optlen);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class listen {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("listen").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static FunctionDescriptor listen$descriptor() {
+        return listen.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static MethodHandle listen$handle() {
+        return listen.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static MemorySegment listen$address() {
+        return listen.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static int listen(int __fd, int __n) {
+        var mh$ = listen.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("listen", __fd, __n);
+            }
+            return (int)mh$.invokeExact(__fd, __n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class accept {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("accept").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int accept(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len)
+     * }
+     */
+    public static FunctionDescriptor accept$descriptor() {
+        return accept.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int accept(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len)
+     * }
+     */
+    public static MethodHandle accept$handle() {
+        return accept.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int accept(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len)
+     * }
+     */
+    public static MemorySegment accept$address() {
+        return accept.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int accept(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len)
+     * }
+     */
+    public static int accept(int __fd, MemorySegment __addr, MemorySegment __addr_len) {
+        var mh$ = accept.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("accept", __fd, __addr, __addr_len);
+            }
+            return (int)mh$.invokeExact(__fd, __addr, __addr_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class fstatfs {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT,
+            Libc.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("fstatfs").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static FunctionDescriptor fstatfs$descriptor() {
+        return fstatfs.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static MethodHandle fstatfs$handle() {
+        return fstatfs.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static MemorySegment fstatfs$address() {
+        return fstatfs.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static int fstatfs(int __fildes, MemorySegment __buf) {
+        var mh$ = fstatfs.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("fstatfs", __fildes, __buf);
+            }
+            return (int)mh$.invokeExact(__fildes, __buf);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int F_GETLK = (int)5L;
     /**
      * {@snippet lang=c :
@@ -2146,6 +3174,105 @@ public class Libc extends Libc$shared {
      */
     public static int S_IFSOCK() {
         return S_IFSOCK;
+    }
+    private static final int MFD_CLOEXEC = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MFD_CLOEXEC 1
+     * }
+     */
+    public static int MFD_CLOEXEC() {
+        return MFD_CLOEXEC;
+    }
+    private static final int MFD_ALLOW_SEALING = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define MFD_ALLOW_SEALING 2
+     * }
+     */
+    public static int MFD_ALLOW_SEALING() {
+        return MFD_ALLOW_SEALING;
+    }
+    private static final int MFD_HUGETLB = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define MFD_HUGETLB 4
+     * }
+     */
+    public static int MFD_HUGETLB() {
+        return MFD_HUGETLB;
+    }
+    private static final int HUGETLBFS_MAGIC = (int)2508478710L;
+    /**
+     * {@snippet lang=c :
+     * #define HUGETLBFS_MAGIC 2508478710
+     * }
+     */
+    public static int HUGETLBFS_MAGIC() {
+        return HUGETLBFS_MAGIC;
+    }
+    private static final int MFD_HUGE_SHIFT = (int)26L;
+    /**
+     * {@snippet lang=c :
+     * #define MFD_HUGE_SHIFT 26
+     * }
+     */
+    public static int MFD_HUGE_SHIFT() {
+        return MFD_HUGE_SHIFT;
+    }
+    private static final int MFD_HUGE_2MB = (int)1409286144L;
+    /**
+     * {@snippet lang=c :
+     * #define MFD_HUGE_2MB 1409286144
+     * }
+     */
+    public static int MFD_HUGE_2MB() {
+        return MFD_HUGE_2MB;
+    }
+    private static final int MFD_HUGE_1GB = (int)2013265920L;
+    /**
+     * {@snippet lang=c :
+     * #define MFD_HUGE_1GB 2013265920
+     * }
+     */
+    public static int MFD_HUGE_1GB() {
+        return MFD_HUGE_1GB;
+    }
+    private static final int MAP_HUGE_2MB = (int)1409286144L;
+    /**
+     * {@snippet lang=c :
+     * #define MAP_HUGE_2MB 1409286144
+     * }
+     */
+    public static int MAP_HUGE_2MB() {
+        return MAP_HUGE_2MB;
+    }
+    private static final int MAP_HUGE_1GB = (int)2013265920L;
+    /**
+     * {@snippet lang=c :
+     * #define MAP_HUGE_1GB 2013265920
+     * }
+     */
+    public static int MAP_HUGE_1GB() {
+        return MAP_HUGE_1GB;
+    }
+    private static final int SYS_futex = (int)202L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_futex 202
+     * }
+     */
+    public static int SYS_futex() {
+        return SYS_futex;
+    }
+    private static final int AF_UNIX = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define AF_UNIX 1
+     * }
+     */
+    public static int AF_UNIX() {
+        return AF_UNIX;
     }
 }
 
