@@ -6,6 +6,7 @@
 module dev.panmap {
     exports dev.panmap;
     exports dev.panmap.structures;
+    exports dev.panmap.ipc;
 
     requires static info.picocli;
 

@@ -1,5 +1,7 @@
 package dev.panmap.internal;
 
+import dev.panmap.ErrorKind;
+import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
 import dev.panmap.internal.posix.PosixPlatform;
 import dev.panmap.internal.windows.WindowsPlatform;
@@ -192,6 +194,39 @@ public interface Platform {
      * after pid reuse.
      */
     long processStartTime(int pid);
+
+    // ------------------------------------------------------------------ waiting on a shared word
+
+    /**
+     * Sleeps while the 4-byte word at the start of {@code word} (a 4-byte-aligned slice of a shared
+     * mapping) holds {@code expected}, until {@link #wakeAddress} on the same word from any process
+     * that maps it, the timeout, or a spurious wake-up. The check and the sleep are one step in the
+     * kernel: a change of the word made before the call is never slept through. Callers re-check
+     * their condition after every return.
+     *
+     * <p>Linux: {@code FUTEX_WAIT} without {@code FUTEX_PRIVATE_FLAG}. Windows: not implemented —
+     * {@code WaitOnAddress} wakes only threads of the same process, so a cross-process wait there
+     * needs a named event beside the word; until then this is {@code NOT_SUPPORTED}.
+     *
+     * @param timeoutNanos at most this long; negative waits without a limit
+     * @return {@code false} if the timeout passed, else {@code true}
+     * @throws RegionException {@link ErrorKind#NOT_SUPPORTED} where the platform cannot wait across processes
+     */
+    default boolean waitOnAddress(MemorySegment word, int expected, long timeoutNanos) {
+        throw new RegionException(ErrorKind.NOT_SUPPORTED, "waiting on a shared word across processes is not implemented on "
+            + name() + " (it needs a named event beside the word: WaitOnAddress is process-local)");
+    }
+
+    /**
+     * Wakes up to {@code count} waiters of any process sleeping in {@link #waitOnAddress} on the word.
+     *
+     * @return how many were woken, where the platform can tell
+     * @throws RegionException {@link ErrorKind#NOT_SUPPORTED} where the platform cannot wait across processes
+     */
+    default int wakeAddress(MemorySegment word, int count) {
+        throw new RegionException(ErrorKind.NOT_SUPPORTED, "waking a shared word across processes is not implemented on "
+            + name() + " (it needs a named event beside the word: WakeByAddress is process-local)");
+    }
 
     // ------------------------------------------------------------------ choice
 

@@ -39,11 +39,13 @@ public final class Posix {
     private static final class Scratch {
         final MemorySegment errno;
         final MemorySegment flock;
+        final MemorySegment timespec;
 
         Scratch() {
             Arena arena = Arena.ofAuto();
             errno = arena.allocate(CAPTURE_LAYOUT);
             flock = arena.allocate(dev.panmap.internal.generated.linux.flock.layout());
+            timespec = arena.allocate(dev.panmap.internal.generated.linux.timespec.layout());
         }
     }
 
@@ -61,6 +63,9 @@ public final class Posix {
         FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle FCNTL_PTR = capturing(Libc.fcntl.address(),
         FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER), Linker.Option.firstVariadicArg(2));
+    // variadic: syscall(long, ...) with futex's five arguments (uaddr, op, val, timeout, uaddr2, val3)
+    private static final MethodHandle FUTEX = capturing(Libc.syscall.address(),
+        FunctionDescriptor.of(C_LONG, C_LONG, C_POINTER, C_INT, C_INT, C_POINTER, C_POINTER, C_INT), Linker.Option.firstVariadicArg(1));
     private static final MethodHandle SHM_OPEN = capturing(shm_open$address(), shm_open$descriptor());
     private static final MethodHandle SHM_UNLINK = capturing(shm_unlink$address(), shm_unlink$descriptor());
     private static final MethodHandle CLOSE = capturing(close$address(), close$descriptor());
@@ -403,6 +408,68 @@ public final class Posix {
             return true;
         }
         throw failure("kill", pid + ", 0", errno);
+    }
+
+    // ---------------------------------------------------------------- futex
+
+    /**
+     * {@code futex(word, FUTEX_WAIT, expected, timeout)} without {@code FUTEX_PRIVATE_FLAG}, so that a
+     * {@link #futexWake} of another process that maps the same page wakes it. Sleeps only while the
+     * 4-byte word at the start of {@code word} holds {@code expected} (the kernel checks it under its
+     * own lock, so a change made before the call is never slept through).
+     *
+     * @param word a slice of a shared mapping, 4-byte aligned: the downcall keeps its arena open
+     * @param timeoutNanos how long at most; negative waits without a limit
+     * @return {@code false} if the timeout passed, {@code true} otherwise: woken, the word differed
+     *         ({@code EAGAIN}), or a signal interrupted the wait ({@code EINTR}) — the caller re-checks
+     *         its condition in every case
+     */
+    public static boolean futexWait(MemorySegment word, int expected, long timeoutNanos) {
+        Scratch s = SCRATCH.get();
+        MemorySegment timeout = MemorySegment.NULL;
+        if (timeoutNanos >= 0) {
+            timeout = s.timespec;
+            dev.panmap.internal.generated.linux.timespec.tv_sec(timeout, timeoutNanos / 1_000_000_000L);
+            dev.panmap.internal.generated.linux.timespec.tv_nsec(timeout, timeoutNanos % 1_000_000_000L);
+        }
+        long rc;
+        try {
+            rc = (long) FUTEX.invokeExact(s.errno, (long) SYS_futex(), word, FUTEX_WAIT(), expected, timeout, MemorySegment.NULL, 0);
+        } catch (Throwable t) {
+            throw unexpected("futex", t);
+        }
+        if (rc == 0) {
+            return true;
+        }
+        int errno = errno(s);
+        if (errno == ETIMEDOUT()) {
+            return false;
+        }
+        if (errno == EAGAIN() || errno == EINTR()) {
+            return true;
+        }
+        throw failure("futex", "0x" + Long.toHexString(word.address()) + ", FUTEX_WAIT, " + expected + ", "
+            + (timeoutNanos < 0 ? "NULL" : timeoutNanos + " ns"), errno);
+    }
+
+    /**
+     * {@code futex(word, FUTEX_WAKE, count)} without {@code FUTEX_PRIVATE_FLAG}: wakes up to
+     * {@code count} waiters of any process on the 4-byte word at the start of {@code word}.
+     *
+     * @return how many were woken
+     */
+    public static int futexWake(MemorySegment word, int count) {
+        Scratch s = SCRATCH.get();
+        long rc;
+        try {
+            rc = (long) FUTEX.invokeExact(s.errno, (long) SYS_futex(), word, FUTEX_WAKE(), count, MemorySegment.NULL, MemorySegment.NULL, 0);
+        } catch (Throwable t) {
+            throw unexpected("futex", t);
+        }
+        if (rc < 0) {
+            throw failure("futex", "0x" + Long.toHexString(word.address()) + ", FUTEX_WAKE, " + count, errno(s));
+        }
+        return (int) rc;
     }
 
     /** {@code sysconf(_SC_PAGESIZE)}. */

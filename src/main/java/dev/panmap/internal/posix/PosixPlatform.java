@@ -436,6 +436,16 @@ public final class PosixPlatform implements Platform {
     }
 
     @Override
+    public boolean waitOnAddress(MemorySegment word, int expected, long timeoutNanos) {
+        return Posix.futexWait(word, expected, timeoutNanos);
+    }
+
+    @Override
+    public int wakeAddress(MemorySegment word, int count) {
+        return Posix.futexWake(word, count);
+    }
+
+    @Override
     public int currentPid() {
         return Posix.getpid();
     }

@@ -1,0 +1,183 @@
+package dev.panmap.ipc;
+
+import static dev.panmap.ipc.Ring.INT;
+import static dev.panmap.ipc.Ring.LONG;
+import static dev.panmap.ipc.Ring.LONG_HANDLE;
+import static dev.panmap.ipc.RingLayout.*;
+
+import dev.panmap.ErrorKind;
+import dev.panmap.RegionException;
+import dev.panmap.SharedRegion;
+import dev.panmap.internal.Platform;
+import dev.panmap.internal.ProcessStamp;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The one transmitter of a broadcast buffer ({@link RingLayout}, "Broadcast"): it never waits for
+ * receivers; a receiver that falls a lap behind loses messages and knows how many
+ * ({@link BroadcastReceiver}). Each message carries a sequence number. One thread at a time.
+ */
+public final class BroadcastTransmitter implements AutoCloseable {
+    private final SharedRegion region;
+    private final long root;
+    private final MemorySegment control;
+    private final MemorySegment buffer;
+    private final long capacity;
+    private final long mask;
+    private final int maxMessage;
+    private final long self;
+    private long tail;
+    private long sequence;
+    private boolean closed;
+
+    private BroadcastTransmitter(SharedRegion region, long root, long capacity, long self) {
+        this.region = region;
+        this.root = root;
+        this.capacity = capacity;
+        this.mask = capacity - 1;
+        this.maxMessage = maxBroadcastLength(capacity);
+        MemorySegment all = region.segment().asSlice(root, BROADCAST_BUFFER_OFFSET + capacity);
+        this.control = all.asSlice(0, BROADCAST_BUFFER_OFFSET);
+        this.buffer = all.asSlice(BROADCAST_BUFFER_OFFSET, capacity);
+        this.self = self;
+        this.tail = (long) LONG_HANDLE.getAcquire(control, (long) BROADCAST_TAIL_OFFSET);
+        this.sequence = (long) LONG_HANDLE.getAcquire(control, (long) TRANSMITTED_OFFSET);
+    }
+
+    /**
+     * Creates a broadcast buffer at data offset {@code offset} (128-aligned) of {@code region}, taking
+     * {@link RingLayout#broadcastFootprint} bytes (zeroed), and becomes its transmitter.
+     */
+    public static BroadcastTransmitter create(SharedRegion region, long offset, long capacity) {
+        long footprint = broadcastFootprint(capacity);
+        MemorySegment data = region.segment();
+        checkPlace(data, offset, footprint, "a broadcast buffer");
+        MemorySegment r = data.asSlice(offset, footprint);
+        LONG_HANDLE.setRelease(r, (long) MAGIC_OFFSET, 0L);
+        r.fill((byte) 0);
+        r.set(LONG, CAPACITY_OFFSET, capacity);
+        r.set(INT, MAX_MESSAGE_OFFSET, maxBroadcastLength(capacity));
+        r.set(LONG, CREATED_MILLIS_OFFSET, System.currentTimeMillis());
+        long self = Liveness.self(Platform.current());
+        r.set(LONG, TRANSMITTER_OFFSET, self);
+        publish(data, offset, BROADCAST_MAGIC, KIND_BROADCAST);
+        return new BroadcastTransmitter(region, offset, capacity, self);
+    }
+
+    /**
+     * Becomes the transmitter of an existing broadcast buffer, in place of a dead one; it goes on
+     * from the tail and the sequence the dead one left.
+     *
+     * @throws IllegalStateException if a live transmitter holds it
+     */
+    public static BroadcastTransmitter attach(SharedRegion region, long offset) {
+        long capacity = checkBroadcast(region, offset);
+        Platform platform = Platform.current();
+        long self = Liveness.self(platform);
+        MemorySegment control = region.segment().asSlice(offset, BROADCAST_BUFFER_OFFSET);
+        while (true) {
+            long stamp = (long) LONG_HANDLE.getVolatile(control, (long) TRANSMITTER_OFFSET);
+            if (stamp != 0 && (stamp == self || ProcessStamp.alive(platform, stamp))) {
+                throw new IllegalStateException("the broadcast buffer at offset " + offset + " of " + region.name()
+                    + " has a transmitter already: pid " + ProcessStamp.pid(stamp) + (stamp == self ? " (this process)" : ", alive"));
+            }
+            if (LONG_HANDLE.compareAndSet(control, (long) TRANSMITTER_OFFSET, stamp, self)) {
+                break;
+            }
+        }
+        // a dead transmitter may have stored its intent and not its tail: the intent's range is
+        // suspect to receivers either way, so the next record starts after it
+        long intent = (long) LONG_HANDLE.getAcquire(control, (long) TAIL_INTENT_OFFSET);
+        if (intent > (long) LONG_HANDLE.getAcquire(control, (long) BROADCAST_TAIL_OFFSET)) {
+            LONG_HANDLE.setRelease(control, (long) BROADCAST_TAIL_OFFSET, intent);
+        }
+        return new BroadcastTransmitter(region, offset, capacity, self);
+    }
+
+    /** Checks a broadcast buffer's magic, version, kind and size; {@return its capacity} */
+    static long checkBroadcast(SharedRegion region, long offset) {
+        MemorySegment data = region.segment();
+        int kind = check(data, offset, BROADCAST_MAGIC, "broadcast buffer");
+        long capacity = data.get(LONG, offset + CAPACITY_OFFSET);
+        if (kind != KIND_BROADCAST || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || Long.bitCount(capacity) != 1
+            || BROADCAST_BUFFER_OFFSET + capacity > data.byteSize() - offset) {
+            throw new RegionException(ErrorKind.CORRUPT_REGION, "the broadcast buffer at data offset " + offset + " of "
+                + region.name() + " is damaged: kind " + kind + ", capacity " + capacity);
+        }
+        return capacity;
+    }
+
+    /** {@return the largest payload} */
+    public int maxMessageLength() {
+        return maxMessage;
+    }
+
+    /** Sends {@code src} as one message to every receiver. */
+    public void transmit(int type, MemorySegment src) {
+        if (src.byteSize() > maxMessage) {
+            throw new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + src.byteSize());
+        }
+        transmit(type, src, 0, (int) src.byteSize());
+    }
+
+    /** Sends {@code length} bytes of {@code src} at {@code srcOffset} as one message to every receiver. */
+    public void transmit(int type, MemorySegment src, long srcOffset, int length) {
+        if (type < 1) {
+            throw new IllegalArgumentException("message types start at 1: type=" + type);
+        }
+        if (length < 0 || length > maxMessage) {
+            throw new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + length);
+        }
+        if (closed) {
+            throw new IllegalStateException("transmitter is closed");
+        }
+        int recordLength = length + BROADCAST_HEADER_LENGTH;
+        long aligned = align(recordLength);
+        long t = tail;
+        long index = t & mask;
+        long toEnd = capacity - index;
+        long end = aligned > toEnd ? t + toEnd + aligned : t + aligned;
+        LONG_HANDLE.setOpaque(control, (long) TAIL_INTENT_OFFSET, end);
+        VarHandle.storeStoreFence(); // the intent before any byte of the lap it overwrites
+        if (aligned > toEnd) {
+            buffer.set(INT, index, (int) toEnd);
+            buffer.set(INT, index + 4, PADDING_TYPE);
+            t += toEnd;
+            index = 0;
+        }
+        buffer.set(INT, index, recordLength);
+        buffer.set(INT, index + 4, type);
+        buffer.set(LONG, index + BROADCAST_SEQUENCE_OFFSET, sequence);
+        MemorySegment.copy(src, srcOffset, buffer, index + BROADCAST_HEADER_LENGTH, length);
+        sequence++;
+        LONG_HANDLE.setOpaque(control, (long) TRANSMITTED_OFFSET, sequence); // before the tail: a successor never reuses a number
+        LONG_HANDLE.setRelease(control, (long) LATEST_OFFSET, t);
+        LONG_HANDLE.setRelease(control, (long) BROADCAST_TAIL_OFFSET, end);
+        tail = end;
+    }
+
+    /** {@return the messages transmitted through this buffer, by every transmitter it had} */
+    public long transmitted() {
+        return sequence;
+    }
+
+    /** {@return the data offset of the buffer's root} */
+    public long offset() {
+        return root;
+    }
+
+    /** Gives the transmitter's place up. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            LONG_HANDLE.compareAndSet(control, (long) TRANSMITTER_OFFSET, self, 0L);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "BroadcastTransmitter[" + capacity + " bytes at offset " + root + " of " + region.name() + "]";
+    }
+}

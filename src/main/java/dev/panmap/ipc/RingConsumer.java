@@ -1,0 +1,311 @@
+package dev.panmap.ipc;
+
+import static dev.panmap.ipc.Ring.INT_HANDLE;
+import static dev.panmap.ipc.Ring.LONG_HANDLE;
+import static dev.panmap.ipc.RingLayout.*;
+
+import dev.panmap.ErrorKind;
+import dev.panmap.RegionException;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The consumer of a {@link Ring}: registered in the ring (one at a time, in any process) until
+ * {@link #close()}; one thread at a time. Its position is the ring's head, in the region: a consumer
+ * that dies and another that registers after it go on from the last position consumed.
+ *
+ * <p>{@link #read} never blocks and never throws on an empty ring; it also resolves claims of dead
+ * producers (see {@link RingLayout}): a claim unfinished for longer than the grace period is checked,
+ * and skipped as padding if its producer is dead ({@link #skippedClaims()} counts them ring-wide).
+ * {@link #await} sleeps in the kernel until a producer wakes it.
+ */
+public final class RingConsumer implements AutoCloseable {
+    private final Ring owner;
+    private final MemorySegment ring;
+    private final MemorySegment buffer;
+    private final MemorySegment signalWord;
+    private final long capacity;
+    private final long mask;
+    private final long self;
+    private final long graceNanos;
+    private long head;
+    private long consumed;
+    private long suspectPosition = -1;
+    private long suspectSince;
+    private int emptyReads;
+    private boolean closed;
+
+    RingConsumer(Ring owner, long self, long graceNanos) {
+        this.owner = owner;
+        this.ring = owner.ring;
+        this.buffer = owner.buffer;
+        this.signalWord = ring.asSlice(SIGNAL_OFFSET, 4);
+        this.capacity = owner.capacity;
+        this.mask = owner.capacity - 1;
+        this.self = self;
+        this.graceNanos = graceNanos;
+        this.head = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
+        this.consumed = (long) LONG_HANDLE.getAcquire(ring, (long) CONSUMED_OFFSET);
+    }
+
+    /** Reads up to {@code limit} messages. {@return how many were handed to the handler} */
+    public int read(MessageHandler handler, int limit) {
+        if (closed) {
+            throw new IllegalStateException("consumer is closed");
+        }
+        int count = 0;
+        while (true) {
+            int n = batch(handler, limit - count);
+            if (n >= 0) {
+                return count + n;
+            }
+            // the batch stopped at the end of the buffer, or past a dead claim: there may be more
+            count += -1 - n;
+            if (count >= limit) {
+                return count;
+            }
+        }
+    }
+
+    /**
+     * One batch, up to the end of the buffer. {@return the messages read, or {@code -1 - n} when the
+     * batch reached the end of the buffer (or skipped a dead claim) with room for more}
+     */
+    private int batch(MessageHandler handler, int limit) {
+        long h0 = head;
+        long headIndex = h0 & mask;
+        long contiguous = capacity - headIndex;
+        long bytes = 0;
+        int count = 0;
+        try {
+            while (bytes < contiguous && count < limit) {
+                long index = headIndex + bytes;
+                long h = (long) LONG_HANDLE.getAcquire(buffer, index);
+                int length = (int) h;
+                if (length <= 0) {
+                    break;
+                }
+                bytes += align(length);
+                int type = (int) (h >>> 32);
+                if (type != PADDING_TYPE) {
+                    count++;
+                    handler.onMessage(type, buffer, index + HEADER_LENGTH, length - HEADER_LENGTH);
+                }
+            }
+        } finally {
+            if (bytes > 0) {
+                release(h0, headIndex, bytes, count);
+            }
+        }
+        if (bytes == 0) {
+            return resolveStuck(h0, headIndex) ? -1 : 0; // a dead producer's claim became padding: read on
+        }
+        return bytes == contiguous && count < limit ? -1 - count : count;
+    }
+
+    /** Reads everything there is, in batches of up to 1024. {@return how many messages} */
+    public int read(MessageHandler handler) {
+        int total = 0;
+        for (int n; (n = read(handler, 1024)) > 0; ) {
+            total += n;
+        }
+        return total;
+    }
+
+    private void release(long h0, long headIndex, long bytes, int count) {
+        long h1 = h0 + bytes;
+        LONG_HANDLE.setOpaque(ring, (long) HEAD_INTENT_OFFSET, h1); // a successor finishes from here
+        VarHandle.storeStoreFence();
+        buffer.asSlice(headIndex, bytes).fill((byte) 0);
+        consumed += count;
+        LONG_HANDLE.setOpaque(ring, (long) CONSUMED_OFFSET, consumed);
+        LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, h1);
+        head = h1;
+        suspectPosition = -1;
+        emptyReads = 0;
+    }
+
+    // ------------------------------------------------------------------ dead producers
+
+    /** Nothing was read at {@code h0}: an empty ring, a claim in progress, or one a dead producer left. */
+    private boolean resolveStuck(long h0, long headIndex) {
+        long h = (long) LONG_HANDLE.getAcquire(buffer, headIndex);
+        int length = (int) h;
+        if (length < 0) {
+            if (suspect(h0)) {
+                int tag = (int) (h >>> 32);
+                if (tag < 0 || tag >= owner.maxProducers) {
+                    throw new RegionException(ErrorKind.CORRUPT_REGION, owner + " is damaged: the claim at position " + h0
+                        + " names producer entry " + tag + " of " + owner.maxProducers);
+                }
+                long stamp = (long) LONG_HANDLE.getVolatile(ring, owner.entry(tag) + ENTRY_STAMP_OFFSET);
+                if ((stamp == 0 || !owner.liveness.alive(stamp)) && owner.padDeadClaim(headIndex, tag)) {
+                    return true;
+                }
+                suspectSince = System.nanoTime(); // alive: ask again after another grace period
+            }
+        } else if (length == 0 && (++emptyReads & 63) == 0) {
+            long tail = (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET);
+            if (tail == h0) {
+                suspectPosition = -1; // empty
+            } else if (suspect(h0)) {
+                if (resolveGap(h0, headIndex, tail)) {
+                    return true;
+                }
+                suspectSince = System.nanoTime();
+            }
+        }
+        return false;
+    }
+
+    /** {@return whether the record at {@code position} has been unfinished for the grace period} */
+    private boolean suspect(long position) {
+        long now = System.nanoTime();
+        if (suspectPosition != position) {
+            suspectPosition = position;
+            suspectSince = now;
+            return graceNanos == 0;
+        }
+        return now - suspectSince >= graceNanos;
+    }
+
+    /**
+     * A zero header below the tail: a producer took the range with its compare-and-set and has not
+     * written its header. If every entry whose intent holds {@code h0} is dead, the range up to the
+     * next record (or intent, or the end of the lap, or the tail) becomes padding.
+     */
+    private boolean resolveGap(long h0, long headIndex, long tail) {
+        boolean claimed = false;
+        long nextIntent = Long.MAX_VALUE;
+        for (int i = 0; i < owner.maxProducers; i++) {
+            long e = owner.entry(i);
+            long stamp = (long) LONG_HANDLE.getVolatile(ring, e + ENTRY_STAMP_OFFSET);
+            if (stamp == 0) {
+                continue;
+            }
+            long start = ring.get(Ring.LONG, e + ENTRY_CLAIM_START_OFFSET);
+            long end = ring.get(Ring.LONG, e + ENTRY_CLAIM_END_OFFSET);
+            if (start <= h0 && h0 < end) {
+                if (owner.liveness.alive(stamp)) {
+                    return false; // its owner may be about to write it
+                }
+                claimed = true;
+            } else if (start > h0) {
+                nextIntent = Math.min(nextIntent, start);
+            }
+        }
+        if (!claimed) {
+            return false; // no entry holds it: nothing to decide on
+        }
+        long limit = Math.min(Math.min(tail, h0 - headIndex + capacity), nextIntent);
+        long p = h0 + HEADER_LENGTH;
+        while (p < limit && (long) LONG_HANDLE.getAcquire(buffer, p & mask) == 0) {
+            p += RECORD_ALIGNMENT;
+        }
+        long gap = p - h0;
+        if (gap > Integer.MAX_VALUE - RECORD_ALIGNMENT) {
+            throw new RegionException(ErrorKind.CORRUPT_REGION, owner + " is damaged: an unwritten gap of " + gap
+                + " bytes at position " + h0);
+        }
+        if (LONG_HANDLE.compareAndSet(buffer, headIndex, 0L, header((int) gap, PADDING_TYPE))) {
+            owner.countSkipped(gap);
+            return true;
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ waiting
+
+    /**
+     * Sleeps until a message is ready at the head, a producer wakes it, or {@code timeoutNanos} pass
+     * (negative: no limit). Producers with signalling on wake it with a futex wake made only when the
+     * consumer says it sleeps. While the record at the head is an unfinished claim, the sleep is
+     * capped at the grace period so that a dead producer's claim is still resolved by {@link #read}.
+     *
+     * @return whether a message (or padding) is ready to read
+     */
+    public boolean await(long timeoutNanos) {
+        if (ready()) {
+            return true;
+        }
+        long h = (long) LONG_HANDLE.getAcquire(buffer, head & mask);
+        if (h != 0 || (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET) != head) {
+            long cap = Math.max(graceNanos, 1_000_000);
+            timeoutNanos = timeoutNanos < 0 ? cap : Math.min(timeoutNanos, cap);
+        }
+        INT_HANDLE.setVolatile(ring, (long) SLEEPING_OFFSET, 1);
+        VarHandle.fullFence(); // pairs with the producer's fence after its commit
+        try {
+            int epoch = (int) INT_HANDLE.getVolatile(ring, (long) SIGNAL_OFFSET);
+            if (ready()) {
+                return true;
+            }
+            owner.platform.waitOnAddress(signalWord, epoch, timeoutNanos);
+        } finally {
+            INT_HANDLE.setOpaque(ring, (long) SLEEPING_OFFSET, 0);
+        }
+        return ready();
+    }
+
+    private boolean ready() {
+        return (int) (long) LONG_HANDLE.getAcquire(buffer, head & mask) > 0;
+    }
+
+    /**
+     * An idle strategy for a loop around {@link #read}: spins {@code spins} empty polls, then sleeps
+     * in {@link #await} for at most {@code maxSleepNanos} at a time.
+     */
+    public IdleStrategy blockingIdle(int spins, long maxSleepNanos) {
+        return new IdleStrategy() {
+            private int idle;
+
+            @Override
+            public void idle(int workCount) {
+                if (workCount > 0) {
+                    idle = 0;
+                } else if (idle < spins) {
+                    idle++;
+                    Thread.onSpinWait();
+                } else {
+                    await(maxSleepNanos);
+                }
+            }
+
+            @Override
+            public void reset() {
+                idle = 0;
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------ facts
+
+    /** {@return the position consumed up to} */
+    public long position() {
+        return head;
+    }
+
+    /** {@return the messages consumed through this ring, by every consumer it had} */
+    public long consumed() {
+        return consumed;
+    }
+
+    /** {@return the claims of dead producers skipped as padding, ring-wide} */
+    public long skippedClaims() {
+        return (long) LONG_HANDLE.getVolatile(ring, (long) SKIPPED_CLAIMS_OFFSET);
+    }
+
+    /** {@return the ring} */
+    public Ring ring() {
+        return owner;
+    }
+
+    /** Leaves the ring's consumer place. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            LONG_HANDLE.compareAndSet(ring, (long) CONSUMER_OFFSET, self, 0L);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+package dev.panmap.ipc;
+
+import dev.panmap.ErrorKind;
+import dev.panmap.RegionException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The on-region layouts of the rings in this package: the one place that says where every field
+ * lives. Offsets are bytes from the ring's root (its data-area offset, 128-aligned); values are
+ * native order (little-endian on x86_64); every position is a {@code long} that only grows (bytes
+ * since the ring was created), so a buffer may hold up to 2^62 bytes and a position never wraps in
+ * practice. <strong>Any change to a layout below must change {@link #VERSION}.</strong>
+ *
+ * <h2>Message ring ({@link Ring}: one-to-one and many-to-one)</h2>
+ * <pre>
+ *  control block                                                    root +
+ *  |                  magic "PMRING\0\0" (8)                       | 0    written last (release)
+ *  |          version (4)          |  kind (4): 1 one-to-one, 2 many-to-one | 8
+ *  |               capacity: buffer bytes, a power of two (8)      | 16
+ *  |       max producers (4)       |    max message length (4)    | 24
+ *  |                    created, epoch millis (8)                  | 32
+ *  |                       reserved (88)                           | 40
+ *  +------------------------------- producers' line ---------------+ 128
+ *  |                       tail: position (8)                      | 128  next byte to claim; CAS (many-to-one)
+ *  |                       reserved (120)                          | 136
+ *  +------------------------------- consumer's line ---------------+ 256
+ *  |                       head: position (8)                      | 256  consumed up to (release)
+ *  |                   head intent: position (8)                   | 264  end of the batch being zeroed
+ *  |                 consumer: process stamp (8)                   | 272  0 when none
+ *  |                   consumed messages (8)                       | 280
+ *  |                 skipped dead claims (8)                       | 288  claims of dead producers made padding
+ *  |               skipped dead claim bytes (8)                    | 296
+ *  +------------------------------- wait line ---------------------+ 384
+ *  |      signal (4): futex word   |   sleeping (4): 0 or 1        | 384  see "Waiting"
+ *  |                     wake calls (8)                            | 392  futex wakes made by producers
+ *  +------------------------------- counts ------------------------+ 512
+ *  |               retired produced messages (8)                   | 512  committed by producers now gone
+ *  |                       reserved (120)                          | 520
+ *  +------------------------------- producer table ----------------+ 640
+ *  | max producers x 64-byte entries:                              |
+ *  |                 producer: process stamp (8)                   | +0   0 when free
+ *  |                  claim start: position (8)                    | +8   written before the claim (intent)
+ *  |                   claim end: position (8)                     | +16
+ *  |                   committed messages (8)                      | +24
+ *  |                       reserved (32)                           | +32
+ *  +------------------------------- buffer ------------------------+ 640 + 64 x max producers, 128-aligned
+ *  | capacity bytes of records                                     |
+ * </pre>
+ *
+ * <p>A <b>record</b> is an 8-byte header and its payload, 8-aligned, never split across the end of the
+ * buffer (a padding record fills the rest of a lap instead):
+ * <pre>
+ *   63                              32 31                               0
+ *  +----------------------------------+----------------------------------+
+ *  |  type (committed, ≥ 1; -1 padding)|  length: header + payload bytes  |
+ *  |  or producer entry (claimed)     |  &gt; 0 committed, &lt; 0 claimed, 0 free |
+ *  +----------------------------------+----------------------------------+
+ *  |                   payload (length - 8 bytes), then zeros to 8-alignment                   |
+ * </pre>
+ * The header is one 8-byte word, written in one store: a claim writes {@code (-length, entry)}, a
+ * commit {@code (length, type)} with release after the payload, so the consumer, which reads the
+ * header with acquire, sees a whole message or none. The consumer zeroes every byte it has consumed
+ * before it moves the head, so a header the producers have not written yet in this lap reads 0.
+ *
+ * <h2>Why a dead producer cannot wedge the consumer</h2>
+ * Each producer holds an entry of the producer table, named by its process stamp. Before it claims
+ * (before the compare-and-set of the tail in a many-to-one ring) it writes the range it is about to
+ * claim into its entry, and its claim header names the entry. A consumer that finds the record at
+ * its head unfinished for longer than a grace period asks whether that producer is alive
+ * ({@link Liveness}), and only if it is dead turns the record into padding and counts it:
+ * <ul>
+ * <li>a claimed header {@code (-length, entry)} names its producer and its length exactly;</li>
+ * <li>a header still 0 below the tail (a producer died between its compare-and-set and its header
+ *     store) is claimed by the entries whose intent range holds the head: if every one of them is
+ *     dead, the gap runs to the first of the tail, the end of the lap, a non-zero word, or the start
+ *     of another entry's intent (a producer after it that has claimed but not yet written).</li>
+ * </ul>
+ * A live producer's claim is never taken, however slow it is. An entry is reused only once the
+ * consumer is past its last intent.
+ *
+ * <h2>Why a dead consumer loses nothing</h2>
+ * The consumer writes the end of a batch to the head intent before it zeroes the batch, and moves the
+ * head there after. A consumer that restarts and finds head intent &gt; head finishes the zeroing
+ * and the move: the batch was handed to the handler already. Messages handled but not yet released
+ * by a move of the head are handed out again (at least once, at most one batch).
+ *
+ * <h2>Waiting</h2>
+ * The consumer sets {@code sleeping} with a full fence, re-reads its head record, and sleeps on
+ * {@code signal} with the value it read before; a producer that has signalling on fences after its
+ * commit and, only if {@code sleeping} is set, increments {@code signal} and wakes it. One side's
+ * store is always seen by the other's load (the StoreLoad pairing of Linux's futex wait/wake), so no
+ * wake-up is lost, and no producer makes a system call while the consumer is awake. A consumer that
+ * registers clears a {@code sleeping} left by a dead one.
+ *
+ * <h2>Broadcast ({@link BroadcastTransmitter}, {@link BroadcastReceiver})</h2>
+ * <pre>
+ *  |                  magic "PMBCAST\0" (8)                        | 0    written last (release)
+ *  |          version (4)          |          kind (4): 3          | 8
+ *  |               capacity: buffer bytes, a power of two (8)      | 16
+ *  |       reserved (4)            |    max message length (4)    | 24
+ *  |                    created, epoch millis (8)                  | 32
+ *  |                 transmitter: process stamp (8)                | 40
+ *  +------------------------------- transmitter's line ------------+ 128
+ *  |                   tail intent: position (8)                   | 128  stored before a record is written
+ *  |                       tail: position (8)                      | 136  stored after (release)
+ *  |                  latest record: position (8)                  | 144
+ *  |                  transmitted messages (8)                     | 152
+ *  +------------------------------- buffer ------------------------+ 256
+ *  record: | length (4) | type (4) | sequence (8) | payload | to 8-alignment
+ * </pre>
+ * A receiver copies a record out and then checks that the transmitter's tail intent has not come
+ * within a lap of it; if it has, the copy may be torn and is dropped, and the receiver jumps to the
+ * latest record: lapped once more, and the difference of sequence numbers is how many messages it
+ * lost.
+ */
+public final class RingLayout {
+    private RingLayout() {}
+
+    /** The layout version of every ring in this package. */
+    public static final int VERSION = 1;
+
+    public static final long RING_MAGIC = magic("PMRING");
+    public static final long BROADCAST_MAGIC = magic("PMBCAST");
+
+    public static final int KIND_ONE_TO_ONE = 1;
+    public static final int KIND_MANY_TO_ONE = 2;
+    public static final int KIND_BROADCAST = 3;
+
+    /** Roots are aligned to this (two cache lines: the adjacent-line prefetcher pairs them). */
+    public static final int ROOT_ALIGNMENT = 128;
+
+    // ---------------------------------------------------------------- control block
+    public static final int MAGIC_OFFSET = 0;
+    public static final int VERSION_OFFSET = 8;
+    public static final int KIND_OFFSET = 12;
+    public static final int CAPACITY_OFFSET = 16;
+    public static final int MAX_PRODUCERS_OFFSET = 24;
+    public static final int MAX_MESSAGE_OFFSET = 28;
+    public static final int CREATED_MILLIS_OFFSET = 32;
+
+    public static final int TAIL_OFFSET = 128;
+
+    public static final int HEAD_OFFSET = 256;
+    public static final int HEAD_INTENT_OFFSET = 264;
+    public static final int CONSUMER_OFFSET = 272;
+    public static final int CONSUMED_OFFSET = 280;
+    public static final int SKIPPED_CLAIMS_OFFSET = 288;
+    public static final int SKIPPED_BYTES_OFFSET = 296;
+
+    public static final int SIGNAL_OFFSET = 384;
+    public static final int SLEEPING_OFFSET = 388;
+    public static final int WAKE_CALLS_OFFSET = 392;
+
+    public static final int RETIRED_PRODUCED_OFFSET = 512;
+
+    public static final int PRODUCERS_OFFSET = 640;
+    public static final int ENTRY_SIZE = 64;
+    public static final int ENTRY_STAMP_OFFSET = 0;
+    public static final int ENTRY_CLAIM_START_OFFSET = 8;
+    public static final int ENTRY_CLAIM_END_OFFSET = 16;
+    public static final int ENTRY_COMMITTED_OFFSET = 24;
+
+    /** The most producer entries a many-to-one ring may have. */
+    public static final int MAX_PRODUCERS = 4096;
+    /** The producer entries a many-to-one ring gets unless told. */
+    public static final int DEFAULT_PRODUCERS = 64;
+
+    // ---------------------------------------------------------------- records
+    public static final int HEADER_LENGTH = 8;
+    public static final int RECORD_ALIGNMENT = 8;
+    /** The type of a padding record; message types are ≥ 1. */
+    public static final int PADDING_TYPE = -1;
+
+    // ---------------------------------------------------------------- broadcast
+    public static final int TRANSMITTER_OFFSET = 40;
+    public static final int TAIL_INTENT_OFFSET = 128;
+    public static final int BROADCAST_TAIL_OFFSET = 136;
+    public static final int LATEST_OFFSET = 144;
+    public static final int TRANSMITTED_OFFSET = 152;
+    public static final int BROADCAST_BUFFER_OFFSET = 256;
+    public static final int BROADCAST_HEADER_LENGTH = 16;
+    public static final int BROADCAST_SEQUENCE_OFFSET = 8;
+
+    /** The smallest buffer. */
+    public static final long MIN_CAPACITY = 1024;
+    /** The largest buffer: positions stay far from overflow. */
+    public static final long MAX_CAPACITY = 1L << 62;
+
+    /** {@return the offset of the buffer from the root of a message ring with this many producer entries} */
+    public static long bufferOffset(int maxProducers) {
+        long end = PRODUCERS_OFFSET + (long) ENTRY_SIZE * maxProducers;
+        return (end + ROOT_ALIGNMENT - 1) & -ROOT_ALIGNMENT;
+    }
+
+    /** {@return the bytes a message ring takes in a region: control block, producer table and buffer} */
+    public static long ringFootprint(long capacity, int maxProducers) {
+        checkCapacity(capacity);
+        checkProducers(maxProducers);
+        return bufferOffset(maxProducers) + capacity;
+    }
+
+    /** {@return the bytes a broadcast buffer takes in a region} */
+    public static long broadcastFootprint(long capacity) {
+        checkCapacity(capacity);
+        return BROADCAST_BUFFER_OFFSET + capacity;
+    }
+
+    /** {@return the largest payload of a message ring of this capacity (an eighth, as Agrona)} */
+    public static int maxMessageLength(long capacity) {
+        return (int) Math.min(capacity / 8 - HEADER_LENGTH, Integer.MAX_VALUE - 2 * RECORD_ALIGNMENT);
+    }
+
+    /** {@return the largest payload of a broadcast buffer of this capacity} */
+    public static int maxBroadcastLength(long capacity) {
+        return (int) Math.min(capacity / 8 - BROADCAST_HEADER_LENGTH, Integer.MAX_VALUE - 2 * RECORD_ALIGNMENT);
+    }
+
+    public static void checkCapacity(long capacity) {
+        if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || Long.bitCount(capacity) != 1) {
+            throw new IllegalArgumentException("capacity must be a power of two in [" + MIN_CAPACITY + ", 2^62]: capacity=" + capacity);
+        }
+    }
+
+    public static void checkProducers(int maxProducers) {
+        if (maxProducers < 1 || maxProducers > MAX_PRODUCERS) {
+            throw new IllegalArgumentException("max producers must be in [1, " + MAX_PRODUCERS + "]: maxProducers=" + maxProducers);
+        }
+    }
+
+    /** {@return the header word of a record} */
+    public static long header(int length, int type) {
+        return ((long) type << 32) | Integer.toUnsignedLong(length);
+    }
+
+    public static int length(long header) {
+        return (int) header;
+    }
+
+    public static int type(long header) {
+        return (int) (header >>> 32);
+    }
+
+    public static long align(long length) {
+        return (length + RECORD_ALIGNMENT - 1) & -RECORD_ALIGNMENT;
+    }
+
+    /** {@return up to 8 ASCII characters read as a little-endian long, zero-padded} */
+    static long magic(String text) {
+        long m = 0;
+        for (int i = text.length() - 1; i >= 0; i--) {
+            m = (m << 8) | (text.charAt(i) & 0xFF);
+        }
+        return m;
+    }
+
+    /** Checks where a ring may go in a data area before anything is written there. */
+    static void checkPlace(MemorySegment data, long root, long footprint, String what) {
+        if (root < 0 || root % ROOT_ALIGNMENT != 0 || footprint > data.byteSize() || root > data.byteSize() - footprint) {
+            throw new IllegalArgumentException(what + " must be at a " + ROOT_ALIGNMENT + "-aligned data offset with its "
+                + footprint + " bytes inside the " + data.byteSize() + "-byte data area: offset=" + root);
+        }
+    }
+
+    /**
+     * Checks the magic, version and kind at {@code root} before anything else is trusted.
+     *
+     * @return the kind
+     */
+    static int check(MemorySegment data, long root, long magic, String what) {
+        if (root < 0 || root % ROOT_ALIGNMENT != 0 || root > data.byteSize() - ROOT_ALIGNMENT) {
+            throw new IllegalArgumentException(what + " must be at a " + ROOT_ALIGNMENT
+                + "-aligned data offset inside the data area: offset=" + root);
+        }
+        long found = (long) ValueLayout.JAVA_LONG.varHandle().getAcquire(data, root + MAGIC_OFFSET);
+        if (found != magic) {
+            throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, "no " + what + " at data offset " + root
+                + ": magic 0x" + Long.toHexString(found) + ", expected 0x" + Long.toHexString(magic));
+        }
+        int v = data.get(ValueLayout.JAVA_INT, root + VERSION_OFFSET);
+        if (v != VERSION) {
+            throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, what + " at data offset " + root
+                + " has layout version " + v + "; this panmap reads version " + VERSION);
+        }
+        return data.get(ValueLayout.JAVA_INT, root + KIND_OFFSET);
+    }
+
+    /** Writes the version and kind, then the magic with a release store: the ring is published. */
+    static void publish(MemorySegment data, long root, long magic, int kind) {
+        data.set(ValueLayout.JAVA_INT, root + VERSION_OFFSET, VERSION);
+        data.set(ValueLayout.JAVA_INT, root + KIND_OFFSET, kind);
+        ValueLayout.JAVA_LONG.varHandle().setRelease(data, root + MAGIC_OFFSET, magic);
+    }
+}

@@ -1,0 +1,242 @@
+package dev.panmap.ipc;
+
+import static dev.panmap.ipc.Ring.INT_HANDLE;
+import static dev.panmap.ipc.Ring.LONG_HANDLE;
+import static dev.panmap.ipc.RingLayout.*;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A producer of a {@link Ring}: holds one entry of the ring's producer table until {@link #close()}.
+ * One thread at a time; one open claim at a time.
+ *
+ * <p>Zero-copy: {@link #tryClaim} hands out {@code length} bytes of {@link #buffer()} at the offset
+ * it returns; fill them and {@link #commit} (or {@link #abort}) that offset. {@link #write} does all
+ * three from a segment. Nothing is allocated per message, and no call blocks: a full ring is a
+ * return value ({@link #FULL}, {@code false}).
+ */
+public final class RingProducer implements AutoCloseable {
+    /** What {@link #tryClaim} returns when the ring has no room now. */
+    public static final long FULL = -1;
+
+    private final Ring owner;
+    private final MemorySegment ring;
+    private final MemorySegment buffer;
+    private final long capacity;
+    private final long mask;
+    private final int maxMessage;
+    private final boolean manyToOne;
+    private final boolean signalling;
+    private final int tag;
+    private final long entry;
+    /** One-to-one: the tail, which only this producer moves. */
+    private long tail;
+    /** The head as last read: space below {@code headCache + capacity} is free. */
+    private long headCache;
+    private long openIndex = -1;
+    private int openType;
+    private long committed;
+    private boolean closed;
+
+    RingProducer(Ring owner, int tag, boolean signalling) {
+        this.owner = owner;
+        this.ring = owner.ring;
+        this.buffer = owner.buffer;
+        this.capacity = owner.capacity;
+        this.mask = owner.capacity - 1;
+        this.maxMessage = owner.maxMessage;
+        this.manyToOne = owner.kind == Ring.Kind.MANY_TO_ONE;
+        this.signalling = signalling;
+        this.tag = tag;
+        this.entry = owner.entry(tag);
+        this.tail = (long) LONG_HANDLE.getVolatile(ring, (long) TAIL_OFFSET);
+        this.headCache = (long) LONG_HANDLE.getVolatile(ring, (long) HEAD_OFFSET);
+        this.committed = 0;
+    }
+
+    /** {@return the ring's buffer: claims are offsets into it} */
+    public MemorySegment buffer() {
+        return buffer;
+    }
+
+    /**
+     * Claims room for a message of {@code length} payload bytes.
+     *
+     * @param type ≥ 1
+     * @return the offset in {@link #buffer()} where the payload goes, or {@link #FULL}
+     * @throws IllegalArgumentException for a bad type or length
+     * @throws IllegalStateException if a claim is open or the producer is closed
+     */
+    public long tryClaim(int type, int length) {
+        if (type < 1) {
+            throw new IllegalArgumentException("message types start at 1: type=" + type);
+        }
+        if (length < 0 || length > maxMessage) {
+            throw new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + length);
+        }
+        if (openIndex >= 0 || closed) {
+            throw new IllegalStateException(closed ? "producer is closed" : "a claim is open at offset " + openIndex + ": commit or abort it first");
+        }
+        int recordLength = length + HEADER_LENGTH;
+        long index = manyToOne ? claimShared(recordLength) : claimOwn(recordLength);
+        if (index < 0) {
+            return FULL;
+        }
+        openIndex = index + HEADER_LENGTH;
+        openType = type;
+        return openIndex;
+    }
+
+    /** One-to-one: no other producer, so plain stores in order. */
+    private long claimOwn(int recordLength) {
+        long aligned = align(recordLength);
+        long t = tail;
+        long required = intend(t, aligned);
+        if (required < 0) {
+            return -1;
+        }
+        long index = writeClaim(t, required, aligned, recordLength);
+        tail = t + required;
+        LONG_HANDLE.setRelease(ring, (long) TAIL_OFFSET, tail);
+        return index;
+    }
+
+    /**
+     * Many-to-one: the range is written to this producer's entry (the intent a consumer reads if this
+     * process dies before its header store) and then taken with one compare-and-set of the tail.
+     */
+    private long claimShared(int recordLength) {
+        long aligned = align(recordLength);
+        long t;
+        long required;
+        do {
+            t = (long) LONG_HANDLE.getVolatile(ring, (long) TAIL_OFFSET);
+            required = intend(t, aligned);
+            if (required < 0) {
+                return -1;
+            }
+        } while (!LONG_HANDLE.compareAndSet(ring, (long) TAIL_OFFSET, t, t + required));
+        return writeClaim(t, required, aligned, recordLength);
+    }
+
+    /**
+     * {@return the bytes a record of {@code aligned} bytes takes from position {@code t} — with the
+     * padding to the end of the buffer when it does not fit before it — or -1 if there is no room};
+     * when there is, writes the range to this producer's entry as its intent.
+     */
+    private long intend(long t, long aligned) {
+        long toEnd = capacity - (t & mask);
+        long required = aligned > toEnd ? toEnd + aligned : aligned;
+        if (t + required - headCache > capacity) {
+            headCache = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
+            if (t + required - headCache > capacity) {
+                return -1;
+            }
+        }
+        ring.set(Ring.LONG, entry + ENTRY_CLAIM_START_OFFSET, t);
+        ring.set(Ring.LONG, entry + ENTRY_CLAIM_END_OFFSET, t + required);
+        return required;
+    }
+
+    /** Writes the padding record (if the claim wraps) and the claim header. {@return the header's index} */
+    private long writeClaim(long t, long required, long aligned, int recordLength) {
+        long index = t & mask;
+        if (required != aligned) {
+            LONG_HANDLE.setRelease(buffer, index, header((int) (required - aligned), PADDING_TYPE));
+            index = 0;
+        }
+        LONG_HANDLE.setRelease(buffer, index, header(-recordLength, tag));
+        return index;
+    }
+
+    /** Publishes the claim at {@code offset}: the consumer sees its whole payload. */
+    public void commit(long offset) {
+        long h = checkOpen(offset);
+        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(-length(h), openType));
+        openIndex = -1;
+        LONG_HANDLE.setOpaque(ring, entry + ENTRY_COMMITTED_OFFSET, ++committed);
+        if (signalling) {
+            signal();
+        }
+    }
+
+    /** Gives the claim at {@code offset} up: it becomes padding, which the consumer skips. */
+    public void abort(long offset) {
+        long h = checkOpen(offset);
+        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(-length(h), PADDING_TYPE));
+        openIndex = -1;
+    }
+
+    private long checkOpen(long offset) {
+        if (offset != openIndex || offset < 0) {
+            throw new IllegalStateException(openIndex < 0 ? "no claim is open (offset " + offset + ")"
+                : "the open claim is at offset " + openIndex + ", not " + offset);
+        }
+        return buffer.get(Ring.LONG, offset - HEADER_LENGTH);
+    }
+
+    /** Copies {@code src} into the ring as one message. {@return {@code false} if the ring is full} */
+    public boolean write(int type, MemorySegment src) {
+        long size = src.byteSize();
+        if (size > maxMessage) {
+            throw new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + size);
+        }
+        return write(type, src, 0, (int) size);
+    }
+
+    /** Copies {@code length} bytes of {@code src} at {@code srcOffset} as one message. {@return {@code false} if the ring is full} */
+    public boolean write(int type, MemorySegment src, long srcOffset, int length) {
+        long at = tryClaim(type, length);
+        if (at < 0) {
+            return false;
+        }
+        MemorySegment.copy(src, srcOffset, buffer, at, length);
+        commit(at);
+        return true;
+    }
+
+    /**
+     * Wakes the consumer if it said it sleeps: after a full fence (the StoreLoad that pairs with the
+     * consumer's), one load; only then an increment of the futex word and the wake call. Called by
+     * every commit when signalling is on; with it off, call it after a batch.
+     */
+    public void signal() {
+        VarHandle.fullFence();
+        if ((int) INT_HANDLE.getOpaque(ring, (long) SLEEPING_OFFSET) != 0) {
+            wake();
+        }
+    }
+
+    private void wake() {
+        INT_HANDLE.getAndAdd(ring, (long) SIGNAL_OFFSET, 1);
+        owner.platform.wakeAddress(ring.asSlice(SIGNAL_OFFSET, 4), Integer.MAX_VALUE);
+        LONG_HANDLE.getAndAdd(ring, (long) WAKE_CALLS_OFFSET, 1L);
+    }
+
+    /** {@return the messages this producer committed} */
+    public long committed() {
+        return committed;
+    }
+
+    /** {@return the index of this producer's entry in the ring's producer table} */
+    public int entryIndex() {
+        return tag;
+    }
+
+    /** Aborts an open claim and gives the entry back. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (openIndex >= 0) {
+            abort(openIndex);
+        }
+        closed = true;
+        long self = (long) LONG_HANDLE.getVolatile(ring, entry + ENTRY_STAMP_OFFSET);
+        LONG_HANDLE.getAndAdd(ring, (long) RETIRED_PRODUCED_OFFSET, committed);
+        LONG_HANDLE.setRelease(ring, entry + ENTRY_COMMITTED_OFFSET, 0L);
+        LONG_HANDLE.compareAndSet(ring, entry + ENTRY_STAMP_OFFSET, self, 0L);
+    }
+}

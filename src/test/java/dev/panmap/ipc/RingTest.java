@@ -1,0 +1,302 @@
+package dev.panmap.ipc;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.panmap.Addressing;
+import dev.panmap.OpenMode;
+import dev.panmap.RegionException;
+import dev.panmap.RegionOptions;
+import dev.panmap.SharedRegion;
+import dev.panmap.internal.ProcessStamp;
+import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.Names;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The rings in one process: records, wrap, full, claims, dead producers and consumers simulated by their stamps. */
+@LinuxOnly
+class RingTest {
+    record Msg(int type, long first, int length) {}
+
+    static List<Msg> drain(RingConsumer c) {
+        List<Msg> out = new ArrayList<>();
+        c.read((type, buffer, offset, length) -> out.add(new Msg(type, length >= 8 ? buffer.get(JAVA_LONG, offset) : -1, length)), 1 << 20);
+        return out;
+    }
+
+    static MemorySegment payload(long first, int length) {
+        MemorySegment m = Arena.ofAuto().allocate(Math.max(length, 8));
+        if (length >= 8) {
+            m.set(JAVA_LONG, 0, first);
+        }
+        return m.asSlice(0, length);
+    }
+
+    /** A stamp of a process that has exited. */
+    static long deadStamp() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        p.waitFor();
+        return ProcessStamp.of((int) p.pid(), 12345);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Ring.Kind.class)
+    void messagesGoThroughInOrderAcrossManyLaps(Ring.Kind kind) {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, kind, 4096);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                long next = 0;
+                long expected = 0;
+                for (int round = 0; round < 2000; round++) {
+                    int n = 1 + round % 7;
+                    for (int i = 0; i < n; i++) {
+                        int length = 8 + (int) ((next * 37) % 300);
+                        if (!p.write(1 + (int) (next % 5), payload(next, length))) {
+                            break;
+                        }
+                        next++;
+                    }
+                    for (Msg m : drain(c)) {
+                        assertThat(m.first()).isEqualTo(expected);
+                        assertThat(m.type()).isEqualTo(1 + (int) (expected % 5));
+                        assertThat(m.length()).isEqualTo(8 + (int) ((expected * 37) % 300));
+                        expected++;
+                    }
+                }
+                assertThat(expected).isEqualTo(next).isGreaterThan(5000); // many laps of 4 KiB
+                RingState s = ring.state();
+                assertThat(s.producedMessages()).isEqualTo(next);
+                assertThat(s.consumedMessages()).isEqualTo(next);
+                assertThat(s.lag()).isZero();
+                assertThat(s.skippedClaims()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void aFullRingSaysSoAndEmptyReadsReturnZero() {
+        try (TestRegion r = TestRegion.create(Addressing.DIRECT, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 128, Ring.Kind.MANY_TO_ONE, 1024, 4);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                assertThat(c.read((t, b, o, l) -> { }, 10)).isZero();
+                int written = 0;
+                while (p.write(7, payload(written, 56))) { // 64-byte records
+                    written++;
+                }
+                assertThat(written).isEqualTo(16);
+                assertThat(p.tryClaim(7, 0)).isEqualTo(RingProducer.FULL);
+                assertThat(drain(c)).hasSize(16);
+                assertThat(p.write(7, payload(99, 56))).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void abortIsSkippedAndMisuseThrows() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 2);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                long at = p.tryClaim(3, 16);
+                assertThatThrownBy(() -> p.tryClaim(3, 16)).isInstanceOf(IllegalStateException.class).hasMessageContaining("open");
+                assertThatThrownBy(() -> p.commit(at + 8)).isInstanceOf(IllegalStateException.class);
+                p.abort(at);
+                assertThatThrownBy(() -> p.commit(at)).isInstanceOf(IllegalStateException.class).hasMessageContaining("no claim");
+                long at2 = p.tryClaim(4, 8);
+                p.buffer().set(JAVA_LONG, at2, 42);
+                p.commit(at2);
+                assertThat(drain(c)).containsExactly(new Msg(4, 42, 8));
+                assertThatThrownBy(() -> p.tryClaim(0, 8)).isInstanceOf(IllegalArgumentException.class);
+                assertThatThrownBy(() -> p.tryClaim(1, ring.maxMessageLength() + 1)).isInstanceOf(IllegalArgumentException.class);
+                assertThatThrownBy(ring::consumer).isInstanceOf(IllegalStateException.class).hasMessageContaining("this process");
+                try (RingProducer p2 = ring.producer()) {
+                    assertThat(p2.entryIndex()).isEqualTo(1);
+                    assertThatThrownBy(ring::producer).isInstanceOf(IllegalStateException.class).hasMessageContaining("all 2");
+                }
+            }
+            Ring one = Ring.create(r.region(), 1 << 16, Ring.Kind.ONE_TO_ONE, 4096);
+            try (RingProducer p = one.producer()) {
+                assertThatThrownBy(one::producer).isInstanceOf(IllegalStateException.class).hasMessageContaining("has a producer");
+            }
+        }
+    }
+
+    @Test
+    void attachChecksMagicVersionKindAndSizes() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            assertThatThrownBy(() -> Ring.attach(r.region(), 0)).isInstanceOf(RegionException.class).hasMessageContaining("no message ring");
+            Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 4096);
+            Ring again = Ring.attach(r.region(), 0);
+            assertThat(again.kind()).isEqualTo(Ring.Kind.ONE_TO_ONE);
+            assertThat(again.capacity()).isEqualTo(4096);
+            r.region().segment().set(JAVA_INT, RingLayout.VERSION_OFFSET, 99);
+            assertThatThrownBy(() -> Ring.attach(r.region(), 0)).isInstanceOf(RegionException.class).hasMessageContaining("layout version 99");
+            r.region().segment().set(JAVA_INT, RingLayout.VERSION_OFFSET, RingLayout.VERSION);
+            r.region().segment().set(JAVA_LONG, RingLayout.CAPACITY_OFFSET, 1L << 40);
+            assertThatThrownBy(() -> Ring.attach(r.region(), 0)).isInstanceOf(RegionException.class).hasMessageContaining("damaged");
+            BroadcastTransmitter.create(r.region(), 1 << 16, 4096).close();
+            assertThatThrownBy(() -> Ring.attach(r.region(), 1 << 16)).isInstanceOf(RegionException.class).hasMessageContaining("no message ring");
+            assertThatThrownBy(() -> Ring.create(r.region(), 64, Ring.Kind.ONE_TO_ONE, 4096)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 3000)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 1 << 20)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void aLongCapacityBeyondTwoGigabytes() {
+        // a 4 GiB buffer in a new (zero) region: only the pages touched are backed
+        long capacity = 1L << 32;
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, RingLayout.ringFootprint(capacity, 1))) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, capacity, 1, false);
+            assertThat(ring.maxMessageLength()).isEqualTo((int) (capacity / 8 - 8));
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                assertThat(p.write(1, payload(5, 64))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(1, 5, 64));
+                // jump the positions to just below the end of the first lap and past 2^32
+                long near = capacity - 16;
+                ring.ring.set(JAVA_LONG, RingLayout.TAIL_OFFSET, near);
+                ring.ring.set(JAVA_LONG, RingLayout.HEAD_OFFSET, near);
+                ring.ring.set(JAVA_LONG, RingLayout.HEAD_INTENT_OFFSET, near);
+            }
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                assertThat(p.write(1, payload(6, 64))).isTrue(); // pads the 16 bytes to the end, wraps
+                assertThat(p.write(1, payload(7, 64))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(1, 6, 64), new Msg(1, 7, 64));
+                assertThat(c.position()).isEqualTo(capacity + 144).isGreaterThan(Integer.MAX_VALUE * 2L);
+            }
+        }
+    }
+
+    @Test
+    void aClaimOfADeadProducerIsSkippedExactlyOnceAndALiveOneNever() throws Exception {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 4);
+            RingProducer slow = ring.producer(); // never closed: its close would abort the claim taken from it
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer(Duration.ZERO)) {
+                long open = slow.tryClaim(9, 32); // a live producer's claim: never taken
+                assertThat(p.write(1, payload(1, 8))).isTrue();
+                for (int i = 0; i < 200; i++) {
+                    assertThat(c.read((t, b, o, l) -> { }, 10)).isZero();
+                }
+                assertThat(c.skippedClaims()).isZero();
+                // the slow producer's process "dies": its entry now names a dead process
+                long entry = ring.entry(slow.entryIndex());
+                ring.ring.set(JAVA_LONG, entry, deadStamp());
+                assertThat(drain(c)).containsExactly(new Msg(1, 1, 8));
+                assertThat(c.skippedClaims()).isEqualTo(1);
+                assertThat(ring.state().skippedBytes()).isEqualTo(40);
+                assertThat(open).isEqualTo(8);
+            }
+        }
+    }
+
+    @Test
+    void aGapLeftBetweenTheTailCasAndTheHeaderIsSkippedUpToTheNextRecord() throws Exception {
+        try (TestRegion r = TestRegion.create(Addressing.DIRECT, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 4);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer(Duration.ZERO)) {
+                // a producer in entry 3 wrote its intent, won the tail and died before its header
+                long e = ring.entry(3);
+                long tail = ring.ring.get(JAVA_LONG, RingLayout.TAIL_OFFSET);
+                ring.ring.set(JAVA_LONG, e + RingLayout.ENTRY_CLAIM_START_OFFSET, tail);
+                ring.ring.set(JAVA_LONG, e + RingLayout.ENTRY_CLAIM_END_OFFSET, tail + 48);
+                ring.ring.set(JAVA_LONG, e + RingLayout.ENTRY_STAMP_OFFSET, deadStamp());
+                ring.ring.set(JAVA_LONG, RingLayout.TAIL_OFFSET, tail + 48);
+                assertThat(p.write(2, payload(77, 24))).isTrue();
+                List<Msg> got = new ArrayList<>();
+                for (int i = 0; i < 64 * 3 && got.isEmpty(); i++) {
+                    got.addAll(drain(c));
+                }
+                assertThat(got).containsExactly(new Msg(2, 77, 24));
+                assertThat(ring.state().skippedClaims()).isEqualTo(1);
+                assertThat(ring.state().skippedBytes()).isEqualTo(48);
+                assertThat(ring.state().lag()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void aConsumerThatDiedZeroingABatchIsFinishedByTheNext() throws Exception {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 4096);
+            try (RingProducer p = ring.producer()) {
+                for (int i = 0; i < 3; i++) {
+                    p.write(1, payload(i, 8));
+                }
+                // a consumer handled the first two (32 bytes), stored its intent, zeroed one record and died
+                ring.ring.set(JAVA_LONG, RingLayout.HEAD_INTENT_OFFSET, 32);
+                ring.buffer.set(JAVA_LONG, 0, 0);
+                ring.ring.set(JAVA_LONG, RingLayout.CONSUMER_OFFSET, deadStamp());
+                try (RingConsumer c = ring.consumer()) {
+                    assertThat(drain(c)).containsExactly(new Msg(1, 2, 8));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aBroadcastReceiverThatFallsBehindCountsLapsAndLossesAndNeverSeesATornMessage() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            try (BroadcastTransmitter t = BroadcastTransmitter.create(r.region(), 0, 4096)) {
+                BroadcastReceiver fast = BroadcastReceiver.attach(r.region(), 0);
+                BroadcastReceiver slow = BroadcastReceiver.attach(r.region(), 0);
+                long[] lastFast = {-1};
+                long[] lastSlow = {-1};
+                for (long i = 0; i < 10_000; i++) {
+                    MemorySegment m = payload(i, 8 + (int) (i % 5) * 8);
+                    for (long k = 0; k < m.byteSize(); k += 8) {
+                        m.set(JAVA_LONG, k, i);
+                    }
+                    t.transmit(1, m);
+                    fast.read((type, b, o, l) -> {
+                        for (long k = 0; k < l; k += 8) {
+                            assertThat(b.get(JAVA_LONG, o + k)).isEqualTo(lastFast[0] + 1);
+                        }
+                        lastFast[0]++;
+                    }, 100);
+                    if (i % 1000 == 999) {
+                        slow.read((type, b, o, l) -> {
+                            long v = b.get(JAVA_LONG, o);
+                            for (long k = 0; k < l; k += 8) {
+                                assertThat(b.get(JAVA_LONG, o + k)).isEqualTo(v);
+                            }
+                            assertThat(v).isGreaterThan(lastSlow[0]);
+                            lastSlow[0] = v;
+                        }, 1 << 20);
+                    }
+                }
+                assertThat(fast.received()).isEqualTo(10_000);
+                assertThat(fast.lapped()).isZero();
+                assertThat(slow.lapped()).isGreaterThan(0);
+                assertThat(slow.received() + slow.lost()).isEqualTo(10_000);
+                assertThat(lastSlow[0]).isEqualTo(9_999);
+            }
+        }
+    }
+
+    /** A named shm region for one test, removed on close. */
+    record TestRegion(SharedRegion region, String name) implements AutoCloseable {
+        static TestRegion create(Addressing addressing, long size) {
+            String name = Names.unique("ipc");
+            return new TestRegion(SharedRegion.create(name, RegionOptions.defaults().size(size).addressing(addressing).reserve(false)), name);
+        }
+
+        SharedRegion openAgain(OpenMode mode) {
+            return SharedRegion.open(name, mode, RegionOptions.defaults());
+        }
+
+        @Override
+        public void close() {
+            region.close();
+            SharedRegion.remove(name);
+        }
+    }
+}
