@@ -75,9 +75,10 @@ public final class BroadcastReceiver {
             long index = cursor & mask;
             int recordLength = buffer.get(INT, index);
             int type = buffer.get(INT, index + 4);
-            long sequence = buffer.get(LONG, index + BROADCAST_SEQUENCE_OFFSET);
-            int payload = recordLength - BROADCAST_HEADER_LENGTH;
             boolean padding = type == PADDING_TYPE;
+            // a padding record may be 8 bytes, at the very end: it has no sequence
+            long sequence = padding ? -1 : buffer.get(LONG, Math.min(index + BROADCAST_SEQUENCE_OFFSET, capacity - 8));
+            int payload = recordLength - BROADCAST_HEADER_LENGTH;
             boolean sane = padding ? recordLength >= RECORD_ALIGNMENT && recordLength <= capacity - index
                 : payload >= 0 && payload <= maxMessage && align(recordLength) <= capacity - index;
             if (sane && !padding) {
