@@ -108,6 +108,18 @@ public final class BroadcastTransmitter implements AutoCloseable {
         return capacity;
     }
 
+    /** {@return the state of the broadcast buffer at data offset {@code offset}, for tools; reads only} */
+    static RingState state(SharedRegion region, long offset) {
+        long capacity = checkBroadcast(region, offset);
+        MemorySegment control = region.segment().asSlice(offset, BROADCAST_BUFFER_OFFSET);
+        Platform platform = Platform.current();
+        long stamp = (long) LONG_HANDLE.getVolatile(control, (long) TRANSMITTER_OFFSET);
+        long tail = (long) LONG_HANDLE.getVolatile(control, (long) BROADCAST_TAIL_OFFSET);
+        return new RingState("broadcast", capacity, maxBroadcastLength(capacity), tail, 0, 0,
+            (long) LONG_HANDLE.getVolatile(control, (long) TRANSMITTED_OFFSET), 0,
+            stamp == 0 ? java.util.List.of() : java.util.List.of(ProcessStamp.info(platform, stamp, 0)), 1, null, 0, 0, 0, 0);
+    }
+
     /** {@return the largest payload} */
     public int maxMessageLength() {
         return maxMessage;

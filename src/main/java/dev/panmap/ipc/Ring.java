@@ -336,6 +336,19 @@ public final class Ring {
             (int) INT_HANDLE.getVolatile(ring, (long) SLEEPING_OFFSET), (long) LONG_HANDLE.getVolatile(ring, (long) WAKE_CALLS_OFFSET));
     }
 
+    /**
+     * {@return the state of the message ring or broadcast buffer at data offset {@code offset}},
+     * whichever is there; reads only (a read-only region will do).
+     */
+    public static RingState inspect(SharedRegion region, long offset) {
+        MemorySegment data = region.segment();
+        if (offset >= 0 && offset % ROOT_ALIGNMENT == 0 && offset <= data.byteSize() - ROOT_ALIGNMENT
+            && (long) LONG_HANDLE.getAcquire(data, offset) == BROADCAST_MAGIC) {
+            return BroadcastTransmitter.state(region, offset);
+        }
+        return attach(region, offset).state();
+    }
+
     @Override
     public String toString() {
         return "Ring[" + kind + ", " + capacity + " bytes at offset " + root + " of " + region.name() + "]";
