@@ -14,7 +14,7 @@ import math
 import os
 import sys
 
-from report import human
+from report import human, median, median_ci
 
 OUT = sys.argv[1]
 RATIOS = [  # (numerator, denominator, what it answers)
@@ -31,21 +31,6 @@ TARGETS = [  # (numerator, denominator, size, limit, text)
     ("java-offset", "java-direct", 16384, 1.10, "OFFSET within 1.10x of DIRECT at 16 KiB"),
     ("java-offset", "java-direct", 262144, 1.03, "OFFSET within 1.03x of DIRECT at 256 KiB"),
 ]
-
-
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return (xs[n // 2] + xs[(n - 1) // 2]) / 2
-
-
-def median_ci(xs):
-    """A distribution-free ~95% interval of the median: ranks n/2 -+ 1.96 sqrt(n)/2."""
-    xs = sorted(xs)
-    n = len(xs)
-    h = 1.96 * math.sqrt(n) / 2
-    lo, hi = max(0, math.floor(n / 2 - h) - 1), min(n - 1, math.ceil(n / 2 + h) - 1)
-    return xs[lo], xs[hi]
 
 
 rows = []

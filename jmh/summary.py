@@ -189,6 +189,11 @@ md.append("| panmap no slower than jdk-segment anywhere | "
           + ("slower in: " + "; ".join(slower) if slower else "never slower") + " | "
           + ("met" if not slower else "met within error" if all("within error" in x for x in slower) else "missed") + " |")
 
+ring_md = os.path.join(OUT, "ring.md")
+if os.path.exists(ring_md):  # the rings' section (ring.py), with its own chart ring.svg
+    with open(ring_md) as f:
+        md += ["", f.read().rstrip()]
+
 with open(os.path.join(OUT, "summary.md"), "w") as f:
     f.write("\n".join(md) + "\n")
 

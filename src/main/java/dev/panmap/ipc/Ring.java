@@ -266,7 +266,7 @@ public final class Ring {
         long head = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
         long intent = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_INTENT_OFFSET);
         if (intent > head) {
-            buffer.asSlice(head & (capacity - 1), intent - head).fill((byte) 0);
+            RingConsumer.zero(buffer, head & (capacity - 1), intent - head);
             LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, intent);
         } else if (intent < head) {
             LONG_HANDLE.setRelease(ring, (long) HEAD_INTENT_OFFSET, head);

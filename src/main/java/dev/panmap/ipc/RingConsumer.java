@@ -116,13 +116,26 @@ public final class RingConsumer implements AutoCloseable {
         long h1 = h0 + bytes;
         LONG_HANDLE.setOpaque(ring, (long) HEAD_INTENT_OFFSET, h1); // a successor finishes from here
         VarHandle.storeStoreFence();
-        buffer.asSlice(headIndex, bytes).fill((byte) 0);
+        zero(buffer, headIndex, bytes);
         consumed += count;
         LONG_HANDLE.setOpaque(ring, (long) CONSUMED_OFFSET, consumed);
         LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, h1);
         head = h1;
         suspectPosition = -1;
         emptyReads = 0;
+    }
+
+    /** A page of zeros to copy from: zeroing a batch allocates nothing (a slice per batch would). */
+    private static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(4096, 8);
+
+    /** Zeroes {@code bytes} of {@code segment} from {@code offset} (8-aligned), by copies of {@link #ZEROS}. */
+    static void zero(MemorySegment segment, long offset, long bytes) {
+        while (bytes > 0) {
+            long n = Math.min(bytes, ZEROS.byteSize());
+            MemorySegment.copy(ZEROS, 0, segment, offset, n);
+            offset += n;
+            bytes -= n;
+        }
     }
 
     // ------------------------------------------------------------------ dead producers

@@ -36,6 +36,7 @@ public final class RingProducer implements AutoCloseable {
     private long headCache;
     private long openIndex = -1;
     private int openType;
+    private int openLength;
     private long committed;
     private boolean closed;
 
@@ -85,6 +86,7 @@ public final class RingProducer implements AutoCloseable {
         }
         openIndex = index + HEADER_LENGTH;
         openType = type;
+        openLength = recordLength;
         return openIndex;
     }
 
@@ -152,8 +154,8 @@ public final class RingProducer implements AutoCloseable {
 
     /** Publishes the claim at {@code offset}: the consumer sees its whole payload. */
     public void commit(long offset) {
-        long h = checkOpen(offset);
-        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(-length(h), openType));
+        checkOpen(offset);
+        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(openLength, openType));
         openIndex = -1;
         LONG_HANDLE.setOpaque(ring, entry + ENTRY_COMMITTED_OFFSET, ++committed);
         if (signalling) {
@@ -163,17 +165,16 @@ public final class RingProducer implements AutoCloseable {
 
     /** Gives the claim at {@code offset} up: it becomes padding, which the consumer skips. */
     public void abort(long offset) {
-        long h = checkOpen(offset);
-        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(-length(h), PADDING_TYPE));
+        checkOpen(offset);
+        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(openLength, PADDING_TYPE));
         openIndex = -1;
     }
 
-    private long checkOpen(long offset) {
+    private void checkOpen(long offset) {
         if (offset != openIndex || offset < 0) {
             throw new IllegalStateException(openIndex < 0 ? "no claim is open (offset " + offset + ")"
                 : "the open claim is at offset " + openIndex + ", not " + offset);
         }
-        return buffer.get(Ring.LONG, offset - HEADER_LENGTH);
     }
 
     /** Copies {@code src} into the ring as one message. {@return {@code false} if the ring is full} */

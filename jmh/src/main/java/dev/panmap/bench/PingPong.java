@@ -402,7 +402,7 @@ public final class PingPong {
     }
 
     /** The CPUs this thread may run on, in order (its Cpus_allowed_list); empty if unknown. */
-    private static int[] allowedCpus() {
+    static int[] allowedCpus() {
         try {
             return cpusAllowed("/proc/thread-self/status").stream().mapToInt(Integer::intValue).toArray();
         } catch (IOException e) {
