@@ -11,7 +11,7 @@ export JAVA_HOME := $(JDK)
 MVN := mvn -B --no-transfer-progress
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test jcstress demo bench bench-quick bindings clean
+.PHONY: build test jcstress demo bench bench-quick bench-ring bindings clean
 
 build: ## target/panmap.jar (runnable with java -jar)
 	$(MVN) -q package -DskipTests
@@ -31,6 +31,9 @@ bench: ## the full benchmark (see jmh/README.md), results under target/bench/
 
 bench-quick: ## a short benchmark run, under 3 minutes
 	$(MAKE) -C jmh bench-quick JAVA_HOME=$(JDK)
+
+bench-ring: ## only the IPC rings' part of make bench (panmap, Agrona and C), results under target/bench/
+	$(MAKE) -C jmh bench-ring JAVA_HOME=$(JDK)
 
 bindings: ## regenerate the jextract bindings and fail if they differ from the committed ones
 	scripts/bindings.sh linux

@@ -32,6 +32,8 @@ public final class RingConsumer implements AutoCloseable {
     private long consumed;
     private long suspectPosition = -1;
     private long suspectSince;
+    /** The wait before the next liveness check of the claim at {@code suspectPosition}: doubles after each "alive". */
+    private long suspectWait;
     private int emptyReads;
     private boolean closed;
 
@@ -155,7 +157,7 @@ public final class RingConsumer implements AutoCloseable {
                 if ((stamp == 0 || !owner.liveness.alive(stamp)) && owner.padDeadClaim(headIndex, tag)) {
                     return true;
                 }
-                suspectSince = System.nanoTime(); // alive: ask again after another grace period
+                stillAlive(); // ask again later
             }
         } else if (length == 0 && (++emptyReads & 63) == 0) {
             long tail = (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET);
@@ -165,21 +167,32 @@ public final class RingConsumer implements AutoCloseable {
                 if (resolveGap(h0, headIndex, tail)) {
                     return true;
                 }
-                suspectSince = System.nanoTime();
+                stillAlive();
             }
         }
         return false;
     }
 
-    /** {@return whether the record at {@code position} has been unfinished for the grace period} */
+    /** {@return whether the record at {@code position} has been unfinished for the grace period (or the back-off after it)} */
     private boolean suspect(long position) {
         long now = System.nanoTime();
         if (suspectPosition != position) {
             suspectPosition = position;
             suspectSince = now;
+            suspectWait = graceNanos;
             return graceNanos == 0;
         }
-        return now - suspectSince >= graceNanos;
+        return now - suspectSince >= suspectWait;
+    }
+
+    /**
+     * The claim's producer is alive (or the gap's owner unknown): wait twice as long before asking
+     * again, up to a second. A liveness check reads {@code /proc}; a producer descheduled for long
+     * on a busy machine must not make the consumer ask at every grace period.
+     */
+    private void stillAlive() {
+        suspectSince = System.nanoTime();
+        suspectWait = Math.min(Math.max(2 * suspectWait, 1_000_000), 1_000_000_000);
     }
 
     /**
