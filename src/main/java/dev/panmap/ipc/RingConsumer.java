@@ -53,7 +53,7 @@ public final class RingConsumer implements AutoCloseable {
     /** Reads up to {@code limit} messages. {@return how many were handed to the handler} */
     public int read(MessageHandler handler, int limit) {
         if (closed) {
-            throw new IllegalStateException("consumer is closed");
+            throw closedConsumer();
         }
         int count = 0;
         while (true) {
@@ -103,6 +103,10 @@ public final class RingConsumer implements AutoCloseable {
             return resolveStuck(h0, headIndex) ? -1 : 0; // a dead producer's claim became padding: read on
         }
         return bytes == contiguous && count < limit ? -1 - count : count;
+    }
+
+    private static IllegalStateException closedConsumer() {
+        return new IllegalStateException("consumer is closed");
     }
 
     /** Reads everything there is, in batches of up to 1024. {@return how many messages} */

@@ -70,14 +70,8 @@ public final class RingProducer implements AutoCloseable {
      * @throws IllegalStateException if a claim is open or the producer is closed
      */
     public long tryClaim(int type, int length) {
-        if (type < 1) {
-            throw new IllegalArgumentException("message types start at 1: type=" + type);
-        }
-        if (length < 0 || length > maxMessage) {
-            throw new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + length);
-        }
-        if (openIndex >= 0 || closed) {
-            throw new IllegalStateException(closed ? "producer is closed" : "a claim is open at offset " + openIndex + ": commit or abort it first");
+        if (type < 1 || length < 0 || length > maxMessage || openIndex >= 0 || closed) {
+            throw badClaim(type, length); // out of line: tryClaim stays small enough for C2 to inline
         }
         int recordLength = length + HEADER_LENGTH;
         long index = manyToOne ? claimShared(recordLength) : claimOwn(recordLength);
@@ -88,6 +82,16 @@ public final class RingProducer implements AutoCloseable {
         openType = type;
         openLength = recordLength;
         return openIndex;
+    }
+
+    private RuntimeException badClaim(int type, int length) {
+        if (type < 1) {
+            return new IllegalArgumentException("message types start at 1: type=" + type);
+        }
+        if (length < 0 || length > maxMessage) {
+            return new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + length);
+        }
+        return new IllegalStateException(closed ? "producer is closed" : "a claim is open at offset " + openIndex + ": commit or abort it first");
     }
 
     /** One-to-one: no other producer, so plain stores in order. */
@@ -172,9 +176,13 @@ public final class RingProducer implements AutoCloseable {
 
     private void checkOpen(long offset) {
         if (offset != openIndex || offset < 0) {
-            throw new IllegalStateException(openIndex < 0 ? "no claim is open (offset " + offset + ")"
-                : "the open claim is at offset " + openIndex + ", not " + offset);
+            throw notOpen(offset);
         }
+    }
+
+    private IllegalStateException notOpen(long offset) {
+        return new IllegalStateException(openIndex < 0 ? "no claim is open (offset " + offset + ")"
+            : "the open claim is at offset " + openIndex + ", not " + offset);
     }
 
     /** Copies {@code src} into the ring as one message. {@return {@code false} if the ring is full} */

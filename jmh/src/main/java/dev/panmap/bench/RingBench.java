@@ -509,7 +509,7 @@ public final class RingBench {
         }
     }
 
-    private static void produce(RingProducer p, int size, long n) {
+    static void produce(RingProducer p, int size, long n) {
         MemorySegment buffer = p.buffer();
         for (long seq = 0; seq < n; seq++) {
             long at;
@@ -521,7 +521,7 @@ public final class RingBench {
         }
     }
 
-    private static void produce(RingBuffer ring, int size, long n) {
+    static void produce(RingBuffer ring, int size, long n) {
         org.agrona.concurrent.AtomicBuffer buffer = ring.buffer();
         for (long seq = 0; seq < n; seq++) {
             int at;

@@ -1,0 +1,54 @@
+package dev.panmap.bench;
+
+import dev.panmap.RegionOptions;
+import dev.panmap.SharedRegion;
+import dev.panmap.ipc.MessageHandler;
+import dev.panmap.ipc.Ring;
+import dev.panmap.ipc.RingConsumer;
+import dev.panmap.ipc.RingProducer;
+import java.lang.foreign.ValueLayout;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+/**
+ * A driver for reading C2's code of the rings' hot paths (ring-asm.sh): a producer thread and a
+ * consumer thread of one JVM pass 32-byte messages through a panmap one-to-one ring and an Agrona
+ * one-to-one ring in the same region, long enough for C2 to compile {@code RingBench.produce} (both
+ * forms), {@code RingConsumer.read} and Agrona's {@code OneToOneRingBuffer.read}.
+ */
+public final class RingAsm {
+    public static void main(String[] args) throws Exception {
+        String name = "/panmap-bench-ringasm-" + ProcessHandle.current().pid();
+        try (SharedRegion region = SharedRegion.create(name, RegionOptions.defaults().size(4 << 20))) {
+            Ring ring = Ring.create(region, 0, Ring.Kind.ONE_TO_ONE, 256 << 10);
+            int length = (256 << 10) + RingBufferDescriptor.TRAILER_LENGTH;
+            RingBuffer agrona = new OneToOneRingBuffer(new UnsafeBuffer(region.address(1 << 20), length));
+            long[] sum = {0};
+            MessageHandler panmapHandler = (type, buffer, offset, len) -> sum[0] += buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset);
+            org.agrona.concurrent.MessageHandler agronaHandler = (type, buffer, index, len) -> sum[0] += buffer.getLong(index);
+            try (RingProducer producer = ring.producer(false); RingConsumer consumer = ring.consumer()) {
+                for (int round = 0; round < 20; round++) {
+                    long n = 500_000;
+                    Thread p = Thread.ofPlatform().start(() -> RingBench.produce(producer, 32, n));
+                    long got = 0;
+                    while (got < n) {
+                        got += consumer.read(panmapHandler, 256);
+                    }
+                    p.join();
+                    Thread a = Thread.ofPlatform().start(() -> RingBench.produce(agrona, 32, n));
+                    got = 0;
+                    while (got < n) {
+                        got += agrona.read(agronaHandler, 256);
+                    }
+                    a.join();
+                }
+            }
+            System.out.println("sum " + sum[0]);
+        } finally {
+            SharedRegion.remove(name);
+        }
+    }
+
+}
