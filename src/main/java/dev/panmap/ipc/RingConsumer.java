@@ -35,6 +35,7 @@ public final class RingConsumer implements AutoCloseable {
     /** The wait before the next liveness check of the claim at {@code suspectPosition}: doubles after each "alive". */
     private long suspectWait;
     private int emptyReads;
+    private long livenessChecks;
     private boolean closed;
 
     RingConsumer(Ring owner, long self, long graceNanos) {
@@ -158,6 +159,7 @@ public final class RingConsumer implements AutoCloseable {
                         + " names producer entry " + tag + " of " + owner.maxProducers);
                 }
                 long stamp = (long) LONG_HANDLE.getVolatile(ring, owner.entry(tag) + ENTRY_STAMP_OFFSET);
+                livenessChecks++;
                 if ((stamp == 0 || !owner.liveness.alive(stamp)) && owner.padDeadClaim(headIndex, tag)) {
                     return true;
                 }
@@ -216,6 +218,7 @@ public final class RingConsumer implements AutoCloseable {
             long start = ring.get(Ring.LONG, e + ENTRY_CLAIM_START_OFFSET);
             long end = ring.get(Ring.LONG, e + ENTRY_CLAIM_END_OFFSET);
             if (start <= h0 && h0 < end) {
+                livenessChecks++;
                 if (owner.liveness.alive(stamp)) {
                     return false; // its owner may be about to write it
                 }
@@ -318,6 +321,14 @@ public final class RingConsumer implements AutoCloseable {
     /** {@return the messages consumed through this ring, by every consumer it had} */
     public long consumed() {
         return consumed;
+    }
+
+    /**
+     * {@return how many times this consumer asked whether a producer was alive} (each reads
+     * {@code /proc} and allocates: it happens only for a claim unfinished past the grace period)
+     */
+    public long livenessChecks() {
+        return livenessChecks;
     }
 
     /** {@return the claims of dead producers skipped as padding, ring-wide} */

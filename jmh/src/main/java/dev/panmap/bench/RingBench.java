@@ -266,6 +266,7 @@ public final class RingBench {
         for (int i = 0; i < producers; i++) {
             command(i, op, size, perProducer);
         }
+        long checks = panmap != null ? panmap.livenessChecks() : 0;
         long allocated = allocated();
         long t0 = 0;
         long n0 = 0;
@@ -280,6 +281,7 @@ public final class RingBench {
         }
         long t1 = System.nanoTime();
         long consumerBytes = allocated() - allocated;
+        checks = panmap != null ? panmap.livenessChecks() - checks : 0;
         long producerBytes = 0;
         for (int i = 0; i < producers; i++) {
             producerBytes += awaitAck(i);
@@ -290,9 +292,10 @@ public final class RingBench {
         }
         if (round >= 0) {
             System.out.printf(Locale.ROOT, "{\"bench\":\"ring-throughput\",\"variant\":\"%s\",\"kind\":\"%s\",\"size\":%d,\"round\":%d,"
-                    + "\"count\":%d,\"msgs_per_s\":%.0f,\"consumer_bytes_per_msg\":%.4f,\"producer_bytes_per_msg\":%.4f}%n",
+                    + "\"count\":%d,\"msgs_per_s\":%.0f,\"consumer_bytes_per_msg\":%.4f,\"producer_bytes_per_msg\":%.4f,"
+                    + "\"liveness_checks\":%d}%n",
                 variant, kind, size, round, total, (total - n0) * 1e9 / (t1 - t0), consumerBytes / (double) total,
-                producerBytes / (double) total);
+                producerBytes / (double) total, checks);
         }
     }
 
