@@ -411,6 +411,13 @@ static int check_header(pmr_region *r, const unsigned char *h, uint64_t object_s
     if (bad[0] != '\0') {
         return fail(err, PMR_CORRUPT_REGION, 0, "validate", "%s has an inconsistent header: %s", r->name, bad);
     }
+    if (object_size < v->current) { /* stat again: the size read before may predate a grow that published since */
+        struct stat st;
+        if (fstat(r->fd, &st) != 0) {
+            return sys_fail(err, "fstat", r->name);
+        }
+        object_size = (uint64_t) st.st_size;
+    }
     if (object_size < v->current) {
         return fail(err, PMR_CORRUPT_REGION, 0, "validate", "%s is truncated: %llu bytes, its header says %llu", r->name,
                     (unsigned long long) object_size, (unsigned long long) v->current);

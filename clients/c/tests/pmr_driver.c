@@ -18,6 +18,7 @@
  *   writehalf V                                 -> HALF  (begins a write, sets half of the words to V, and stops there)
  *   attached                                    -> ATTACHED pid:alive ...
  *   layout                                      -> LAYOUT Class.FIELD VALUE ... (the client's constants, by their Java names)
+ *   attachloop shm|file NAME N                  -> LOOPED n=N failed=F [first failure] (opens read-only and closes, N times)
  *
  * Failures answer "ERROR KIND message" with KIND the Java ErrorKind name.
  */
@@ -177,6 +178,21 @@ static void command(char *line) {
         exit(0);
     } else if (strcmp(c, "layout") == 0) {
         layout();
+    } else if (strcmp(c, "attachloop") == 0 && n >= 4) {
+        long count = strtol(a[3], NULL, 10), failed = 0;
+        char first[sizeof e.message] = "";
+        for (long i = 0; i < count; i++) {
+            pmr_region *r;
+            rc = strcmp(a[1], "file") == 0 ? pmr_open_file(a[2], PMR_READ_ONLY, &r, &e) : pmr_open(a[2], PMR_READ_ONLY, &r, &e);
+            if (rc != PMR_OK) {
+                if (failed++ == 0) {
+                    memcpy(first, e.message, sizeof first);
+                }
+                continue;
+            }
+            pmr_close(r);
+        }
+        printf("LOOPED n=%ld failed=%ld %s\n", count, failed, first);
     } else if (region == NULL) {
         printf("ERROR INVALID_ARGUMENT no region open\n");
     } else if (strcmp(c, "get") == 0 && n >= 2) {

@@ -371,6 +371,8 @@ class Region:
             bad = "DIRECT region with an unusable base address 0x%x for %d bytes" % (base, region_size)
         if bad:
             raise RegionError("CORRUPT_REGION", "%s has an inconsistent header: %s" % (self.name, bad))
+        if object_size < current:  # stat again: the size read before may predate a grow that published since
+            object_size = _os.fstat(self._fd).st_size
         if object_size < current:
             raise RegionError("CORRUPT_REGION", "%s is truncated: %d bytes, its header says %d" % (self.name, object_size, current))
         return header_size, region_size, span, capacity, addressing, base, current

@@ -57,6 +57,15 @@ def command(a):
         sys.exit(0)
     elif c == "layout":
         out("LAYOUT " + " ".join("%s=%d" % (k, v if v < 1 << 63 else v - (1 << 64)) for k, v in sorted(LAYOUT.items())))
+    elif c == "attachloop":
+        failed, first = 0, ""
+        for _ in range(int(a[3])):
+            try:
+                (Region.open_file(a[2]) if a[1] == "file" else Region.open(a[2])).close()
+            except RegionError as e:
+                failed += 1
+                first = first or str(e)
+        out("LOOPED n=%s failed=%d %s" % (a[3], failed, first))
     elif region is None:
         out("ERROR INVALID_ARGUMENT no region open")
     elif c == "get":
