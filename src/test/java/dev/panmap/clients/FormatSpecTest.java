@@ -24,11 +24,12 @@ import org.junit.jupiter.api.Test;
  * {@code docs/FORMAT.md} against the Java layout classes, so the document cannot drift: every table row
  * whose last column names a constant in backticks has that constant's value in its first column; the
  * layout tables ({@code | Offset | Size | ...}) run from 0 with no gap and no overlap; every public
- * constant of {@link RegionLayout}, {@link RecordLayout} and {@link StructureLayout} is in the document.
+ * constant of {@link RegionLayout}, {@link RecordLayout}, {@link StructureLayout} and the rings'
+ * {@link dev.panmap.ipc.RingLayout} is in the document.
  */
 class FormatSpecTest {
     static final Path FORMAT = ClientProcess.REPO.resolve("docs/FORMAT.md");
-    private static final Pattern CONSTANT = Pattern.compile("^`((?:RegionLayout|RecordLayout|StructureLayout)(?:\\.[A-Za-z_0-9]+)*(?:\\(\\d+\\))?)`$");
+    private static final Pattern CONSTANT = Pattern.compile("^`((?:RegionLayout|RecordLayout|StructureLayout|RingLayout)(?:\\.[A-Za-z_0-9]+)*(?:\\(\\d+\\))?)`$");
     private static final Pattern CELL_SPLIT = Pattern.compile("(?<!\\\\)\\|");
 
     /** One table row of the document. */
@@ -107,6 +108,7 @@ class FormatSpecTest {
             case "RegionLayout" -> RegionLayout.class;
             case "RecordLayout" -> RecordLayout.class;
             case "StructureLayout" -> StructureLayout.class;
+            case "RingLayout" -> dev.panmap.ipc.RingLayout.class;
             default -> {
                 if (!name.startsWith("StructureLayout.")) {
                     throw new ClassNotFoundException(name);
@@ -177,7 +179,8 @@ class FormatSpecTest {
             }
         }
         List<String> missing = new ArrayList<>();
-        List<Class<?>> classes = new ArrayList<>(List.of(RegionLayout.class, RecordLayout.class, StructureLayout.class));
+        List<Class<?>> classes = new ArrayList<>(List.of(RegionLayout.class, RecordLayout.class, StructureLayout.class,
+            dev.panmap.ipc.RingLayout.class));
         classes.addAll(List.of(StructureLayout.class.getClasses()));
         for (Class<?> c : classes) {
             String prefix = c.getName().substring(c.getPackageName().length() + 1).replace('$', '.');
