@@ -66,6 +66,15 @@ class HeaderFuzzTest {
     /** A data area of a few pages: enough for first and last bytes apart from the header, cheap to rewrite 10,000 times. */
     private static final long DATA_SIZE = 16 * 1024;
     private static final int MAX_FAILURES_SHOWN = 25;
+    /**
+     * The address space one open may leave behind (VmSize): a closed region's range stays reserved for
+     * the life of the process (see {@code AddressBook}), which here is tens of KiB; a forged size or
+     * growth span that panmap honoured would instead take address space the JVM needs to live. The
+     * JVM's own growth meanwhile (a malloc arena, a metaspace chunk, a thread stack) stays far below.
+     */
+    private static final long ADDRESS_SPACE_PER_OPEN = 1L << 30;
+    /** The same for the whole run: the forged DIRECT bases that map leave a reservation each. */
+    private static final long ADDRESS_SPACE_PER_RUN = 16L << 30;
 
     @TempDir
     Path dir;
@@ -130,6 +139,7 @@ class HeaderFuzzTest {
         int copyOnWrite = 0;
         int mutations = 0;
         long started = System.nanoTime();
+        long addressSpaceBefore = addressSpace();
         for (int i = 0; i < COUNT; i++) {
             long seed = FIRST_SEED + i;
             markSeed(seed);
@@ -175,11 +185,17 @@ class HeaderFuzzTest {
             }
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        long addressSpaceGrowth = addressSpace() - addressSpaceBefore;
+        if (addressSpaceGrowth > ADDRESS_SPACE_PER_RUN) {
+            failures.add("the fuzzing left " + (addressSpaceGrowth >> 20) + " MiB more address space taken (VmSize), more than "
+                + (ADDRESS_SPACE_PER_RUN >> 20) + " MiB: the failures above with 'address space' name the opens that took most");
+        }
         String perClass = byClass.entrySet().stream()
             .map(e -> e.getKey() + "=" + e.getValue()[0] + "/" + e.getValue()[1] + " opened").collect(Collectors.joining(", "));
         System.out.println("HeaderFuzzTest: " + mutations + " mutations from seed 0x" + Long.toHexString(FIRST_SEED) + ", " + opens
             + " opens (" + readWrite + " read-write, " + copyOnWrite + " copy-on-write); read-only: opened " + opened + ", refused "
-            + refused + " " + refusedByKind + "; by class " + perClass + "; " + failures.size() + " failures; " + millis + " ms");
+            + refused + " " + refusedByKind + "; by class " + perClass + "; address space " + (addressSpaceGrowth >= 0 ? "+" : "")
+            + (addressSpaceGrowth >> 10) + " KiB; " + failures.size() + " failures; " + millis + " ms");
         assertThat(failures).as(failures.size() + " broken promises (first " + MAX_FAILURES_SHOWN + " shown):\n"
             + String.join("\n\n", failures.subList(0, Math.min(MAX_FAILURES_SHOWN, failures.size())))).isEmpty();
     }
@@ -539,14 +555,32 @@ class HeaderFuzzTest {
     /** Opens on the opener thread, so that a hang is reported with the seed and the opener's stack. */
     private Outcome attempt(Path file, OpenMode mode, RegionOptions options, byte[] written, Expectation expected, String context)
             throws Exception {
+        long before = addressSpace();
         Future<Outcome> f = opener.submit(() -> open(file, mode, options, written, expected));
         try {
-            return f.get(HANG.toMillis(), TimeUnit.MILLISECONDS);
+            Outcome outcome = f.get(HANG.toMillis(), TimeUnit.MILLISECONDS);
+            long taken = addressSpace() - before;
+            if (taken > ADDRESS_SPACE_PER_OPEN) {
+                String problem = mode + (outcome.opened() ? " opened and closed" : " was refused") + " but left " + (taken >> 20)
+                    + " MiB more address space taken (VmSize)";
+                return new Outcome(outcome.opened(), outcome.kind(), outcome.problem() == null ? problem : outcome.problem() + "; and " + problem);
+            }
+            return outcome;
         } catch (TimeoutException e) {
             Thread stuck = findThread("header-fuzz-opener");
             throw new AssertionError(context + ": " + mode + " did not return within " + HANG + " (hang); opener stack:\n"
                 + (stuck == null ? "?" : Arrays.stream(stuck.getStackTrace()).map(s -> "  at " + s).collect(Collectors.joining("\n"))));
         }
+    }
+
+    /** {@return this process's address space, VmSize in /proc/self/status, in bytes} */
+    private static long addressSpace() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmSize:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmSize in /proc/self/status");
     }
 
     private static Thread findThread(String name) {
