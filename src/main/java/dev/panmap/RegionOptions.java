@@ -68,6 +68,7 @@ public final class RegionOptions {
         Duration attachTimeout = Duration.ofSeconds(5);
         Namespace namespace = Namespace.DEFAULT;
         Security security = Security.DEFAULT;
+        long maxSize;
     }
 
     private final long size;
@@ -82,6 +83,7 @@ public final class RegionOptions {
     private final Duration attachTimeout;
     private final Namespace namespace;
     private final Security security;
+    private final long maxSize;
 
     private RegionOptions(Values v) {
         this.size = v.size;
@@ -96,6 +98,7 @@ public final class RegionOptions {
         this.attachTimeout = v.attachTimeout;
         this.namespace = v.namespace;
         this.security = v.security;
+        this.maxSize = v.maxSize;
     }
 
     /** {@return a copy of these options with one change} */
@@ -113,6 +116,7 @@ public final class RegionOptions {
         v.attachTimeout = attachTimeout;
         v.namespace = namespace;
         v.security = security;
+        v.maxSize = maxSize;
         change.accept(v);
         return new RegionOptions(v);
     }
@@ -237,6 +241,25 @@ public final class RegionOptions {
 
     public Duration attachTimeout() {
         return attachTimeout;
+    }
+
+    /**
+     * The most the data area may grow to ({@link SharedRegion#grow}), in bytes; 0 (the default): it
+     * cannot grow. Every process that maps the region keeps that much address space from its first
+     * mapping on (a read-only zero reservation: no memory, only address space), so the region grows in
+     * place and DIRECT pointers stay valid. Creation only; less than {@link #size()} counts as
+     * {@code size()}.
+     */
+    public RegionOptions maxSize(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("maximum size must not be negative: maxSize=" + bytes);
+        }
+        return with(v -> v.maxSize = bytes);
+    }
+
+    /** {@return the most the data area may grow to, 0 if it cannot grow} */
+    public long maxSize() {
+        return maxSize;
     }
 
     /**
