@@ -645,11 +645,18 @@ class HeaderFuzzTest {
         if (r.addressing() == Addressing.DIRECT && !r.isOffsetFallback() && r.baseAddress() != r.recordedBaseAddress()) {
             bad.add("DIRECT region mapped at 0x" + Long.toHexString(r.baseAddress()) + ", its header says 0x" + Long.toHexString(r.recordedBaseAddress()));
         }
+        if (r.reservedSpan() < r.regionSize()) {
+            bad.add("reserved span " + r.reservedSpan() + " smaller than the region " + r.regionSize());
+        }
         if (r.isOffsetFallback() && !options.allowOffsetFallback()) {
             bad.add("offset fallback without allowOffsetFallback");
         }
         if (!bad.isEmpty()) {
             return mode + " opened an inconsistent region " + r + ": " + String.join("; ", bad);
+        }
+        r.refresh(); // re-reads the mutable part of the header (current size, generation): nothing changed, nothing to do
+        if (r.regionSize() > length || !r.isUsable()) {
+            return mode + " refresh() of an unchanged file left " + r + " (usable " + r.isUsable() + ") over a file of " + length + " bytes";
         }
         MemorySegment data = r.segment();
         byte first = data.get(ValueLayout.JAVA_BYTE, 0);
@@ -667,7 +674,7 @@ class HeaderFuzzTest {
         // what a tool shows of the header must not throw for any header that was accepted
         String shown = r + " " + r.name() + " " + r.backing() + " " + r.creator() + " " + r.createdAt() + " " + r.maxAttached() + " "
             + r.attachedProcesses() + " " + r.permissions() + " " + r.writerLock().holder() + " " + r.writerLock().lastStaleHolder()
-            + " " + r.writerLock().acquisitions() + " " + r.writerLock().staleRecoveries() + " " + r.references();
+            + " " + r.writerLock().acquisitions() + " " + r.writerLock().staleRecoveries() + " " + r.references() + " " + r.generation();
         return shown.isEmpty() ? "nothing to show" : null;
     }
 
