@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Each cycle creates a region, attaches to it a second time (read-write; for DIRECT with the
  * offset fallback, since the creator holds the base in this very process), sometimes a third time
- * read-only, sometimes takes the writer lock, closes everything and removes the region. Eight cycles
+ * read-only, sometimes takes the writer lock, one cycle in four grows the region to twice its size
+ * (room for four times kept from creation), closes everything and removes the region. Eight cycles
  * in ten are named shared-memory regions, OFFSET and DIRECT alike; two are file regions; four sizes
  * take turns, so that closed ranges are reused by regions of other sizes.
  */
@@ -256,7 +257,9 @@ class ResourceCycleTest {
             boolean file = kind >= 8;
             boolean direct = file ? kind == 9 : kind % 2 == 1;
             long size = SIZES[(i / 10) % SIZES.length];
-            RegionOptions options = RegionOptions.defaults().size(size).addressing(direct ? Addressing.DIRECT : Addressing.OFFSET);
+            boolean grows = i % 4 == 2;
+            RegionOptions options = RegionOptions.defaults().size(size).addressing(direct ? Addressing.DIRECT : Addressing.OFFSET)
+                .maxSize(grows ? 4 * size : 0);
             RegionOptions attach = RegionOptions.defaults().allowOffsetFallback(true); // the creator holds the DIRECT base here
             String name = prefix + i;
             Path path = dir.resolve("rc-" + i);
@@ -276,6 +279,12 @@ class ResourceCycleTest {
                         try (var held = second.writerLock().hold()) {
                             created.segment().set(ValueLayout.JAVA_LONG, 0, i);
                         }
+                    }
+                    if (grows) { // in place, inside the span kept since the first mapping; the other handle maps the new part
+                        created.grow(2 * size);
+                        created.segment().set(ValueLayout.JAVA_LONG, 2 * size - 8, i);
+                        check(second.segment().byteSize() == 2 * size && second.segment().get(ValueLayout.JAVA_LONG, 2 * size - 8) == i,
+                            "the second attach sees the grown part", i);
                     }
                 }
             } finally {
