@@ -271,18 +271,7 @@ public final class PosixPlatform implements Platform {
                     throw new RegionException(ErrorKind.INVALID_ARGUMENT, fd.what + ": " + newSize + " bytes do not fit the "
                         + (live == null ? 0 : live.end() - live.start()) + " bytes of address space kept at " + Flags.hex(address));
                 }
-                long at = address + mappedSize;
-                long length = newSize - mappedSize;
-                try {
-                    Posix.mmap(at, length, prot(access), flags(access) | MAP_FIXED(), n, mappedSize);
-                } catch (NativeException e) {
-                    try { // a failed MAP_FIXED may have removed part of the reservation: lay it again
-                        Posix.mmap(at, length, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
-                    } catch (NativeException again) {
-                        e.addSuppressed(again);
-                    }
-                    throw e;
-                }
+                mapOverOwnReservation(address + mappedSize, newSize - mappedSize, prot(access), flags(access), n, mappedSize);
             }
         } finally {
             fd.release();
@@ -373,19 +362,33 @@ public final class PosixPlatform implements Platform {
     /** Maps with {@code MAP_FIXED} over a range that is entirely panmap's reservation, and takes it out of the book. */
     private long mapOverReservation(long address, long size, int prot, int flags, int n) {
         try {
-            Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, 0);
+            mapOverOwnReservation(address, size, prot, flags, n, 0);
         } catch (NativeException e) {
-            // a failed MAP_FIXED may have removed part of the reservation: lay it again
-            try {
-                Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
-            } catch (NativeException again) {
-                book.unreserve(address, address + size);
-                e.addSuppressed(again);
+            if (java.util.Arrays.stream(e.getSuppressed()).anyMatch(NativeException.class::isInstance)) {
+                book.unreserve(address, address + size); // not even the reservation could be laid again
             }
             throw e;
         }
         book.unreserve(address, address + size);
         return address;
+    }
+
+    /**
+     * {@code mmap(address, size, ..., MAP_FIXED, n, offset)} over a range that is panmap's own zero
+     * reservation. A failed {@code MAP_FIXED} may have removed part of the reservation: it is laid
+     * again, so the range is never left unmapped (if even that fails, the second failure is attached).
+     */
+    private static void mapOverOwnReservation(long address, long size, int prot, int flags, int n, long offset) {
+        try {
+            Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, offset);
+        } catch (NativeException e) {
+            try {
+                Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            } catch (NativeException again) { // the range may now be unmapped: the caller gives it up
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -524,54 +527,38 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public boolean tryLockByte(Handle handle, long offset) {
-        Fd fd = (Fd) handle;
-        int n = fd.use();
-        try {
-            return Posix.ofdLock(n, offset, 1, false);
-        } finally {
-            fd.release();
-        }
+        return withFd(handle, n -> Posix.ofdLock(n, offset, 1, false));
     }
 
     @Override
     public void unlockByte(Handle handle, long offset) {
-        Fd fd = (Fd) handle;
-        int n = fd.use();
-        try {
+        withFd(handle, n -> {
             Posix.ofdUnlock(n, offset, 1);
-        } finally {
-            fd.release();
-        }
+            return null;
+        });
     }
 
     @Override
     public boolean lockedElsewhere(Handle handle, long offset) {
-        Fd fd = (Fd) handle;
-        int n = fd.use();
-        try {
-            return Posix.ofdLockedElsewhere(n, offset, 1);
-        } finally {
-            fd.release();
-        }
+        return withFd(handle, n -> Posix.ofdLockedElsewhere(n, offset, 1));
     }
 
     @Override
     public boolean tryLockWriter(Handle handle) {
-        Fd fd = (Fd) handle;
-        int n = fd.use();
-        try {
-            return Posix.ofdLock(n, WRITER_LOCK_BYTE, 1, false);
-        } finally {
-            fd.release();
-        }
+        return tryLockByte(handle, WRITER_LOCK_BYTE);
     }
 
     @Override
     public void unlockWriter(Handle handle) {
+        unlockByte(handle, WRITER_LOCK_BYTE);
+    }
+
+    /** Runs {@code call} with the handle's descriptor held (see {@link Fd}). */
+    private static <T> T withFd(Handle handle, java.util.function.IntFunction<T> call) {
         Fd fd = (Fd) handle;
         int n = fd.use();
         try {
-            Posix.ofdUnlock(n, WRITER_LOCK_BYTE, 1);
+            return call.apply(n);
         } finally {
             fd.release();
         }

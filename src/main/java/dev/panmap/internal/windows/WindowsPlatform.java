@@ -401,12 +401,16 @@ public final class WindowsPlatform implements Platform {
     @Override
     public void makeDurable(Handle handle, Target target) {
         if (handle instanceof File file) {
-            file.acquire();
-            try {
-                api.flushFileBuffers(file.handle, file.what);
-            } finally {
-                file.release();
-            }
+            flushFileBuffers(file);
+        }
+    }
+
+    private void flushFileBuffers(File file) {
+        file.acquire();
+        try {
+            api.flushFileBuffers(file.handle, file.what);
+        } finally {
+            file.release();
         }
     }
 
@@ -562,12 +566,7 @@ public final class WindowsPlatform implements Platform {
             owner = view != null && range.address() < view.getValue().end() ? view.getValue().handle() : null;
         }
         if (owner instanceof File file) {
-            file.acquire();
-            try {
-                api.flushFileBuffers(file.handle, file.what);
-            } finally {
-                file.release();
-            }
+            flushFileBuffers(file);
         }
     }
 
