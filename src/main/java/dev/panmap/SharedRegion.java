@@ -426,7 +426,9 @@ public final class SharedRegion implements AutoCloseable {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
                         long magic = h.magicAcquire();
                         if (magic == MAGIC) {
-                            return check(h, size);
+                            // the size again, after the header: a grow extends the object before it
+                            // publishes its size, so the size read above may predate a size read now
+                            return check(h, platform.status(handle).size());
                         }
                         if (magic != 0) {
                             throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, what + " is not a panmap region (its first 8 bytes are 0x"
