@@ -176,7 +176,7 @@ public final class SharedRegion implements AutoCloseable {
         this.selfStartTime = platform.processStartTime(selfPid);
         this.arena = Arena.ofShared();
         MemorySegment mapping = MemorySegment.ofAddress(mappingAddress)
-            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, mappingSize));
+            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, this.mappingSize)); // grown, maybe
         boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
         if (readOnly) {
             mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
@@ -482,15 +482,16 @@ public final class SharedRegion implements AutoCloseable {
             } else if (dataSize <= 0 || dataSize % page != 0 || dataSize > Long.MAX_VALUE - headerSize
                        || regionSize != headerSize + dataSize) {
                 bad = "region size " + regionSize + " is not header " + headerSize + " + data " + dataSize;
-            } else if (span < regionSize || span % page != 0) {
-                bad = "reserved span " + span + " is smaller than the region (" + regionSize + ") or not whole pages";
+            } else if (span < regionSize || span % page != 0 || span > MAX_RESERVED_SPAN) {
+                bad = "reserved span " + span + " is smaller than the region (" + regionSize + "), not whole pages, or more than "
+                    + MAX_RESERVED_SPAN + " bytes";
             } else if (current < regionSize || current > span || current % page != 0) {
                 bad = "current size " + current + " is not whole pages between the size at creation (" + regionSize + ") and the span ("
                     + span + ")";
             } else if (addressingCode != ADDRESSING_OFFSET_MODE && addressingCode != ADDRESSING_DIRECT_MODE) {
                 bad = "unknown addressing mode " + addressingCode;
-            } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base <= 0 || base % platform.baseAlignment() != 0
-                       || base > Long.MAX_VALUE - span)) {
+            } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base < MIN_DIRECT_BASE || base % platform.baseAlignment() != 0
+                       || base > USER_SPACE_END - span)) {
                 bad = "DIRECT region with an unusable base address 0x" + Long.toHexString(base) + " for " + regionSize + " bytes";
             }
             if (bad != null) {

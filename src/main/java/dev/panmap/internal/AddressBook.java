@@ -129,6 +129,18 @@ public final class AddressBook {
         return 0;
     }
 
+    /** {@return the anywhere-kind reservations of at least {@code size} bytes, lowest first, as {start, end}} */
+    public List<long[]> anywhereAtLeast(long size) {
+        List<long[]> out = new ArrayList<>();
+        for (long start : anywhere) {
+            long end = reserved.get(start);
+            if (end - start >= size) {
+                out.add(new long[] {start, end});
+            }
+        }
+        return out;
+    }
+
     /** {@return whether all of {@code [start, end)} is reserved} */
     public boolean isReserved(long start, long end) {
         return gaps(start, end).isEmpty();

@@ -162,8 +162,9 @@ public interface Platform {
      * of its kind in this process may reuse it (fixed: at that base; anywhere: first fit). Code that
      * follows addresses without a per-access liveness check (the structures' read paths) and races
      * with the unmap therefore reads zeros or, after a later open that reuses the range, that region's
-     * bytes, but never unmapped memory: the range stays mapped for the life of the process. A
-     * {@link #mapTransient} mapping is given back.
+     * bytes, but never unmapped memory: the range stays mapped for the life of the process. The
+     * growth room past {@code size} (the bytes mapped now) was never mapped and is given back, so a
+     * span costs nothing after the close. A {@link #mapTransient} mapping is given back.
      */
     void unmap(long address, long size);
 

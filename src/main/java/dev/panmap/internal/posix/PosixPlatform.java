@@ -232,6 +232,9 @@ public final class PosixPlatform implements Platform {
 
     private static final int RESERVATION_FLAGS = MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE();
 
+    /** The most growth room a closed mapping leaves reserved for reuse (see {@link #unmap}). */
+    private static final long KEPT_ROOM = 1L << 30;
+
     @Override
     public long map(Handle handle, long size, long span, Access access, long fixedAddress, boolean populate) {
         if (span < size) {
@@ -339,6 +342,9 @@ public final class PosixPlatform implements Platform {
     private long mapAnywhere(Fd fd, int n, long size, long span, int prot, int flags) {
         synchronized (book) {
             long at = book.fitAnywhere(span);
+            if (at == 0 && span > size) {
+                at = widenReservation(size, span);
+            }
             long address;
             if (at != 0) {
                 address = mapOverReservation(at, size, prot, flags, n);
@@ -357,6 +363,30 @@ public final class PosixPlatform implements Platform {
             book.addLive(address, address + span, fd.what, true);
             return address;
         }
+    }
+
+    /**
+     * A close gives back a mapping's growth room and keeps only what was mapped: so that the next
+     * mapping with room to grow can still reuse such a reservation, the room past its end is reserved
+     * again here with {@code MAP_FIXED_NOREPLACE} (nothing foreign is replaced; where something is in
+     * the way, the next reservation is tried). {@return the start of a reservation now {@code span}
+     * long, or 0}
+     */
+    private long widenReservation(long size, long span) {
+        for (long[] r : book.anywhereAtLeast(size)) {
+            long want = r[0] + span;
+            try {
+                Posix.mmap(r[1], want - r[1], PROT_READ(), RESERVATION_FLAGS | MAP_FIXED_NOREPLACE(), -1, 0);
+            } catch (NativeException e) {
+                if (e.kind() == ErrorKind.ADDRESS_IN_USE) {
+                    continue;
+                }
+                throw e;
+            }
+            book.reserve(r[1], want, true); // merges with the reservation before it
+            return r[0];
+        }
+        return 0;
     }
 
     /** Maps with {@code MAP_FIXED} over a range that is entirely panmap's reservation, and takes it out of the book. */
@@ -452,8 +482,18 @@ public final class PosixPlatform implements Platform {
                 Posix.munmap(address, size);
                 return;
             }
-            Posix.mmap(live.start(), live.end() - live.start(), PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
-            book.reserve(live.start(), live.end(), live.placedAnywhere());
+            // what was mapped becomes a zero reservation that stays (a racing reader may still be in it). The
+            // growth room past it was never mapped, so nobody reads it: up to 1 GiB it stays reserved too,
+            // so that the next region with room to grow reuses the whole span (what panmap holds stays
+            // bounded by what was open at once); a larger room goes back to the system, so that a span,
+            // however large (a forged header's, say), costs nothing after the close
+            long mapped = Math.min(Math.max(size, 0), live.end() - live.start());
+            long keep = live.end() - live.start() - mapped <= KEPT_ROOM ? live.end() - live.start() : mapped;
+            Posix.mmap(live.start(), keep, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            book.reserve(live.start(), live.start() + keep, live.placedAnywhere());
+            if (live.start() + keep < live.end()) {
+                Posix.munmap(live.start() + keep, live.end() - live.start() - keep);
+            }
         }
     }
 
