@@ -68,7 +68,12 @@ public final class RegionOptions {
         Duration attachTimeout = Duration.ofSeconds(5);
         Namespace namespace = Namespace.DEFAULT;
         Security security = Security.DEFAULT;
+        HugePages hugePages = HugePages.NONE;
+        long hugePageSize = DEFAULT_HUGE_PAGE_SIZE;
     }
+
+    /** The huge page size asked for unless told otherwise: 2 MiB, what x86_64 offers everywhere. */
+    public static final long DEFAULT_HUGE_PAGE_SIZE = 2L << 20;
 
     private final long size;
     private final Permissions permissions;
@@ -82,6 +87,8 @@ public final class RegionOptions {
     private final Duration attachTimeout;
     private final Namespace namespace;
     private final Security security;
+    private final HugePages hugePages;
+    private final long hugePageSize;
 
     private RegionOptions(Values v) {
         this.size = v.size;
@@ -96,6 +103,8 @@ public final class RegionOptions {
         this.attachTimeout = v.attachTimeout;
         this.namespace = v.namespace;
         this.security = v.security;
+        this.hugePages = v.hugePages;
+        this.hugePageSize = v.hugePageSize;
     }
 
     /** {@return a copy of these options with one change} */
@@ -113,6 +122,8 @@ public final class RegionOptions {
         v.attachTimeout = attachTimeout;
         v.namespace = namespace;
         v.security = security;
+        v.hugePages = hugePages;
+        v.hugePageSize = hugePageSize;
         change.accept(v);
         return new RegionOptions(v);
     }
@@ -260,6 +271,37 @@ public final class RegionOptions {
     /** {@return who may open the region on Windows} */
     public Security security() {
         return security;
+    }
+
+    /**
+     * Whether a created region is backed by huge pages ({@link HugePages}: none, preferred, required),
+     * of {@link #hugePageSize(long)} bytes. With huge pages, sizes are rounded up to whole huge pages
+     * and a DIRECT base must be aligned to one. Attaching takes the choice from the region.
+     */
+    public RegionOptions hugePages(HugePages value) {
+        return with(v -> v.hugePages = Objects.requireNonNull(value));
+    }
+
+    /** {@return whether a created region is backed by huge pages} */
+    public HugePages hugePages() {
+        return hugePages;
+    }
+
+    /**
+     * The huge page size to ask for: 2 MiB (the default) or 1 GiB, where the kernel offers it
+     * ({@code /sys/kernel/mm/hugepages/hugepages-1048576kB}). A file on a hugetlbfs mount gets the
+     * mount's page size; transparent huge pages are 2 MiB only.
+     */
+    public RegionOptions hugePageSize(long bytes) {
+        if (bytes < 4096 || Long.bitCount(bytes) != 1) {
+            throw new IllegalArgumentException("a huge page size is a power of two of at least 4096 bytes: hugePageSize=" + bytes);
+        }
+        return with(v -> v.hugePageSize = bytes);
+    }
+
+    /** {@return the huge page size asked for} */
+    public long hugePageSize() {
+        return hugePageSize;
     }
 
     /**

@@ -4,6 +4,7 @@ import static dev.panmap.internal.RegionLayout.*;
 
 import dev.panmap.internal.AttachTable;
 import dev.panmap.internal.Header;
+import dev.panmap.internal.PagePlan;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.Platform.Access;
 import dev.panmap.internal.Platform.Target;
@@ -48,7 +49,11 @@ public final class SharedRegion implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.panmap");
 
     /** What backs a region. */
-    public enum Backing { SHARED_MEMORY, FILE }
+    public enum Backing {
+        SHARED_MEMORY, FILE,
+        /** An anonymous memory file ({@code memfd_create}): no name anywhere, gone with its last user. */
+        ANONYMOUS
+    }
 
     private final Platform platform;
     private final Target target;
@@ -72,6 +77,8 @@ public final class SharedRegion implements AutoCloseable {
     private final long selfStartTime;
     private final WriterLock writerLock;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final boolean anonymous;
+    private final String pageFallback;     // why preferred huge pages are not used, or null
 
     // ====================================================================== opening
 
@@ -108,6 +115,56 @@ public final class SharedRegion implements AutoCloseable {
     public static SharedRegion openRawFile(Path path, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, true);
     }
+
+    /**
+     * Creates an anonymous region: a memory file with no name anywhere ({@code memfd_create}), gone
+     * when the last process that has it closes it. Other processes get it only from this one, over a
+     * Unix socket ({@link RegionSocket}); it is sealed so that no holder can shrink it (or grow it) and
+     * make another fault. {@code options.size()} is required; huge pages, if asked for, come from the
+     * hugetlb pool ({@code MFD_HUGETLB}).
+     */
+    public static SharedRegion createAnonymous(RegionOptions options) {
+        Platform platform = Platform.current();
+        String name = "memfd:panmap-" + platform.currentPid() + "-" + ANONYMOUS_COUNTER.incrementAndGet();
+        Opener o = new Opener(platform, Target.shm(name), OpenMode.CREATE_ONLY, options, false);
+        o.anonymous = true;
+        return o.open();
+    }
+
+    /** As {@link #receive(Path, OpenMode, RegionOptions)}, read-write, with default options. */
+    public static SharedRegion receive(Path socket) {
+        return receive(socket, OpenMode.OPEN_ONLY, RegionOptions.defaults());
+    }
+
+    /**
+     * Attaches to an anonymous region that another process offers on the Unix socket at {@code socket}
+     * ({@link RegionSocket}): connects, receives its descriptor ({@code SCM_RIGHTS}) and maps it as
+     * {@link #open} maps a named region. The sender must run as this user or as root; it hands the
+     * region only to the users it allows, and a refusal is a {@link ErrorKind#PERMISSION_DENIED}
+     * with its reason. Waits up to {@code options.attachTimeout()} for the sender.
+     *
+     * @param mode {@link OpenMode#OPEN_ONLY} or {@link OpenMode#OPEN_READ_ONLY}
+     */
+    public static SharedRegion receive(Path socket, OpenMode mode, RegionOptions options) {
+        if (mode != OpenMode.OPEN_ONLY && mode != OpenMode.OPEN_READ_ONLY) {
+            throw new IllegalArgumentException("a received region is opened OPEN_ONLY or OPEN_READ_ONLY, not " + mode);
+        }
+        Platform platform = Platform.current();
+        Platform.Received r = platform.receive(socket.toAbsolutePath().toString(), options.attachTimeout(), mode.writable());
+        Opener o = new Opener(platform, Target.shm(printable(r.name())), mode, options, false);
+        o.anonymous = true;
+        o.handle = r.handle();
+        return o.open();
+    }
+
+    /** {@return a sender's name for its region, safe to print: no control characters, at most 255 characters} */
+    private static String printable(String name) {
+        String clean = name.codePoints().filter(c -> !Character.isISOControl(c))
+            .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return clean.length() > 255 ? clean.substring(0, 255) : clean;
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong ANONYMOUS_COUNTER = new java.util.concurrent.atomic.AtomicLong();
 
     private static SharedRegion open(java.util.function.Function<Platform, Target> target, OpenMode mode,
                                      RegionOptions options, boolean raw) {
@@ -183,6 +240,8 @@ public final class SharedRegion implements AutoCloseable {
         this.attachTable = this.header == null ? null
             : new AttachTable(this.header, attachCapacity, platform); // as validated, never re-read
         this.writerLock = new WriterLock(this, platform, handle, this.header);
+        this.anonymous = o.anonymous;
+        this.pageFallback = o.pageFallback;
     }
 
     /** Registers this process in the attach table (writable, non-raw regions only). */
@@ -214,6 +273,8 @@ public final class SharedRegion implements AutoCloseable {
         final boolean raw;
         Platform.Handle handle;
         boolean created;
+        boolean anonymous;     // a memfd: created here, or received (then handle is set before open())
+        String pageFallback;
 
         Opener(Platform platform, Target target, OpenMode mode, RegionOptions options, boolean raw) {
             this.platform = platform;
@@ -229,7 +290,29 @@ public final class SharedRegion implements AutoCloseable {
             }
             long headerSize = raw ? 0 : RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
             long createSize = mode.creates() ? headerSize + pageRound(options.size()) : 0;
-            openHandle(createSize);
+            PagePlan plan = null;
+            if (mode.creates()) {
+                plan = platform.planPages(anonymous ? null : target, options.hugePages(), options.hugePageSize());
+                createSize = plan.round(createSize); // whole huge pages, header included
+            }
+            if (anonymous && handle == null) {
+                String memfdName = target.name().substring(target.name().indexOf(':') + 1); // the kernel adds "memfd:"
+                handle = platform.createAnonymous(memfdName, createSize, creation(plan), plan,
+                    options.hugePages() == dev.panmap.HugePages.PREFERRED, true);
+                created = true;
+                plan = platform.pagePlan(handle); // the fallback, if it fell back
+            } else if (handle == null) {
+                openHandle(createSize, plan);
+            }
+            if (created) {
+                pageFallback = plan.fallback();
+                if (pageFallback != null) {
+                    LOG.log(System.Logger.Level.INFO, "{0}: huge pages preferred, ordinary ones used instead: {1}", target.name(), pageFallback);
+                }
+                if (plan.transparent()) {
+                    platform.useTransparentHugePages(handle); // every map of it now asks for them
+                }
+            }
             long mapped = 0;
             long size = 0;
             try {
@@ -242,12 +325,18 @@ public final class SharedRegion implements AutoCloseable {
                     mapped = platform.map(handle, size, access(), 0, options.populate());
                     region = new SharedRegion(this, mapped, size, 0, 0, Addressing.OFFSET, false, 0);
                 } else if (created) {
-                    long dataSize = pageRound(options.size());
+                    long dataSize = createSize - headerSize;
                     size = createSize;
                     boolean direct = options.addressing() == Addressing.DIRECT;
-                    mapped = direct ? mapAtFreeBase(size) : platform.map(handle, size, Access.READ_WRITE, 0, options.populate());
+                    mapped = direct ? mapAtFreeBase(size, plan.alignment()) : platform.map(handle, size, Access.READ_WRITE, 0, options.populate());
+                    if (plan.transparent() && options.reserve()) {
+                        reserveByTouching(mapped, size);
+                    }
                     Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
                     writeHeader(h, headerSize, dataSize, direct ? mapped : 0);
+                    if (plan.transparent()) {
+                        h.putInt(FLAGS_OFFSET, FLAG_TRANSPARENT_HUGE_PAGES); // not under the checksum; before the magic
+                    }
                     if (target.file()) { // a new file region survives a power loss from here on
                         platform.flush(h.segment(), true);
                         platform.makeDurable(handle, target);
@@ -257,6 +346,9 @@ public final class SharedRegion implements AutoCloseable {
                 } else {
                     Validated v = validate();
                     size = v.regionSize;
+                    if ((v.flags & FLAG_TRANSPARENT_HUGE_PAGES) != 0) {
+                        platform.useTransparentHugePages(handle);
+                    }
                     boolean direct = v.addressing == Addressing.DIRECT;
                     boolean fallback = false;
                     if (direct) {
@@ -294,7 +386,7 @@ public final class SharedRegion implements AutoCloseable {
                     unmapQuietly(platform, mapped, size);
                 }
                 platform.close(handle);
-                if (created) {
+                if (created && !anonymous) {
                     try {
                         platform.remove(target);
                     } catch (RuntimeException suppressed) {
@@ -318,8 +410,37 @@ public final class SharedRegion implements AutoCloseable {
             return (bytes + page - 1) / page * page;
         }
 
-        private void openHandle(long createSize) {
-            Platform.Creation creation = new Platform.Creation(options.permissions().mode(), options.reserve(), options.security());
+        /**
+         * What a new object is made with. Transparent huge pages are not reserved by {@code fallocate},
+         * which would take small pages before the mapping asks for huge ones: {@link #reserveByTouching}
+         * does it after.
+         */
+        private Platform.Creation creation(PagePlan plan) {
+            boolean reserve = options.reserve() && (plan == null || !plan.transparent());
+            return new Platform.Creation(options.permissions().mode(), reserve, options.security());
+        }
+
+        /**
+         * Reserves a new region's memory through its mapping, which asked for transparent huge pages:
+         * one store of zero per page (a fresh object is all zeros), so the kernel allocates each 2 MiB
+         * at its first fault where it can. A full file system is {@code NO_SPACE} here, as
+         * {@code fallocate} would report it, not a fault later.
+         */
+        private void reserveByTouching(long address, long size) {
+            MemorySegment all = MemorySegment.ofAddress(address).reinterpret(size);
+            long page = platform.pageSize();
+            try {
+                for (long at = 0; at < size; at += page) {
+                    all.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) 0);
+                }
+            } catch (InternalError fault) {
+                throw new RegionException(ErrorKind.NO_SPACE, target.name() + ": the file system has no room for " + size
+                    + " bytes (a page fault failed while reserving them)", fault);
+            }
+        }
+
+        private void openHandle(long createSize, PagePlan plan) {
+            Platform.Creation creation = creation(plan);
             switch (mode) {
                 case CREATE_ONLY -> {
                     handle = platform.create(target, createSize, creation);
@@ -351,8 +472,8 @@ public final class SharedRegion implements AutoCloseable {
         }
 
         /** Maps a new DIRECT region at the requested base, or at the first free slot from the default. */
-        private long mapAtFreeBase(long size) {
-            long alignment = platform.baseAlignment();
+        private long mapAtFreeBase(long size, long pageAlignment) {
+            long alignment = Math.max(platform.baseAlignment(), pageAlignment);
             if (options.baseAddress() != 0) {
                 if (options.baseAddress() % alignment != 0) {
                     throw new IllegalArgumentException("base address 0x" + Long.toHexString(options.baseAddress())
@@ -395,7 +516,7 @@ public final class SharedRegion implements AutoCloseable {
             h.publishMagicRelease();
         }
 
-        private record Validated(long headerSize, long regionSize, int attachCapacity, Addressing addressing, long base) {}
+        private record Validated(long headerSize, long regionSize, int attachCapacity, Addressing addressing, long base, int flags) {}
 
         /** Reads and checks the header through a read-only peek mapping; never writes. */
         private Validated validate() {
@@ -412,7 +533,8 @@ public final class SharedRegion implements AutoCloseable {
                     }
                     waitingFor = what + " is empty (0 bytes): not a panmap region, or its creator has not sized it yet";
                 } else {
-                    long peekSize = Math.min(size, platform.pageSize());
+                    // a hugetlb mapping is made and unmade in whole huge pages
+                    long peekSize = Math.min(size, Math.max(platform.pageSize(), platform.pagePlan(handle).hugetlbPageSize()));
                     long peek = platform.mapTransient(handle, peekSize);
                     try {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
@@ -484,7 +606,7 @@ public final class SharedRegion implements AutoCloseable {
                     + " bytes, its header says " + regionSize);
             }
             return new Validated(headerSize, regionSize, capacity,
-                addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base);
+                addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base, h.getInt(FLAGS_OFFSET));
         }
     }
 
@@ -591,7 +713,32 @@ public final class SharedRegion implements AutoCloseable {
     }
 
     public Backing backing() {
-        return target.file() ? Backing.FILE : Backing.SHARED_MEMORY;
+        return anonymous ? Backing.ANONYMOUS : target.file() ? Backing.FILE : Backing.SHARED_MEMORY;
+    }
+
+    /**
+     * {@return the pages that back this region's mapping in this process}, read from the kernel
+     * ({@code /proc/self/smaps}): the page size in effect, not the one asked for. Only pages this
+     * process has touched are resident here; {@code panmap inspect} touches one byte per 2 MiB first.
+     * Empty where the system does not say (Windows).
+     */
+    public Optional<PageUsage> pageUsage() {
+        checkOpen();
+        return Optional.ofNullable(platform.pageUsage(mappingAddress, mappingSize));
+    }
+
+    /** {@return why huge pages that were {@linkplain HugePages#PREFERRED preferred} are not used, if they are not} */
+    public Optional<String> pageFallback() {
+        return Optional.ofNullable(pageFallback);
+    }
+
+    Platform platform() {
+        return platform;
+    }
+
+    Platform.Handle handle() {
+        checkOpen();
+        return handle;
     }
 
     /** {@return whether this region has no panmap header (opened raw)} */

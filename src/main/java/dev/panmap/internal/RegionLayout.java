@@ -29,7 +29,7 @@ import java.util.zip.CRC32C;
  *  |                  creator start time (8)                       | 72
  *  |                 creation time, epoch ms (8)                   | 80
  *  |                  header checksum (4)                          | 88   CRC32C of bytes [8, 88)
- *  |                        flags (4)                              | 92   0; for later use
+ *  |                        flags (4)                              | 92   bit 0: transparent huge pages
  *  |                      reserved (32)                            | 96
  *  +---------------------------------------------------------------+
  *  |           writer lock: holder stamp (8)                       | 128  0 when free; see ProcessStamp
@@ -111,6 +111,13 @@ public final class RegionLayout {
     public static final int SLOT_STAMP_OFFSET = 0;
     public static final int SLOT_START_OFFSET = 8;
     public static final int SLOT_ATTACHED_MILLIS_OFFSET = 16;
+
+    /**
+     * Flag bits (at {@link #FLAGS_OFFSET}): the creator asked for transparent huge pages, so every
+     * process that maps the region asks too ({@code madvise(MADV_HUGEPAGE)}). Hugetlb pages need no
+     * flag: the object itself is on hugetlbfs.
+     */
+    public static final int FLAG_TRANSPARENT_HUGE_PAGES = 1;
 
     /** Addressing codes. */
     public static final int ADDRESSING_OFFSET_MODE = 0;

@@ -36,7 +36,7 @@ public final class Posix {
     private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
 
     /** Per-thread native scratch: the errno capture area and one {@code struct flock}. */
-    private static final class Scratch {
+    static final class Scratch {
         final MemorySegment errno;
         final MemorySegment flock;
 
@@ -47,9 +47,9 @@ public final class Posix {
         }
     }
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    private static MethodHandle capturing(MemorySegment address, FunctionDescriptor descriptor, Linker.Option... more) {
+    static MethodHandle capturing(MemorySegment address, FunctionDescriptor descriptor, Linker.Option... more) {
         Linker.Option[] options = new Linker.Option[more.length + 1];
         options[0] = CAPTURE;
         System.arraycopy(more, 0, options, 1, more.length);
@@ -432,11 +432,11 @@ public final class Posix {
 
     // ---------------------------------------------------------------- errors
 
-    private static int errno(Scratch s) {
+    static int errno(Scratch s) {
         return (int) ERRNO.get(s.errno, 0L);
     }
 
-    private static void check(int rc, String function, String arguments, Scratch s) {
+    static void check(int rc, String function, String arguments, Scratch s) {
         if (rc != 0) {
             throw failure(function, arguments, errno(s));
         }
@@ -452,7 +452,7 @@ public final class Posix {
         return Errno.name(errno);
     }
 
-    private static RuntimeException unexpected(String function, Throwable t) {
+    static RuntimeException unexpected(String function, Throwable t) {
         if (t instanceof RuntimeException e) {
             return e;
         }

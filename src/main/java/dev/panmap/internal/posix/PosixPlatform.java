@@ -6,7 +6,10 @@ import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
 import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
+import dev.panmap.HugePages;
+import dev.panmap.PageUsage;
 import dev.panmap.internal.AddressBook;
+import dev.panmap.internal.PagePlan;
 import dev.panmap.internal.CountedHandle;
 import dev.panmap.internal.Platform;
 import java.io.IOException;
@@ -14,8 +17,10 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.ArrayList;
+import java.util.Set;
 
 /** The Linux implementation of {@link Platform}: POSIX shm, {@code mmap}, open-file-description locks. */
 public final class PosixPlatform implements Platform {
@@ -43,6 +48,8 @@ public final class PosixPlatform implements Platform {
     static final class Fd extends CountedHandle {
         final String what;
         private final int fd;
+        /** How its pages are backed: a hugetlbfs file's huge pages, or transparent ones asked for; null for ordinary. */
+        volatile PagePlan plan;
 
         Fd(int fd, String what) {
             this.fd = fd;
@@ -120,9 +127,12 @@ public final class PosixPlatform implements Platform {
         Fd handle = new Fd(fd, describe(target));
         try {
             Posix.fchmod(fd, creation.permissions()); // the umask narrowed the mode given to open
+            if (target.file()) {
+                handle.plan = HugePageSupport.planOf(fd);
+            }
             Posix.ftruncate(fd, size);
             if (creation.reserve()) {
-                Posix.posixFallocate(fd, 0, size);
+                HugePageSupport.reserve(handle, fd, size);
             }
         } catch (RuntimeException e) {
             close(handle);
@@ -148,6 +158,9 @@ public final class PosixPlatform implements Platform {
             if (type != S_IFREG()) {
                 throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is " + fileType(type)
                     + ", not a regular file: only a regular file or shared-memory object can hold a region");
+            }
+            if (target.file()) {
+                handle.plan = HugePageSupport.planOf(fd);
             }
         } catch (RuntimeException e) {
             close(handle);
@@ -239,9 +252,14 @@ public final class PosixPlatform implements Platform {
         int prot = access == Access.READ_ONLY ? PROT_READ() : PROT_READ() | PROT_WRITE();
         int flags = (access == Access.COPY_ON_WRITE ? MAP_PRIVATE() : MAP_SHARED()) | (populate ? MAP_POPULATE() : 0);
         Fd fd = (Fd) handle;
+        PagePlan plan = fd.plan;
         int n = fd.use();
         try {
-            return fixedAddress == 0 ? mapAnywhere(fd, n, size, prot, flags) : mapFixed(fd, n, size, prot, flags, fixedAddress);
+            long address = fixedAddress == 0 ? mapAnywhere(fd, n, size, prot, flags) : mapFixed(fd, n, size, prot, flags, fixedAddress);
+            if (plan != null && plan.transparent()) {
+                HugePageSupport.adviseHuge(address, size);
+            }
+            return address;
         } finally {
             fd.release();
         }
@@ -260,8 +278,9 @@ public final class PosixPlatform implements Platform {
 
     /** Maps where the system likes, or into an anywhere-kind reservation of panmap's that fits. */
     private long mapAnywhere(Fd fd, int n, long size, int prot, int flags) {
+        PagePlan plan = fd.plan;
         synchronized (book) {
-            long at = book.fitAnywhere(size);
+            long at = plan == null ? book.fitAnywhere(size) : book.fitAnywhere(size, plan.alignment());
             long address = at != 0 ? mapOverReservation(at, size, prot, flags, n) : Posix.mmap(0, size, prot, flags, n, 0);
             book.addLive(address, address + size, fd.what, true);
             return address;
@@ -297,6 +316,12 @@ public final class PosixPlatform implements Platform {
         String args = Flags.hex(address) + ", " + size + ", " + Flags.prot(prot) + ", " + Flags.map(flags | MAP_FIXED_NOREPLACE()) + ", " + n + ", 0";
         if (size <= 0 || end < address) {
             throw Posix.failure("mmap", args, EINVAL());
+        }
+        PagePlan plan = fd.plan;
+        if (plan != null && address % plan.alignment() != 0) {
+            throw new NativeException(ErrorKind.INVALID_ARGUMENT, "mmap", args, EINVAL(), "EINVAL", Posix.strerror(EINVAL())
+                + "; " + fd.what + " has " + (plan.hugetlbPageSize() != 0 ? "hugetlb" : "transparent huge") + " pages of "
+                + plan.alignment() + " bytes: a fixed base must be aligned to them");
         }
         synchronized (book) {
             AddressBook.Live occupant = book.liveOverlapping(address, end);
@@ -383,6 +408,52 @@ public final class PosixPlatform implements Platform {
     @Override
     public void unlockMemory(MemorySegment range) {
         Posix.munlock(range);
+    }
+
+    // ------------------------------------------------------------------ huge pages and anonymous regions
+
+    @Override
+    public PagePlan planPages(Target target, HugePages policy, long hugePageSize) {
+        return HugePageSupport.plan(target, policy, hugePageSize, pageSize);
+    }
+
+    @Override
+    public PagePlan pagePlan(Handle handle) {
+        PagePlan plan = ((Fd) handle).plan;
+        return plan != null ? plan : PagePlan.ordinary(pageSize, null);
+    }
+
+    @Override
+    public void useTransparentHugePages(Handle handle) {
+        Fd fd = (Fd) handle;
+        if (fd.plan == null) {
+            fd.plan = PagePlan.transparentPages();
+        }
+    }
+
+    @Override
+    public Handle createAnonymous(String name, long size, Creation creation, PagePlan plan, boolean preferred, boolean sealGrowth) {
+        return HugePageSupport.createAnonymous(name, size, creation, plan, preferred, sealGrowth, pageSize);
+    }
+
+    @Override
+    public PageUsage pageUsage(long address, long size) {
+        return HugePageSupport.pageUsage(address, size);
+    }
+
+    @Override
+    public Listener listen(String path, int permissions, Set<Integer> allowedUids) {
+        return new FdListener(path, permissions, allowedUids);
+    }
+
+    @Override
+    public Received receive(String path, Duration timeout, boolean writable) {
+        return FdListener.receive(path, timeout, writable);
+    }
+
+    @Override
+    public int currentUid() {
+        return Memfd.getuid();
     }
 
     @Override
