@@ -47,7 +47,7 @@ final class HugePageSupport {
                 return PagePlan.ordinary(pageSize, null);
             }
             if (fs.type() == Memfd.TMPFS) {
-                return transparentOr(policy, hugePageSize, pageSize, "a file on tmpfs (" + dir + ")");
+                return transparentOr(policy, hugePageSize, pageSize, "a file on tmpfs (" + dir + ")", dir);
             }
             return refuse(policy, pageSize, dir + " is neither on hugetlbfs nor on tmpfs: a file region gets huge pages on a"
                 + " hugetlbfs mount (mount -t hugetlbfs -o pagesize=" + size(hugePageSize) + " none DIR)");
@@ -59,7 +59,7 @@ final class HugePageSupport {
             if (hugetlbOffered(hugePageSize)) {
                 return PagePlan.hugetlb(hugePageSize);
             }
-            PagePlan instead = transparentOr(HugePages.PREFERRED, hugePageSize, pageSize, "an anonymous region");
+            PagePlan instead = transparentOr(HugePages.PREFERRED, hugePageSize, pageSize, "an anonymous region", null);
             String why = "this kernel offers no " + size(hugePageSize) + " hugetlb pages (" + HUGEPAGES.resolve(poolName(hugePageSize))
                 + " is missing)";
             if (policy == HugePages.REQUIRED) {
@@ -67,21 +67,81 @@ final class HugePageSupport {
             }
             return instead.because(why + (instead.transparent() ? ": transparent huge pages instead" : "; " + instead.fallback()));
         }
-        return transparentOr(policy, hugePageSize, pageSize, "named shared memory");
+        return transparentOr(policy, hugePageSize, pageSize, "named shared memory", SHM_DIRECTORY);
     }
 
-    /** Transparent huge pages if {@code shmem_enabled} allows them, else the policy's refusal or fallback. */
-    private static PagePlan transparentOr(HugePages policy, long hugePageSize, long pageSize, String what) {
+    static final Path SHM_DIRECTORY = Path.of("/dev/shm");
+
+    /**
+     * Transparent huge pages if the kernel allows them for this memory, else the policy's refusal or
+     * fallback. Anonymous memory files live on the kernel's internal tmpfs, which {@code shmem_enabled}
+     * governs; a tmpfs that is mounted ({@code /dev/shm}, or {@code dir}'s) has its own {@code huge=}
+     * option, which {@code shmem_enabled} overrides only with {@code force} and {@code deny}.
+     */
+    private static PagePlan transparentOr(HugePages policy, long hugePageSize, long pageSize, String what, Path mounted) {
         if (hugePageSize != PagePlan.PMD_SIZE) {
             return refuse(policy, pageSize, what + " gets only transparent huge pages here, and those are "
                 + size(PagePlan.PMD_SIZE) + ", not " + size(hugePageSize));
         }
-        String setting = shmemSetting();
-        if (setting.equals("always") || setting.equals("within_size") || setting.equals("advise") || setting.equals("force")) {
+        String global = String.valueOf(selected(THP.resolve("shmem_enabled")));
+        if (global.equals("force")) {
             return PagePlan.transparentPages();
         }
-        return refuse(policy, pageSize, "transparent huge pages for " + what + " are off on this system ("
-            + THP.resolve("shmem_enabled") + " is [" + setting + "]; 'advise' turns them on for regions that ask)");
+        if (global.equals("deny")) {
+            return refuse(policy, pageSize, "transparent huge pages for " + what + " are off on this system ("
+                + THP.resolve("shmem_enabled") + " is [deny])");
+        }
+        if (mounted == null) {
+            String setting = shmemSetting();
+            if (setting.equals("always") || setting.equals("within_size") || setting.equals("advise")) {
+                return PagePlan.transparentPages();
+            }
+            return refuse(policy, pageSize, "transparent huge pages for " + what + " are off on this system ("
+                + THP.resolve("shmem_enabled") + " is [" + setting + "]; 'advise' turns them on for regions that ask)");
+        }
+        String[] mount = tmpfsMount(mounted);
+        String huge = mount == null ? "never" : mount[1];
+        if (huge.equals("always") || huge.equals("within_size") || huge.equals("advise")) {
+            return PagePlan.transparentPages();
+        }
+        String where = mount == null ? mounted.toString() : mount[0];
+        return refuse(policy, pageSize, "transparent huge pages for " + what + " are off: the tmpfs at " + where
+            + " is mounted with huge=" + huge + " (mount -o remount,huge=advise " + where + " turns them on for regions that ask)");
+    }
+
+    /** {@return the mount point and {@code huge=} option ("never" if absent) of the tmpfs that holds {@code dir}, or null} */
+    private static String[] tmpfsMount(Path dir) {
+        String path;
+        List<String> lines;
+        try {
+            path = dir.toRealPath().toString();
+            lines = Files.readAllLines(Path.of("/proc/self/mountinfo"));
+        } catch (IOException e) {
+            return null;
+        }
+        String[] best = null;
+        int bestLength = -1;
+        for (String line : lines) {
+            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
+            String[] f = line.split(" ");
+            int dash = java.util.Arrays.asList(f).indexOf("-");
+            if (f.length < 5 || dash < 0 || dash + 3 >= f.length) {
+                continue;
+            }
+            String point = f[4].replace("\\040", " ");
+            boolean under = path.equals(point) || path.startsWith(point.endsWith("/") ? point : point + "/");
+            if (under && point.length() >= bestLength) { // the last of equal mount points is the one on top
+                bestLength = point.length();
+                String huge = "never";
+                for (String option : f[dash + 3].split(",")) {
+                    if (option.startsWith("huge=")) {
+                        huge = option.substring(5);
+                    }
+                }
+                best = f[dash + 1].equals("tmpfs") ? new String[] {point, huge} : null;
+            }
+        }
+        return best;
     }
 
     private static PagePlan refuse(HugePages policy, long pageSize, String why) {
@@ -181,7 +241,7 @@ final class HugePageSupport {
             if (!preferred || e.kind() != ErrorKind.NO_MEMORY) {
                 throw e;
             }
-            PagePlan instead = transparentOr(HugePages.PREFERRED, PagePlan.PMD_SIZE, pageSize, "an anonymous region");
+            PagePlan instead = transparentOr(HugePages.PREFERRED, PagePlan.PMD_SIZE, pageSize, "an anonymous region", null);
             return anonymous(name, size, creation, instead.because(e.getMessage()
                 + (instead.transparent() ? "; transparent huge pages instead" : "; " + instead.fallback())), sealGrowth);
         }
