@@ -79,6 +79,7 @@ public final class SharedRegion implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final boolean anonymous;
     private final String pageFallback;     // why preferred huge pages are not used, or null
+    private final Thread owner;            // the only thread that may use it (RegionOptions.confinedToThread), or null
 
     // ====================================================================== opening
 
@@ -226,7 +227,7 @@ public final class SharedRegion implements AutoCloseable {
         this.offsetFallback = offsetFallback;
         this.selfPid = platform.currentPid();
         this.selfStartTime = platform.processStartTime(selfPid);
-        this.arena = Arena.ofShared();
+        this.arena = o.options.confinedToThread() ? Arena.ofConfined() : Arena.ofShared();
         MemorySegment mapping = MemorySegment.ofAddress(mappingAddress)
             .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, mappingSize));
         boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
@@ -242,6 +243,7 @@ public final class SharedRegion implements AutoCloseable {
         this.writerLock = new WriterLock(this, platform, handle, this.header);
         this.anonymous = o.anonymous;
         this.pageFallback = o.pageFallback;
+        this.owner = o.options.confinedToThread() ? Thread.currentThread() : null;
     }
 
     /** Registers this process in the attach table (writable, non-raw regions only). */
@@ -533,8 +535,7 @@ public final class SharedRegion implements AutoCloseable {
                     }
                     waitingFor = what + " is empty (0 bytes): not a panmap region, or its creator has not sized it yet";
                 } else {
-                    // a hugetlb mapping is made and unmade in whole huge pages
-                    long peekSize = Math.min(size, Math.max(platform.pageSize(), platform.pagePlan(handle).hugetlbPageSize()));
+                    long peekSize = Math.min(size, platform.pageSize());
                     long peek = platform.mapTransient(handle, peekSize);
                     try {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
@@ -863,6 +864,9 @@ public final class SharedRegion implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (owner != null && Thread.currentThread() != owner) { // before anything changes: the arena would refuse half-way
+            throw new WrongThreadException("region " + name() + " is confined to thread " + owner.getName() + " (RegionOptions.confinedToThread)");
+        }
         if (!closed.compareAndSet(false, true)) {
             return;
         }
