@@ -529,7 +529,7 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public boolean processExists(int pid) {
-        return Posix.processExists(pid);
+        return pid == selfPid || Posix.processExists(pid); // this process's own slots: no kill(2) needed
     }
 
     /** This process's pid and start time, read once: every open asks for them, and they never change. */
