@@ -11,14 +11,18 @@ export JAVA_HOME := $(JDK)
 MVN := mvn -B --no-transfer-progress
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test jcstress demo bench bench-quick bindings clean
+.PHONY: build test windows-harness jcstress demo bench bench-quick bindings clean
 
 build: ## target/panmap.jar (runnable with java -jar)
 	$(MVN) -q package -DskipTests
 
-test: ## the whole test suite (unit, ABI conformance, cross-process), then the jcstress litmus tests, bounded
+test: ## the whole test suite (unit, ABI conformance, cross-process, the Windows backend emulated), the Wine harness, then the jcstress litmus tests, bounded
 	$(MVN) verify
+	scripts/windows-harness.sh
 	$(MAKE) -C jcstress quick JAVA_HOME=$(JDK)
+
+windows-harness: ## the Windows backend's call sequences in C (mingw-w64), run under Wine
+	scripts/windows-harness.sh
 
 jcstress: ## the full jcstress run of the publication protocols (see jcstress/README.md), under jcstress/target/full/
 	$(MAKE) -C jcstress full JAVA_HOME=$(JDK)

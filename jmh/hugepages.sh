@@ -24,6 +24,11 @@ else
     before=$(cat "$pool/nr_hugepages")
     free=$(cat "$pool/free_hugepages")
     if [ "$free" -lt "$pages" ]; then echo $((before + pages - free)) > "$pool/nr_hugepages"; fi
+    if [ "$(cat "$pool/free_hugepages")" -lt "$pages" ]; then
+        # memory full of clean page cache in pieces under 2 MiB: drop the clean cache (nothing is lost), compact, ask again
+        echo 1 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory
+        echo $((before + pages - free)) > "$pool/nr_hugepages"
+    fi
     free=$(cat "$pool/free_hugepages")
     if [ "$free" -lt "$pages" ]; then
         echo "hugepages.sh: the kernel gave only $free free 2 MiB pages of $pages: no huge-page rows" >&2

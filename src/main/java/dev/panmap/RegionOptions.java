@@ -68,6 +68,7 @@ public final class RegionOptions {
         Duration attachTimeout = Duration.ofSeconds(5);
         Namespace namespace = Namespace.DEFAULT;
         Security security = Security.DEFAULT;
+        long maxSize;
         HugePages hugePages = HugePages.NONE;
         long hugePageSize = DEFAULT_HUGE_PAGE_SIZE;
         boolean confinedToThread;
@@ -88,6 +89,7 @@ public final class RegionOptions {
     private final Duration attachTimeout;
     private final Namespace namespace;
     private final Security security;
+    private final long maxSize;
     private final HugePages hugePages;
     private final long hugePageSize;
     private final boolean confinedToThread;
@@ -105,6 +107,7 @@ public final class RegionOptions {
         this.attachTimeout = v.attachTimeout;
         this.namespace = v.namespace;
         this.security = v.security;
+        this.maxSize = v.maxSize;
         this.hugePages = v.hugePages;
         this.hugePageSize = v.hugePageSize;
         this.confinedToThread = v.confinedToThread;
@@ -125,6 +128,7 @@ public final class RegionOptions {
         v.attachTimeout = attachTimeout;
         v.namespace = namespace;
         v.security = security;
+        v.maxSize = maxSize;
         v.hugePages = hugePages;
         v.hugePageSize = hugePageSize;
         v.confinedToThread = confinedToThread;
@@ -252,6 +256,25 @@ public final class RegionOptions {
 
     public Duration attachTimeout() {
         return attachTimeout;
+    }
+
+    /**
+     * The most the data area may grow to ({@link SharedRegion#grow}), in bytes; 0 (the default): it
+     * cannot grow. Every process that maps the region keeps that much address space from its first
+     * mapping on (a read-only zero reservation: no memory, only address space), so the region grows in
+     * place and DIRECT pointers stay valid. Creation only; less than {@link #size()} counts as
+     * {@code size()}.
+     */
+    public RegionOptions maxSize(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("maximum size must not be negative: maxSize=" + bytes);
+        }
+        return with(v -> v.maxSize = bytes);
+    }
+
+    /** {@return the most the data area may grow to, 0 if it cannot grow} */
+    public long maxSize() {
+        return maxSize;
     }
 
     /**

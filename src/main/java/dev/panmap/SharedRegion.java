@@ -63,10 +63,14 @@ public final class SharedRegion implements AutoCloseable {
     private final Platform.Handle handle;
     private final Arena arena;
     private final long mappingAddress;
-    private final long mappingSize;
+    private final long span;               // address space kept at mappingAddress: the most it may grow to
     private final long dataOffset;
-    private final MemorySegment mapping;   // the whole mapping, header included, tied to the arena
-    private final MemorySegment data;
+    // the three below change together, under this object's monitor, when the region grows
+    private volatile long mappingSize;
+    private volatile MemorySegment mapping; // the whole mapping, header included, tied to the arena
+    private volatile MemorySegment data;
+    private volatile long generation;      // the header's generation this process has mapped
+    private volatile RegionException broken; // set when the object was found shrunk under the mapping
     private final Header header;           // null for raw regions
     private final Addressing addressing;
     private final boolean offsetFallback;
@@ -212,7 +216,7 @@ public final class SharedRegion implements AutoCloseable {
         return Platform.current().canonicalName(name);
     }
 
-    private SharedRegion(Opener o, long mappingAddress, long mappingSize, long dataOffset, int attachCapacity,
+    private SharedRegion(Opener o, long mappingAddress, long mappingSize, long span, long dataOffset, int attachCapacity,
                          Addressing addressing, boolean offsetFallback, long storedDataBase) {
         this.platform = o.platform;
         this.target = o.target;
@@ -222,6 +226,7 @@ public final class SharedRegion implements AutoCloseable {
         this.handle = o.handle;
         this.mappingAddress = mappingAddress;
         this.mappingSize = mappingSize;
+        this.span = span;
         this.dataOffset = dataOffset;
         this.addressing = addressing;
         this.offsetFallback = offsetFallback;
@@ -237,9 +242,10 @@ public final class SharedRegion implements AutoCloseable {
         this.header = o.raw ? null : new Header(mapping.asSlice(0, dataOffset));
         this.mapping = mapping;
         this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
+        this.generation = header == null ? 0 : header.getLongAcquire(GENERATION_OFFSET);
         this.references = new References(storedDataBase, mappingAddress + dataOffset);
         this.attachTable = this.header == null ? null
-            : new AttachTable(this.header, attachCapacity, platform); // as validated, never re-read
+            : new AttachTable(this.header, attachCapacity, platform, handle, SLOT_LOCK_BYTE); // capacity as validated, never re-read
         this.writerLock = new WriterLock(this, platform, handle, this.header);
         this.anonymous = o.anonymous;
         this.pageFallback = o.pageFallback;
@@ -275,6 +281,7 @@ public final class SharedRegion implements AutoCloseable {
         final boolean raw;
         Platform.Handle handle;
         boolean created;
+        long spanKept; // the address space the mapping keeps (for the cleanup of a failed open)
         boolean anonymous;     // a memfd: created here, or received (then handle is set before open())
         String pageFallback;
 
@@ -299,8 +306,9 @@ public final class SharedRegion implements AutoCloseable {
             }
             if (anonymous && handle == null) {
                 String memfdName = target.name().substring(target.name().indexOf(':') + 1); // the kernel adds "memfd:"
+                // sealed against growing only when it cannot grow (no maxSize): a region that may grow seals only shrinking
                 handle = platform.createAnonymous(memfdName, createSize, creation(plan), plan,
-                    options.hugePages() == dev.panmap.HugePages.PREFERRED, true);
+                    options.hugePages() == dev.panmap.HugePages.PREFERRED, options.maxSize() == 0);
                 created = true;
                 plan = platform.pagePlan(handle); // the fallback, if it fell back
             } else if (handle == null) {
@@ -325,17 +333,20 @@ public final class SharedRegion implements AutoCloseable {
                         throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is empty: nothing to map");
                     }
                     mapped = platform.map(handle, size, access(), 0, options.populate());
-                    region = new SharedRegion(this, mapped, size, 0, 0, Addressing.OFFSET, false, 0);
+                    region = new SharedRegion(this, mapped, size, size, 0, 0, Addressing.OFFSET, false, 0);
                 } else if (created) {
                     long dataSize = createSize - headerSize;
                     size = createSize;
+                    long span = Math.max(size, options.maxSize() == 0 ? 0 : headerSize + pageRound(options.maxSize()));
                     boolean direct = options.addressing() == Addressing.DIRECT;
-                    mapped = direct ? mapAtFreeBase(size, plan.alignment()) : platform.map(handle, size, Access.READ_WRITE, 0, options.populate());
+                    span = plan.round(span); // a huge-page region grows in whole huge pages too
+                    mapped = direct ? mapAtFreeBase(size, span, plan.alignment()) : platform.map(handle, size, span, Access.READ_WRITE, 0, options.populate());
+                    spanKept = span;
                     if (plan.transparent() && options.reserve()) {
                         reserveByTouching(mapped, size);
                     }
                     Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
-                    writeHeader(h, headerSize, dataSize, direct ? mapped : 0);
+                    writeHeader(h, headerSize, dataSize, span, direct ? mapped : 0);
                     if (plan.transparent()) {
                         h.putInt(FLAGS_OFFSET, FLAG_TRANSPARENT_HUGE_PAGES); // not under the checksum; before the magic
                     }
@@ -343,7 +354,7 @@ public final class SharedRegion implements AutoCloseable {
                         platform.flush(h.segment(), true);
                         platform.makeDurable(handle, target);
                     }
-                    region = new SharedRegion(this, mapped, size, headerSize, options.maxAttached(), options.addressing(), false,
+                    region = new SharedRegion(this, mapped, size, span, headerSize, options.maxAttached(), options.addressing(), false,
                         direct ? mapped + headerSize : headerSize);
                 } else {
                     Validated v = validate();
@@ -351,25 +362,26 @@ public final class SharedRegion implements AutoCloseable {
                     if ((v.flags & FLAG_TRANSPARENT_HUGE_PAGES) != 0) {
                         platform.useTransparentHugePages(handle);
                     }
+                    spanKept = v.span;
                     boolean direct = v.addressing == Addressing.DIRECT;
                     boolean fallback = false;
                     if (direct) {
                         try {
-                            mapped = platform.map(handle, size, access(), v.base, options.populate());
+                            mapped = platform.map(handle, size, v.span, access(), v.base, options.populate());
                         } catch (NativeException e) {
                             if (e.kind() != ErrorKind.ADDRESS_IN_USE || !options.allowOffsetFallback()) {
                                 throw e;
                             }
-                            mapped = platform.map(handle, size, access(), 0, options.populate());
+                            mapped = platform.map(handle, size, v.span, access(), 0, options.populate());
                             fallback = true;
                             LOG.log(System.Logger.Level.DEBUG, "DIRECT region {0}: base 0x{1} is taken in this process ({2}); "
                                 + "mapped at 0x{3} instead, references are translated (offset fallback)",
                                 target.name(), Long.toHexString(v.base), e.errorMessage(), Long.toHexString(mapped));
                         }
                     } else {
-                        mapped = platform.map(handle, size, access(), 0, options.populate());
+                        mapped = platform.map(handle, size, v.span, access(), 0, options.populate());
                     }
-                    region = new SharedRegion(this, mapped, size, v.headerSize, v.attachCapacity, v.addressing, fallback,
+                    region = new SharedRegion(this, mapped, size, v.span, v.headerSize, v.attachCapacity, v.addressing, fallback,
                         direct ? v.base + v.headerSize : v.headerSize);
                 }
                 mapped = 0; // the region's arena owns the mapping now
@@ -385,7 +397,7 @@ public final class SharedRegion implements AutoCloseable {
                 return region;
             } catch (RuntimeException | Error e) {
                 if (mapped != 0) {
-                    unmapQuietly(platform, mapped, size);
+                    unmapQuietly(platform, mapped, spanKept);
                 }
                 platform.close(handle);
                 if (created && !anonymous) {
@@ -400,11 +412,7 @@ public final class SharedRegion implements AutoCloseable {
         }
 
         private Access access() {
-            return switch (mode) {
-                case OPEN_READ_ONLY -> Access.READ_ONLY;
-                case OPEN_COPY_ON_WRITE -> Access.COPY_ON_WRITE;
-                default -> Access.READ_WRITE;
-            };
+            return SharedRegion.access(mode);
         }
 
         private long pageRound(long bytes) {
@@ -473,21 +481,21 @@ public final class SharedRegion implements AutoCloseable {
             }
         }
 
-        /** Maps a new DIRECT region at the requested base, or at the first free slot from the default. */
-        private long mapAtFreeBase(long size, long pageAlignment) {
+        /** Maps a new DIRECT region (keeping {@code span}) at the requested base, or at the first free slot from the default. */
+        private long mapAtFreeBase(long size, long span, long pageAlignment) {
             long alignment = Math.max(platform.baseAlignment(), pageAlignment);
             if (options.baseAddress() != 0) {
                 if (options.baseAddress() % alignment != 0) {
                     throw new IllegalArgumentException("base address 0x" + Long.toHexString(options.baseAddress())
                         + " is not aligned to " + alignment + " bytes");
                 }
-                return platform.map(handle, size, Access.READ_WRITE, options.baseAddress(), options.populate());
+                return platform.map(handle, size, span, Access.READ_WRITE, options.baseAddress(), options.populate());
             }
-            long step = Math.max(1L << 36, (size + (1L << 36) - 1) & -(1L << 36)); // 64 GiB slots
+            long step = Math.max(1L << 36, (span + (1L << 36) - 1) & -(1L << 36)); // 64 GiB slots
             NativeException last = null;
             for (int i = 0; i < 64; i++) {
                 try {
-                    return platform.map(handle, size, Access.READ_WRITE, platform.defaultDirectBase() + i * step, options.populate());
+                    return platform.map(handle, size, span, Access.READ_WRITE, platform.defaultDirectBase() + i * step, options.populate());
                 } catch (NativeException e) {
                     if (e.kind() != ErrorKind.ADDRESS_IN_USE) {
                         throw e;
@@ -498,7 +506,7 @@ public final class SharedRegion implements AutoCloseable {
             throw last;
         }
 
-        private void writeHeader(Header h, long headerSize, long dataSize, long base) {
+        private void writeHeader(Header h, long headerSize, long dataSize, long span, long base) {
             int pid = platform.currentPid();
             h.putIntRelease(CREATOR_PID_OFFSET, pid); // first: a waiter can tell a dead creator
             h.putInt(VERSION_OFFSET, LAYOUT_VERSION);
@@ -508,7 +516,8 @@ public final class SharedRegion implements AutoCloseable {
             h.putInt(ADDRESSING_OFFSET, base != 0 ? ADDRESSING_DIRECT_MODE : ADDRESSING_OFFSET_MODE);
             h.putInt(PERMISSIONS_OFFSET, options.permissions().mode());
             h.putLong(BASE_ADDRESS_OFFSET, base);
-            h.putLong(RESERVED_SPAN_OFFSET, base != 0 ? headerSize + dataSize : 0);
+            h.putLong(RESERVED_SPAN_OFFSET, span);
+            h.putLong(CURRENT_SIZE_OFFSET, headerSize + dataSize);
             h.putLong(GENERATION_OFFSET, 1);
             h.putInt(ATTACH_CAPACITY_OFFSET, options.maxAttached());
             h.putLong(CREATOR_START_OFFSET, platform.processStartTime(pid));
@@ -518,7 +527,8 @@ public final class SharedRegion implements AutoCloseable {
             h.publishMagicRelease();
         }
 
-        private record Validated(long headerSize, long regionSize, int attachCapacity, Addressing addressing, long base, int flags) {}
+        /** What an attach trusts of a header: {@code regionSize} is the current size (grown, maybe), {@code span} the most it may grow to. */
+        private record Validated(long headerSize, long regionSize, long span, int attachCapacity, Addressing addressing, long base, int flags) {}
 
         /** Reads and checks the header through a read-only peek mapping; never writes. */
         private Validated validate() {
@@ -585,6 +595,8 @@ public final class SharedRegion implements AutoCloseable {
             int capacity = h.getInt(ATTACH_CAPACITY_OFFSET);
             int addressingCode = h.getInt(ADDRESSING_OFFSET);
             long base = h.getLong(BASE_ADDRESS_OFFSET);
+            long span = h.getLong(RESERVED_SPAN_OFFSET);
+            long current = h.getLongAcquire(CURRENT_SIZE_OFFSET); // mutable: grow() release-stores it after the backing is there
             long page = platform.pageSize();
             String bad = null;
             // every sum below is checked: a forged size near 2^63 must not wrap into something that passes
@@ -593,20 +605,25 @@ public final class SharedRegion implements AutoCloseable {
             } else if (dataSize <= 0 || dataSize % page != 0 || dataSize > Long.MAX_VALUE - headerSize
                        || regionSize != headerSize + dataSize) {
                 bad = "region size " + regionSize + " is not header " + headerSize + " + data " + dataSize;
+            } else if (span < regionSize || span % page != 0) {
+                bad = "reserved span " + span + " is smaller than the region (" + regionSize + ") or not whole pages";
+            } else if (current < regionSize || current > span || current % page != 0) {
+                bad = "current size " + current + " is not whole pages between the size at creation (" + regionSize + ") and the span ("
+                    + span + ")";
             } else if (addressingCode != ADDRESSING_OFFSET_MODE && addressingCode != ADDRESSING_DIRECT_MODE) {
                 bad = "unknown addressing mode " + addressingCode;
             } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base <= 0 || base % platform.baseAlignment() != 0
-                       || base > Long.MAX_VALUE - regionSize)) {
+                       || base > Long.MAX_VALUE - span)) {
                 bad = "DIRECT region with an unusable base address 0x" + Long.toHexString(base) + " for " + regionSize + " bytes";
             }
             if (bad != null) {
                 throw new RegionException(ErrorKind.CORRUPT_REGION, what + " has an inconsistent header: " + bad);
             }
-            if (objectSize < regionSize) {
+            if (objectSize < current) {
                 throw new RegionException(ErrorKind.CORRUPT_REGION, what + " is truncated: " + objectSize
-                    + " bytes, its header says " + regionSize);
+                    + " bytes, its header says " + current);
             }
-            return new Validated(headerSize, regionSize, capacity,
+            return new Validated(headerSize, current, span, capacity,
                 addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base, h.getInt(FLAGS_OFFSET));
         }
     }
@@ -619,7 +636,163 @@ public final class SharedRegion implements AutoCloseable {
      */
     public MemorySegment segment() {
         checkOpen();
+        if (header != null && header.getLongAcquire(GENERATION_OFFSET) != generation) {
+            refresh(); // another process grew it: map the new part here
+        }
+        RegionException b = broken;
+        if (b != null) {
+            throw b;
+        }
         return data;
+    }
+
+    // ====================================================================== growing
+
+    /**
+     * Grows the data area to {@code newSize} bytes (rounded up to pages), in place: every process's
+     * mapping stays where it is, so DIRECT pointers (and OFFSET addresses) stay valid. Under the writer
+     * lock (taken here if the calling thread does not hold it): the backing is reserved first
+     * ({@code posix_fallocate}: a full file system fails the grow with {@code NO_SPACE} and leaves the
+     * region as it was), then the new size and generation are published in the header with release
+     * stores. Other processes map the new part on their next {@link #segment()} or {@link #refresh()}.
+     *
+     * <p>The region can grow up to the {@link #reservedSpan()} chosen at creation
+     * ({@link RegionOptions#maxSize}); every process keeps that much address space from its first
+     * mapping on. Shrinking is not offered: a process that still reads the old end would fault.
+     *
+     * @throws IllegalArgumentException for a size below the current one (shrinking)
+     * @throws RegionException {@code LIMIT_REACHED} beyond the reserved span, {@code NO_SPACE} when the
+     *         backing cannot be reserved, {@code NOT_SUPPORTED} on Windows and for raw regions
+     */
+    public void grow(long newSize) {
+        checkOpen();
+        if (header == null) {
+            throw new RegionException(ErrorKind.NOT_SUPPORTED, name() + " is a raw region: it has no header to publish a new size in");
+        }
+        if (!openMode.writable()) {
+            throw new IllegalStateException("region " + name() + " was opened " + openMode + ": only a writable region can grow");
+        }
+        boolean took = !writerLock.isHeldByCurrentThread();
+        if (took) {
+            writerLock.lock();
+        }
+        try {
+            synchronized (this) {
+                refreshLocked();
+                long page = Math.max(platform.pageSize(), platform.pagePlan(handle).alignment()); // whole huge pages, if huge
+                long target = dataOffset + (newSize + page - 1) / page * page;
+                long current = mappingSize;
+                if (newSize <= 0 || target < current) {
+                    throw new IllegalArgumentException("shrinking is not offered: " + name() + " has " + (current - dataOffset)
+                        + " data bytes, " + newSize + " asked (a process still reading the old end would fault)");
+                }
+                if (target == current) {
+                    return;
+                }
+                if (target > span) {
+                    throw new RegionException(ErrorKind.LIMIT_REACHED, name() + " cannot grow to " + (target - dataOffset) + " data bytes: its"
+                        + " reserved span is " + (span - dataOffset) + " (RegionOptions.maxSize when it was created)");
+                }
+                long objectSize = platform.status(handle).size(); // more than current if an earlier grow died after extending
+                if (objectSize < target) {
+                    platform.extend(handle, Math.max(objectSize, current), target, true);
+                }
+                platform.mapMore(handle, mappingAddress, current, target, access(openMode));
+                long next = header.getLongAcquire(GENERATION_OFFSET) + 1;
+                header.putLongRelease(CURRENT_SIZE_OFFSET, target);
+                header.putLongRelease(GENERATION_OFFSET, next);
+                adopt(target, next);
+            }
+        } finally {
+            if (took) {
+                writerLock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Catches up with the region as it is now: maps what another process grew, and checks the backing
+     * against the size (an object shrunk under the mapping, by someone truncating the file, makes the
+     * region unusable here: this and every later {@link #segment()} throws {@code CORRUPT_REGION}
+     * naming the sizes, and the missing part reads as zeros instead of faulting).
+     */
+    public void refresh() {
+        checkOpen();
+        synchronized (this) {
+            refreshLocked();
+        }
+    }
+
+    private void refreshLocked() {
+        RegionException b = broken;
+        if (b != null) {
+            throw b;
+        }
+        if (header == null) {
+            return;
+        }
+        long gen = header.getLongAcquire(GENERATION_OFFSET);
+        long size = header.getLongAcquire(CURRENT_SIZE_OFFSET);
+        long objectSize = platform.status(handle).size();
+        if (objectSize < Math.max(size, mappingSize)) {
+            long page = platform.pageSize();
+            long keep = Math.min(mappingSize, (objectSize + page - 1) / page * page);
+            if (keep < mappingSize) {
+                platform.coverTruncated(mappingAddress + keep, mappingSize - keep);
+            }
+            RegionException e = new RegionException(ErrorKind.CORRUPT_REGION, name() + " is truncated: its backing is " + objectSize
+                + " bytes, the region " + Math.max(size, mappingSize) + " (someone shrank the file or object under it)");
+            broken = e;
+            throw e;
+        }
+        if (size > mappingSize) {
+            if (size > span || size % platform.pageSize() != 0) {
+                throw new RegionException(ErrorKind.CORRUPT_REGION, name() + " has an inconsistent header: current size " + size
+                    + " is not whole pages within its reserved span " + span);
+            }
+            platform.mapMore(handle, mappingAddress, mappingSize, size, access(openMode));
+            adopt(size, gen);
+        } else {
+            generation = gen;
+        }
+    }
+
+    /** Takes the mapping as {@code size} bytes long (the arena's cleanup unmaps the whole span anyway). */
+    private void adopt(long size, long gen) {
+        MemorySegment m = MemorySegment.ofAddress(mappingAddress).reinterpret(size, arena, null);
+        if (openMode == OpenMode.OPEN_READ_ONLY) {
+            m = m.asReadOnly();
+        }
+        mapping = m;
+        data = m.asSlice(dataOffset, size - dataOffset);
+        mappingSize = size;
+        generation = gen;
+    }
+
+    private static Access access(OpenMode mode) {
+        return switch (mode) {
+            case OPEN_READ_ONLY -> Access.READ_ONLY;
+            case OPEN_COPY_ON_WRITE -> Access.COPY_ON_WRITE;
+            default -> Access.READ_WRITE;
+        };
+    }
+
+    /** {@return the most the region (header included) may grow to: the address space every process keeps} */
+    public long reservedSpan() {
+        return span;
+    }
+
+    /** {@return the generation this process has mapped: 1 at creation, +1 per growth} */
+    public long generation() {
+        return generation;
+    }
+
+    /**
+     * {@return whether the region is open and whole here}: false after {@link #close()}, and after a
+     * {@link #refresh()} found its backing shrunk under the mapping (then {@link #segment()} says so)
+     */
+    public boolean isUsable() {
+        return !closed.get() && broken == null;
     }
 
     /** {@return the references of this region in this process (how to store and follow pointers)} */
@@ -756,7 +929,7 @@ public final class SharedRegion implements AutoCloseable {
         return created;
     }
 
-    /** {@return the size of the data area in bytes (the requested size rounded up to pages)} */
+    /** {@return the size of the data area in bytes (the requested size rounded up to pages, or grown since)} */
     public long size() {
         return data.byteSize();
     }

@@ -19,10 +19,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@code fcntl(F_OFD_SETLK)} on Linux), so the kernel releases it when the holding process dies,
  * whatever the cause: {@code kill -9}, a crash, an OOM kill. Closing some other descriptor of the
  * same file does not release it (unlike a classic {@code fcntl} lock). The header records the
- * holder, pid and start time in one word ({@code ProcessStamp}), for tools. The next holder that
- * finds a record left behind checks that process: if it is dead, it died holding the lock, which is
- * counted in {@link #staleRecoveries()} and reported by {@link #lastStaleHolder()}; a record of a
- * live process (one in another pid namespace with the same pid, say) is replaced and not counted.
+ * holder, pid and start time in one word ({@code ProcessStamp}), for tools. A holder clears that
+ * record before it lets the lock go, so the next holder that finds a record left behind knows its
+ * holder died holding the lock: that is counted in {@link #staleRecoveries()} and reported by
+ * {@link #lastStaleHolder()}. Whether the recorded holder is alive ({@link #holder()}) is whether the
+ * system lock is held ({@code F_OFD_GETLK}): no pid is compared, so both are right across pid
+ * namespaces (containers sharing {@code /dev/shm}). On Windows, by pid and creation time.
  *
  * <p><b>Threads.</b> The OS lock belongs to the open file description, which all threads of one
  * {@link SharedRegion} share, so threads are serialised in-process first. The lock is not reentrant:
@@ -170,8 +172,10 @@ public final class WriterLock {
         owner = Thread.currentThread();
         if (header != null) {
             long previous = header.getLongVolatile(LOCK_HOLDER_OFFSET);
-            // the OS lock is ours, so a recorded holder lost it: counted as stale only if it is dead
-            if (previous != 0 && !ProcessStamp.alive(platform, previous)) {
+            // the OS lock is ours now, and a holder clears its record before it lets the lock go (release(),
+            // abandon()): a record found here was left by a holder that died holding the lock. No pid is
+            // compared, so this is right across pid namespaces.
+            if (previous != 0) {
                 header.putLong(LOCK_LAST_STALE_START_OFFSET, header.getLong(LOCK_HOLDER_START_OFFSET));
                 header.putLongRelease(LOCK_LAST_STALE_OFFSET, previous);
                 header.getAndAddLong(LOCK_STALE_RECOVERIES_OFFSET, 1);
@@ -249,15 +253,27 @@ public final class WriterLock {
             return Optional.empty();
         }
         long stamp = header.getLongVolatile(LOCK_HOLDER_OFFSET);
-        return stamp == 0 ? Optional.empty()
-            : Optional.of(ProcessStamp.info(platform, stamp, header.getLongAcquire(LOCK_HOLDER_START_OFFSET)));
+        if (stamp == 0) {
+            return Optional.empty();
+        }
+        long start = header.getLongAcquire(LOCK_HOLDER_START_OFFSET);
+        if (!platform.kernelLiveness(handle)) {
+            return Optional.of(ProcessStamp.info(platform, stamp, start));
+        }
+        // alive while the system lock is held: by a thread of ours, or by another descriptor anywhere
+        boolean alive = owner != null || platform.lockedElsewhere(handle, WRITER_LOCK_BYTE);
+        return Optional.of(ProcessStamp.info(stamp, start, alive));
     }
 
     /** {@return the last holder whose record a later holder found stale (it died holding the lock)} */
     public Optional<ProcessInfo> lastStaleHolder() {
         long stamp = header == null ? 0 : header.getLongVolatile(LOCK_LAST_STALE_OFFSET);
-        return stamp == 0 ? Optional.empty()
-            : Optional.of(ProcessStamp.info(platform, stamp, header.getLongAcquire(LOCK_LAST_STALE_START_OFFSET)));
+        if (stamp == 0) {
+            return Optional.empty();
+        }
+        long start = header.getLongAcquire(LOCK_LAST_STALE_START_OFFSET);
+        // where the system keeps liveness, a stale holder is one that died holding the lock
+        return Optional.of(platform.kernelLiveness(handle) ? ProcessStamp.info(stamp, start, false) : ProcessStamp.info(platform, stamp, start));
     }
 
     /** {@return how many times the lock was taken, over the region's life} */

@@ -99,6 +99,20 @@ class AnonymousRegionTest {
         }
     }
 
+    @Test
+    void oneThatMayGrowIsSealedOnlyAgainstShrinkingAndGrows() throws Exception {
+        try (SharedRegion region = SharedRegion.createAnonymous(RegionOptions.defaults().size(64 << 10).maxSize(1 << 20))) {
+            region.grow(512 << 10);
+            assertThat(region.size()).isEqualTo(512 << 10);
+            region.segment().set(ValueLayout.JAVA_LONG, (512 << 10) - 8, 3);
+            Path fd = memfdOf(region);
+            try (FileChannel ch = FileChannel.open(fd, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                assertThatThrownBy(() -> ch.truncate(4096)).as("F_SEAL_SHRINK").isInstanceOf(IOException.class)
+                    .hasMessageContaining("Operation not permitted");
+            }
+        }
+    }
+
     /** {@return the /proc/self/fd link of the region's memfd} */
     private static Path memfdOf(SharedRegion region) throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {

@@ -377,6 +377,8 @@ class SharedRegionTest {
         long headerSize = RegionLayout.headerSize(RegionLayout.DEFAULT_ATTACH_CAPACITY, 4096);
         forge(file, RegionLayout.DATA_SIZE_OFFSET, dataSize);
         forge(file, RegionLayout.REGION_SIZE_OFFSET, headerSize + dataSize); // wraps where the sum overflows
+        forge(file, RegionLayout.RESERVED_SPAN_OFFSET, headerSize + dataSize); // consistent, so only the sizes can refuse it
+        forge(file, RegionLayout.CURRENT_SIZE_OFFSET, headerSize + dataSize);
         assertRefusedUnchanged(file, ErrorKind.CORRUPT_REGION, expected);
     }
 

@@ -11,13 +11,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "create", mixinStandardHelpOptions = true,
-    customSynopsis = "panmap create (NAME | --file PATH) --size SIZE [--direct [--base ADDR]] [--mode OCTAL] [--max-attach N]"
+    customSynopsis = "panmap create (NAME | --file PATH) --size SIZE [--max-size SIZE] [--direct [--base ADDR]] [--mode OCTAL] [--max-attach N]"
         + " [--huge-pages none|preferred|required [--huge-page-size 2M|1G]]",
     description = {"Creates a region.", "", "The region lives on after this command ends, until 'panmap remove'.", ""})
 final class CreateCommand extends RegionCommand {
     @Option(names = "--size", required = true, paramLabel = "SIZE", converter = Converters.Size.class,
         description = "size of the data area: 4096, 64K, 1M, 2G (rounded up to whole pages)")
     long size;
+
+    @Option(names = "--max-size", paramLabel = "SIZE", converter = Converters.Size.class,
+        description = "the most the data area may grow to with 'panmap grow' (default: the size; it cannot grow);"
+            + " every process keeps that much address space, no memory")
+    long maxSize;
 
     @Option(names = "--direct", description = "DIRECT addressing: every process maps the region at one base address,"
         + " so absolute addresses can be stored in it (default: OFFSET, mapped anywhere)")
@@ -57,7 +62,7 @@ final class CreateCommand extends RegionCommand {
         if (base != null && !direct) {
             throw usage("--base needs --direct");
         }
-        RegionOptions options = RegionOptions.defaults().size(size).permissions(mode).maxAttached(maxAttach)
+        RegionOptions options = RegionOptions.defaults().size(size).maxSize(maxSize).permissions(mode).maxAttached(maxAttach)
             .addressing(direct ? Addressing.DIRECT : Addressing.OFFSET).hugePages(hugePages(hugePages, spec)).hugePageSize(hugePageSize);
         if (base != null) {
             options = options.baseAddress(base);
@@ -66,6 +71,7 @@ final class CreateCommand extends RegionCommand {
             out().println("created " + region.name() + ": " + Strings.size(region.size()) + " of data at offset " + region.dataOffset()
                 + ", " + (direct ? "DIRECT at base " + Strings.hex(region.baseAddress()) : "OFFSET")
                 + ", mode " + region.permissions() + ", " + region.maxAttached() + " attach slots"
+                + (region.reservedSpan() > region.regionSize() ? ", may grow to " + Strings.size(region.reservedSpan() - region.dataOffset()) : "")
                 + region.pageUsage().filter(p -> p.effectivePageSize() > 4096).map(p -> ", " + Strings.size(p.effectivePageSize()) + " pages").orElse(""));
             region.pageFallback().ifPresent(why -> out().println("huge pages preferred, ordinary ones used: " + why));
         }

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "panmap", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     subcommands = {CreateCommand.class, InspectCommand.class, ListCommand.class, WatchCommand.class, ShareCommand.class,
-        PutCommand.class, LockCommand.class, RemoveCommand.class},
+        PutCommand.class, LockCommand.class, GrowCommand.class, RemoveCommand.class},
     description = {"Creates, inspects, watches and removes panmap shared-memory regions.", ""},
     footer = {"", "Exit codes: 0 success, 1 a native or region error, 2 bad usage.",
         "'panmap COMMAND --help' describes each command."})

@@ -24,17 +24,21 @@ import java.util.Map;
  * @param createdAt        when it was created, or null
  * @param lockHolder       the recorded writer-lock holder, or null when the lock is free
  * @param lastStaleHolder  the last holder that died holding the lock, or null
+ * @param generation       1 at creation, +1 per growth
+ * @param reservedSpan     the most the region (header included) may grow to
  * @param pages            the pages that back the region here, as the kernel reports them, or null if it does not
  */
 record RegionInfo(String name, SharedRegion.Backing backing, String owner, long size, long regionSize, long dataOffset,
                   Addressing addressing, long recordedBase, boolean offsetFallback, long mappedAt, String mode,
                   int layoutVersion, ProcessInfo creator, Instant createdAt, ProcessInfo lockHolder, long lockAcquisitions,
-                  long staleRecoveries, ProcessInfo lastStaleHolder, int maxAttached, List<ProcessInfo> attached, PageUsage pages) {
+                  long staleRecoveries, ProcessInfo lastStaleHolder, int maxAttached, List<ProcessInfo> attached,
+                  long generation, long reservedSpan, PageUsage pages) {
 
     /** The directory where Linux keeps POSIX shared-memory objects, one file each. */
     static final Path SHM_DIRECTORY = Path.of("/dev/shm");
 
     static RegionInfo of(SharedRegion r) {
+        r.refresh(); // the size now: maps what another process grew, and says if the backing shrank
         WriterLock lock = r.writerLock();
         Path path = switch (r.backing()) {
             case FILE -> Path.of(r.name());
@@ -44,8 +48,8 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
         return new RegionInfo(r.name(), r.backing(), owner(path), r.size(), r.regionSize(), r.dataOffset(), r.addressing(),
             r.recordedBaseAddress(), r.isOffsetFallback(), r.baseAddress(), r.permissions().toString(), r.layoutVersion(),
             r.creator().orElse(null), r.createdAt().orElse(null), lock.holder().orElse(null), lock.acquisitions(),
-            lock.staleRecoveries(), lock.lastStaleHolder().orElse(null), r.maxAttached(), r.attachedProcesses(),
-            r.pageUsage().orElse(null));
+            lock.staleRecoveries(), lock.lastStaleHolder().orElse(null), r.maxAttached(), r.attachedProcesses(), r.generation(),
+            r.reservedSpan(), r.pageUsage().orElse(null));
     }
 
     /**
@@ -94,6 +98,8 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
         m.put("size", size);
         m.put("regionSize", regionSize);
         m.put("dataOffset", dataOffset);
+        m.put("generation", generation);
+        m.put("reservedSpan", reservedSpan);
         m.put("addressing", addressing.name());
         m.put("baseAddress", addressing == Addressing.DIRECT ? Strings.hex(recordedBase) : null);
         m.put("mode", mode);
@@ -131,7 +137,11 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
         };
         line(lines, "region", name + " (" + kind + (owner == null ? "" : ", owner " + owner) + ")");
         line(lines, "layout", "version " + layoutVersion + "; header " + dataOffset + " bytes, so the data area starts at offset " + dataOffset);
-        line(lines, "size", Strings.size(size) + " of data (" + size + " bytes); " + regionSize + " bytes with the header");
+        line(lines, "size", Strings.size(size) + " of data (" + size + " bytes); " + regionSize + " bytes with the header; generation "
+            + generation + (generation == 1 ? " (never grown)" : ""));
+        line(lines, "growth", reservedSpan > regionSize
+            ? "may grow to " + Strings.size(reservedSpan - dataOffset) + " of data (reserved span " + reservedSpan + " bytes with the header)"
+            : "cannot grow (created without RegionOptions.maxSize)");
         if (addressing == Addressing.DIRECT) {
             line(lines, "addressing", "DIRECT at base " + Strings.hex(recordedBase) + ": every process maps it there, stored references are addresses");
             if (offsetFallback) {

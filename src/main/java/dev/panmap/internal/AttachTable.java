@@ -10,21 +10,40 @@ import java.util.List;
 
 /**
  * The attached-process table in a region header (see {@link RegionLayout}): each attached process
- * holds one slot, named by its {@link ProcessStamp}. Every change of a slot is one compare-and-set of
- * that 8-byte stamp, so no lock is needed and no reader sees half a claim: claimed from 0, released
- * from the claimer's own stamp, reclaimed from the very stamp that was judged dead (a process that
- * claimed the slot in between keeps it).
+ * holds one slot, named by its {@link ProcessStamp}.
+ *
+ * <p><b>Where the system keeps liveness</b> ({@link Platform#kernelLiveness}, POSIX): slot {@code i}
+ * belongs to the process that holds the OFD lock on object byte {@link RegionLayout#SLOT_LOCK_BYTE}
+ * {@code + i}. A process takes that lock before it writes its stamp, and clears its stamp before it
+ * lets the lock go; the kernel drops the lock when the process dies. So a slot is free exactly when its
+ * lock is, a stamp whose lock is free was left by a dead process, and no pid is ever compared: the
+ * table reads right across pid namespaces (containers sharing {@code /dev/shm}). The stamp's pid and
+ * start time are information for tools.
+ *
+ * <p><b>Elsewhere</b> (Windows): every change of a slot is one compare-and-set of its 8-byte stamp:
+ * claimed from 0, released from the claimer's own stamp, reclaimed from the very stamp that was judged
+ * dead by pid and start time (a process that claimed the slot in between keeps it).
  */
 public final class AttachTable {
     private final Header header;
     private final int capacity;
     private final Platform platform;
+    private final Platform.Handle handle;
+    private final long lockBase;
+    private final boolean kernel;
+    private int ownSlot = -1;
 
-    /** @param capacity the validated capacity (never re-read from the shared header) */
-    public AttachTable(Header header, int capacity, Platform platform) {
+    /**
+     * @param capacity the validated capacity (never re-read from the shared header)
+     * @param lockBase the object byte whose lock is slot 0's liveness ({@link RegionLayout#SLOT_LOCK_BYTE})
+     */
+    public AttachTable(Header header, int capacity, Platform platform, Platform.Handle handle, long lockBase) {
         this.header = header;
         this.capacity = capacity;
         this.platform = platform;
+        this.handle = handle;
+        this.lockBase = lockBase;
+        this.kernel = platform.kernelLiveness(handle);
     }
 
     /** {@return the number of slots} */
@@ -39,33 +58,77 @@ public final class AttachTable {
      * @throws RegionException {@link ErrorKind#LIMIT_REACHED} if every slot belongs to a live process
      */
     public int register(String regionName, int pid, long startTime) {
-        reclaimDead();
         long stamp = ProcessStamp.of(pid, startTime);
+        if (kernel) {
+            for (int i = 0; i < capacity; i++) {
+                if (platform.tryLockByte(handle, lockBase + i)) { // no live process holds slot i: it is ours
+                    long slot = slotOffset(i);
+                    header.putLong(slot + SLOT_START_OFFSET, startTime);
+                    header.putLong(slot + SLOT_ATTACHED_MILLIS_OFFSET, System.currentTimeMillis());
+                    header.putLongRelease(slot + SLOT_STAMP_OFFSET, stamp); // over a dead process's stamp, if any
+                    ownSlot = i;
+                    return i;
+                }
+            }
+            throw full(regionName);
+        }
+        reclaimDead();
         for (int i = 0; i < capacity; i++) {
             long slot = slotOffset(i);
             if (header.getLongVolatile(slot + SLOT_STAMP_OFFSET) == 0 && header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, 0, stamp)) {
                 header.putLong(slot + SLOT_START_OFFSET, startTime);
                 header.putLong(slot + SLOT_ATTACHED_MILLIS_OFFSET, System.currentTimeMillis());
+                ownSlot = i;
                 return i;
             }
         }
-        throw new RegionException(ErrorKind.LIMIT_REACHED, "the attach table of " + regionName + " is full: all "
+        throw full(regionName);
+    }
+
+    private RegionException full(String regionName) {
+        return new RegionException(ErrorKind.LIMIT_REACHED, "the attach table of " + regionName + " is full: all "
             + capacity + " slots belong to live processes (create the region with a larger maxAttached)");
     }
 
-    /** Frees slot {@code index}, which this process claimed with {@code (pid, startTime)}. */
+    /** Frees slot {@code index}, which this process claimed with {@code (pid, startTime)}: the stamp first, then its lock. */
     public void deregister(int index, int pid, long startTime) {
         header.compareAndSetLong(slotOffset(index) + SLOT_STAMP_OFFSET, ProcessStamp.of(pid, startTime), 0);
+        if (kernel) {
+            platform.unlockByte(handle, lockBase + index);
+        }
+        ownSlot = -1;
     }
 
-    /** Frees every slot whose process is gone. @return how many */
+    /** {@return whether the process named in slot {@code i} by {@code stamp} is alive} */
+    private boolean alive(int i, long stamp) {
+        if (!kernel) {
+            return ProcessStamp.alive(platform, stamp);
+        }
+        // the lock of our own slot is this descriptor's and never shows as held "elsewhere"
+        return i == ownSlot || platform.lockedElsewhere(handle, lockBase + i);
+    }
+
+    /** Clears the stamps left by dead processes (tidiness for tools; registration does not need it). @return how many */
     public int reclaimDead() {
         int freed = 0;
         for (int i = 0; i < capacity; i++) {
             long slot = slotOffset(i);
             long stamp = header.getLongVolatile(slot + SLOT_STAMP_OFFSET);
-            if (stamp != 0 && !ProcessStamp.alive(platform, stamp) && header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0)) {
-                freed++;
+            if (stamp == 0 || alive(i, stamp)) {
+                continue;
+            }
+            if (!kernel) {
+                if (header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0)) {
+                    freed++;
+                }
+            } else if (platform.tryLockByte(handle, lockBase + i)) { // nobody may claim it while we clear it
+                try {
+                    if (header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0)) {
+                        freed++;
+                    }
+                } finally {
+                    platform.unlockByte(handle, lockBase + i);
+                }
             }
         }
         return freed;
@@ -78,7 +141,7 @@ public final class AttachTable {
             long slot = slotOffset(i);
             long stamp = header.getLongVolatile(slot + SLOT_STAMP_OFFSET);
             if (stamp != 0) {
-                out.add(ProcessStamp.info(platform, stamp, header.getLong(slot + SLOT_START_OFFSET)));
+                out.add(ProcessStamp.info(stamp, header.getLong(slot + SLOT_START_OFFSET), alive(i, stamp)));
             }
         }
         return out;

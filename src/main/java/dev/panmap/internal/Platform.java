@@ -115,15 +115,40 @@ public interface Platform {
     // ------------------------------------------------------------------ mappings
 
     /**
-     * Maps {@code size} bytes of the object. {@code fixedAddress} 0 lets the system choose; otherwise
-     * the mapping is placed exactly there or fails with {@code ADDRESS_IN_USE}, and nothing already
-     * mapped is ever replaced but panmap's own reservations left by {@link #unmap} (which may be
-     * merged, extended into free address space, or split). The error tells a live panmap region of
-     * this process apart from a mapping panmap did not make.
+     * Maps {@code size} bytes of the object and keeps {@code span} bytes of address space there
+     * ({@code span >= size}; the part past {@code size} is a zero reservation that growth maps into,
+     * see {@link #mapMore}). {@code fixedAddress} 0 lets the system choose; otherwise the mapping is
+     * placed exactly there or fails with {@code ADDRESS_IN_USE}, and nothing already mapped is ever
+     * replaced but panmap's own reservations left by {@link #unmap} (which may be merged, extended into
+     * free address space, or split). The error tells a live panmap region of this process apart from a
+     * mapping panmap did not make.
      *
      * @return the base address of the mapping
      */
-    long map(Handle handle, long size, Access access, long fixedAddress, boolean populate);
+    long map(Handle handle, long size, long span, Access access, long fixedAddress, boolean populate);
+
+    /** {@return {@link #map(Handle, long, long, Access, long, boolean)} with no room to grow} */
+    default long map(Handle handle, long size, Access access, long fixedAddress, boolean populate) {
+        return map(handle, size, size, access, fixedAddress, populate);
+    }
+
+    /**
+     * Maps bytes {@code [mappedSize, newSize)} of the object at {@code address + mappedSize}, into the
+     * span that {@link #map} kept; fails if it does not fit, or where growth in place is not offered.
+     */
+    void mapMore(Handle handle, long address, long mappedSize, long newSize, Access access);
+
+    /**
+     * Grows the object from {@code oldSize} to {@code newSize} bytes; with {@code reserve} its backing
+     * is allocated now, so a full file system fails here with NO_SPACE. A failure leaves the old size.
+     */
+    void extend(Handle handle, long oldSize, long newSize, boolean reserve);
+
+    /**
+     * Lays a read-only zero reservation over part of a live mapping whose object shrank under it, so
+     * that a racing reader reads zeros there instead of faulting.
+     */
+    void coverTruncated(long address, long size);
 
     /**
      * Maps {@code size} bytes of the object read-only, anywhere, for a short look (a header peek):
@@ -176,6 +201,29 @@ public interface Platform {
 
     /** Releases the writer lock taken through {@code handle}. */
     void unlockWriter(Handle handle);
+
+    // ------------------------------------------------------------------ liveness
+
+    /**
+     * {@return whether the system keeps liveness for this object} (POSIX: an OFD lock per attach slot,
+     * see {@link #tryLockByte}); where not, the attach table and the writer lock judge processes by pid
+     * and start time ({@link ProcessStamp#alive})
+     */
+    boolean kernelLiveness(Handle handle);
+
+    /**
+     * Takes an exclusive lock on byte {@code offset} of the object (beyond any real size: no data is
+     * locked), held by this handle; the system releases it when the handle closes or the process dies.
+     * The attach table's liveness (one byte per slot, see {@code RegionLayout}).
+     * {@return false if another handle holds it}
+     */
+    boolean tryLockByte(Handle handle, long offset);
+
+    /** Releases a lock taken by {@link #tryLockByte}. */
+    void unlockByte(Handle handle, long offset);
+
+    /** {@return whether another handle, in any process, holds a lock on byte {@code offset}} (never this handle's own) */
+    boolean lockedElsewhere(Handle handle, long offset);
 
     // ------------------------------------------------------------------ processes
 

@@ -59,6 +59,15 @@ public final class ProcessStamp {
      * (the informational field beside the word) only when it agrees with the stamp, else from the live
      * process, else the stamp's 32 bits are all there is.
      */
+    /**
+     * {@return what a record says of a process whose liveness is known} (from the system's locks): the
+     * pid, the recorded start time if it belongs to the stamp (else the stamp's tag), and {@code alive}
+     */
+    public static ProcessInfo info(long stamp, long recordedStart, boolean alive) {
+        long start = (int) recordedStart == startTag(stamp) && recordedStart != 0 ? recordedStart : Integer.toUnsignedLong(startTag(stamp));
+        return new ProcessInfo(pid(stamp), start, alive);
+    }
+
     public static ProcessInfo info(Platform platform, long stamp, long recordedStart) {
         boolean alive = alive(platform, stamp);
         long start;

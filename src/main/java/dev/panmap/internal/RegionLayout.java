@@ -17,20 +17,26 @@ import java.util.zip.CRC32C;
  *  +---------------------------------------------------------------+
  *  |                      layout version (4)                       | 8
  *  |                header size = data offset (4)                  | 12
- *  |                      region size (8)                          | 16   header + data, bytes
- *  |                       data size (8)                           | 24
+ *  |               region size at creation (8)                     | 16   header + data, bytes
+ *  |                data size at creation (8)                      | 24
  *  |                       addressing (4)                          | 32   0 OFFSET, 1 DIRECT
  *  |                 permissions at creation (4)                   | 36
  *  |                      base address (8)                         | 40   DIRECT: where every process maps it
- *  |                    reserved span (8)                          | 48   DIRECT: address space kept for growth
- *  |                       generation (8)                          | 56   +1 on every resize (growth, later)
+ *  |                    reserved span (8)                          | 48   the most the region may grow to (bytes,
+ *  |                                                               |      header included); every process keeps
+ *  |                                                               |      that much address space; 0: no limit
+ *  |                                                               |      (OFFSET only: remapped to grow)
+ *  |                      spare, 0 (8)                             | 56
  *  |                      creator pid (4)                          | 64
  *  |                 attach table capacity (4)                     | 68
  *  |                  creator start time (8)                       | 72
  *  |                 creation time, epoch ms (8)                   | 80
  *  |                  header checksum (4)                          | 88   CRC32C of bytes [8, 88)
  *  |                        flags (4)                              | 92   bit 0: transparent huge pages
- *  |                      reserved (32)                            | 96
+ *  +---------------------------------------------------------------+
+ *  |               current region size (8)                         | 96   mutable: release-stored by grow()
+ *  |                     generation (8)                            | 104  mutable: 1 at creation, +1 per growth
+ *  |                      reserved (16)                            | 112
  *  +---------------------------------------------------------------+
  *  |           writer lock: holder stamp (8)                       | 128  0 when free; see ProcessStamp
  *  |           writer lock: holder start time (8)                  | 136  for tools; written before the stamp
@@ -43,6 +49,8 @@ import java.util.zip.CRC32C;
  *  |          attach table: capacity x 32-byte slots               | 256
  *  |   slot: process stamp (8) | start time (8) |                  |
  *  |         attach time, epoch ms (8) | reserved (8)              |
+ *  |   (slot i's liveness: an OFD lock on byte 2^62 + i of the     |
+ *  |    object, beyond any real size, held while attached)         |
  *  +---------------------------------------------------------------+
  *  |      padding up to the header size (a page multiple)          |
  *  +---------------------------------------------------------------+
@@ -56,12 +64,24 @@ import java.util.zip.CRC32C;
  *     magic with a release store. An attaching process reads the magic with an acquire load: zero
  *     means "creation in progress" (it waits, bounded), anything else but {@link #MAGIC} means "not a
  *     panmap region". The creator pid is written first, so a waiter can tell a dead creator.</li>
- * <li><b>Immutable fields</b> (8 to 88) never change after publication (growth will bump the
- *     generation and rewrite them under the writer lock, with a new checksum); the checksum catches a
+ * <li><b>Immutable fields</b> (8 to 88) never change after publication; the checksum catches a
  *     damaged or foreign header before anything is trusted.</li>
+ * <li><b>Growth.</b> The current size and the generation (96, 104) are the only mutable header
+ *     fields outside the lock and the attach table. {@code grow()} runs under the writer lock: it
+ *     reserves the backing first ({@code fallocate}, so a full file system fails the grow and leaves
+ *     the region as it was), then release-stores the new size, then the new generation. A process
+ *     that reads a size with an acquire load may map that much: the backing is already there. Sizes
+ *     only increase. Every process keeps the reserved span of address space from its first mapping
+ *     on, so a DIRECT region grows in place at its base and pointers stay valid.</li>
  * <li><b>The writer lock</b> itself is an operating-system lock (an open-file-description lock on
- *     Linux), so it is released when its holder dies. The holder stamp only says who holds it, for
- *     tools and for the next holder, which recognises a stamp left by a dead process as stale.</li>
+ *     byte 2<sup>63</sup>-2 of the object on Linux), so it is released when its holder dies. The holder
+ *     stamp only says who holds it, for tools and for the next holder: a holder clears it before it
+ *     lets the lock go, so a stamp found by the next holder was left by a holder that died.</li>
+ * <li><b>Liveness the kernel keeps.</b> An attached process holds an OFD write lock on byte
+ *     2<sup>62</sup>+i of the object for its slot i, taken before it writes its stamp and released
+ *     after it clears it; the kernel drops it when the process dies. Whether slot i's process lives is
+ *     whether that byte is locked ({@code F_OFD_GETLK}), whatever pid namespace either process is in;
+ *     the pid and start time are information for tools. (Windows: pid and creation time.)</li>
  * <li><b>Who, in one word.</b> The holder and every attach slot name their process with a
  *     {@link ProcessStamp}: pid and start-time tag in one aligned 8-byte word, written, swapped and
  *     read as a unit, so no reader can pair one process's pid with another's start time and take a
@@ -78,7 +98,7 @@ public final class RegionLayout {
     /** "PANMAP\0\0" read as a little-endian long. */
     public static final long MAGIC = 0x0000_5041_4D4E_4150L;
     /** The version of this layout; change it with any change above. */
-    public static final int LAYOUT_VERSION = 2;
+    public static final int LAYOUT_VERSION = 3;
 
     public static final int MAGIC_OFFSET = 0;
     public static final int VERSION_OFFSET = 8;
@@ -89,7 +109,6 @@ public final class RegionLayout {
     public static final int PERMISSIONS_OFFSET = 36;
     public static final int BASE_ADDRESS_OFFSET = 40;
     public static final int RESERVED_SPAN_OFFSET = 48;
-    public static final int GENERATION_OFFSET = 56;
     public static final int CREATOR_PID_OFFSET = 64;
     public static final int ATTACH_CAPACITY_OFFSET = 68;
     public static final int CREATOR_START_OFFSET = 72;
@@ -98,6 +117,9 @@ public final class RegionLayout {
     public static final int FLAGS_OFFSET = 92;
     /** The checksum covers {@code [CHECKSUMMED_FROM, CHECKSUM_OFFSET)}. */
     public static final int CHECKSUMMED_FROM = VERSION_OFFSET;
+
+    public static final int CURRENT_SIZE_OFFSET = 96;
+    public static final int GENERATION_OFFSET = 104;
 
     public static final int LOCK_HOLDER_OFFSET = 128;
     public static final int LOCK_HOLDER_START_OFFSET = 136;
@@ -111,6 +133,11 @@ public final class RegionLayout {
     public static final int SLOT_STAMP_OFFSET = 0;
     public static final int SLOT_START_OFFSET = 8;
     public static final int SLOT_ATTACHED_MILLIS_OFFSET = 16;
+
+    /** The object byte whose OFD lock is attach slot 0's liveness; slot i's is this + i. Beyond any real size. */
+    public static final long SLOT_LOCK_BYTE = 1L << 62;
+    /** The object byte whose OFD lock is the writer lock. Beyond any real size. */
+    public static final long WRITER_LOCK_BYTE = Long.MAX_VALUE - 1;
 
     /**
      * Flag bits (at {@link #FLAGS_OFFSET}): the creator asked for transparent huge pages, so every

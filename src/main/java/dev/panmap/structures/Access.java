@@ -117,8 +117,8 @@ final class Access {
      */
     void confirm() {
         VarHandle.loadLoadFence(); // every load of the operation before the look at the flag
-        if (region.isClosed()) {
-            region.segment(); // throws the region's IllegalStateException
+        if (!region.isUsable()) {
+            region.segment(); // throws the region's IllegalStateException (closed) or RegionException (truncated)
         }
     }
 

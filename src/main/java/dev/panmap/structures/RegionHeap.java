@@ -28,14 +28,12 @@ public final class RegionHeap {
     private final MemorySegment data;
     private final long root;
     private final long start;
-    private final long end;
 
     private RegionHeap(SharedRegion region, long root) {
         this.region = region;
         this.data = region.segment();
         this.root = root;
         this.start = data.get(LONG, root + START_OFFSET);
-        this.end = data.get(LONG, root + END_OFFSET);
     }
 
     /**
@@ -74,6 +72,7 @@ public final class RegionHeap {
         long size = (bytes + StructureLayout.ALIGNMENT - 1) & -StructureLayout.ALIGNMENT;
         MemorySegment d = region.segment();
         while (true) {
+            long end = (long) LONG_HANDLE.getAcquire(d, root + END_OFFSET); // raised by extend(), after the region grew
             long at = (long) LONG_HANDLE.getVolatile(d, root + BUMP_OFFSET);
             if (size > end - at) {
                 throw new RegionException(ErrorKind.NO_SPACE, "heap at data offset " + root + " of " + region.name()
@@ -97,7 +96,33 @@ public final class RegionHeap {
 
     /** {@return the bytes left} */
     public long remaining() {
-        return end - (long) LONG_HANDLE.getVolatile(region.segment(), root + BUMP_OFFSET);
+        MemorySegment d = region.segment();
+        return (long) LONG_HANDLE.getAcquire(d, root + END_OFFSET) - (long) LONG_HANDLE.getVolatile(d, root + BUMP_OFFSET);
+    }
+
+    /**
+     * Lets the heap use the data area up to {@code newEnd} (a data offset), after the region grew
+     * ({@link SharedRegion#grow}): the heap's end is raised with a release store, and every process's
+     * next {@link #allocate} may allocate up to it. Only upwards, under the writer lock.
+     *
+     * <pre>{@code
+     * try (var held = region.writerLock().hold()) {
+     *     region.grow(region.size() * 2);
+     *     heap.extend(region.size());
+     * }
+     * }</pre>
+     */
+    public void extend(long newEnd) {
+        if (!region.writerLock().isHeldByCurrentThread()) {
+            throw new IllegalStateException("extending a heap changes a shared structure: hold region.writerLock() (" + region.name() + ") around it");
+        }
+        MemorySegment d = region.segment();
+        long end = (long) LONG_HANDLE.getAcquire(d, root + END_OFFSET);
+        if (newEnd < end || newEnd > d.byteSize() || newEnd % StructureLayout.ALIGNMENT != 0) {
+            throw new IllegalArgumentException("a heap's end only moves up, 8-aligned, within the data area (" + d.byteSize()
+                + " bytes): end=" + end + ", newEnd=" + newEnd);
+        }
+        LONG_HANDLE.setRelease(d, root + END_OFFSET, newEnd);
     }
 
     /** {@return the region this heap lives in} */

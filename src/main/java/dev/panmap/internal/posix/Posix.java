@@ -395,6 +395,31 @@ public final class Posix {
         ofd(fd, F_OFD_SETLK(), (short) F_UNLCK(), start, length);
     }
 
+    /**
+     * {@code fcntl(fd, F_OFD_GETLK, {F_WRLCK, start, length})}: whether another open file description
+     * holds a lock that overlaps the range (one of this descriptor's own never counts). Works across
+     * pid namespaces: the kernel answers from the lock itself, not from a pid.
+     */
+    public static boolean ofdLockedElsewhere(int fd, long start, long length) {
+        Scratch s = SCRATCH.get();
+        MemorySegment fl = s.flock;
+        fl.fill((byte) 0);
+        flock.l_type(fl, (short) F_WRLCK());
+        flock.l_whence(fl, (short) SEEK_SET());
+        flock.l_start(fl, start);
+        flock.l_len(fl, length);
+        int rc;
+        try {
+            rc = (int) FCNTL_PTR.invokeExact(s.errno, fd, F_OFD_GETLK(), fl);
+        } catch (Throwable t) {
+            throw unexpected("fcntl", t);
+        }
+        if (rc != 0) {
+            throw failure("fcntl", fd + ", F_OFD_GETLK, {F_WRLCK, SEEK_SET, " + start + ", " + length + "}", errno(s));
+        }
+        return flock.l_type(fl) != F_UNLCK();
+    }
+
     private static boolean ofd(int fd, int cmd, short type, long start, long length) {
         Scratch s = SCRATCH.get();
         MemorySegment fl = s.flock;

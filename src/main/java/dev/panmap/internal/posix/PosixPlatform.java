@@ -1,5 +1,6 @@
 package dev.panmap.internal.posix;
 
+import static dev.panmap.internal.RegionLayout.WRITER_LOCK_BYTE;
 import static dev.panmap.internal.generated.linux.Libc.*;
 
 import dev.panmap.ErrorKind;
@@ -35,9 +36,6 @@ public final class PosixPlatform implements Platform {
      * from both, so a fresh process normally has it free.
      */
     public static final long DEFAULT_DIRECT_BASE = 0x6000_0000_0000L;
-
-    /** The byte offset of the writer lock's one-byte OFD lock range (beyond any real size). */
-    private static final long WRITER_LOCK_BYTE = Long.MAX_VALUE - 1;
 
     private final long pageSize = Posix.pageSize();
 
@@ -248,20 +246,96 @@ public final class PosixPlatform implements Platform {
     private static final int RESERVATION_FLAGS = MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE();
 
     @Override
-    public long map(Handle handle, long size, Access access, long fixedAddress, boolean populate) {
-        int prot = access == Access.READ_ONLY ? PROT_READ() : PROT_READ() | PROT_WRITE();
-        int flags = (access == Access.COPY_ON_WRITE ? MAP_PRIVATE() : MAP_SHARED()) | (populate ? MAP_POPULATE() : 0);
+    public long map(Handle handle, long size, long span, Access access, long fixedAddress, boolean populate) {
+        if (span < size) {
+            throw new IllegalArgumentException("span " + span + " < size " + size);
+        }
+        int prot = prot(access);
+        int flags = flags(access) | (populate ? MAP_POPULATE() : 0);
         Fd fd = (Fd) handle;
         PagePlan plan = fd.plan;
         int n = fd.use();
         try {
-            long address = fixedAddress == 0 ? mapAnywhere(fd, n, size, prot, flags) : mapFixed(fd, n, size, prot, flags, fixedAddress);
+            long address = fixedAddress == 0 ? mapAnywhere(fd, n, size, span, prot, flags) : mapFixed(fd, n, size, span, prot, flags, fixedAddress);
             if (plan != null && plan.transparent()) {
                 HugePageSupport.adviseHuge(address, size);
             }
             return address;
         } finally {
             fd.release();
+        }
+    }
+
+    private static int prot(Access access) {
+        return access == Access.READ_ONLY ? PROT_READ() : PROT_READ() | PROT_WRITE();
+    }
+
+    private static int flags(Access access) {
+        return access == Access.COPY_ON_WRITE ? MAP_PRIVATE() : MAP_SHARED();
+    }
+
+    /**
+     * Maps bytes {@code [mappedSize, newSize)} of the object at {@code address + mappedSize}, over this
+     * process's own zero reservation of the mapping's span ({@code MAP_FIXED} replaces nothing else).
+     */
+    @Override
+    public void mapMore(Handle handle, long address, long mappedSize, long newSize, Access access) {
+        Fd fd = (Fd) handle;
+        int n = fd.use();
+        try {
+            synchronized (book) {
+                AddressBook.Live live = book.liveOverlapping(address, address + 1);
+                if (live == null || live.start() != address || newSize > live.end() - live.start()) {
+                    throw new RegionException(ErrorKind.INVALID_ARGUMENT, fd.what + ": " + newSize + " bytes do not fit the "
+                        + (live == null ? 0 : live.end() - live.start()) + " bytes of address space kept at " + Flags.hex(address));
+                }
+                mapOverOwnReservation(address + mappedSize, newSize - mappedSize, prot(access), flags(access), n, mappedSize);
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * Grows the object: with {@code reserve}, {@code posix_fallocate} of the new part (which also sets
+     * the size), so a full file system fails here with NO_SPACE; otherwise {@code ftruncate}. A failure
+     * leaves the object at its old size.
+     */
+    @Override
+    public void extend(Handle handle, long oldSize, long newSize, boolean reserve) {
+        Fd fd = (Fd) handle;
+        int n = fd.use();
+        try {
+            if (!reserve) {
+                Posix.ftruncate(n, newSize);
+                return;
+            }
+            try {
+                Posix.posixFallocate(n, oldSize, newSize - oldSize);
+            } catch (NativeException e) {
+                try {
+                    if (Posix.fstat(n).size() != oldSize) {
+                        Posix.ftruncate(n, oldSize);
+                    }
+                } catch (NativeException again) {
+                    e.addSuppressed(again);
+                }
+                throw e;
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** Lays a read-only zero reservation over {@code [address, address+size)}, part of a live mapping whose object shrank. */
+    @Override
+    public void coverTruncated(long address, long size) {
+        synchronized (book) {
+            AddressBook.Live live = book.liveOverlapping(address, address + size);
+            if (live == null || address < live.start() || address + size > live.end()) {
+                throw new IllegalArgumentException("not inside one live mapping: " + Flags.hex(address) + "+" + size);
+            }
+            Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
         }
     }
 
@@ -289,13 +363,40 @@ public final class PosixPlatform implements Platform {
         }
     }
 
-    /** Maps where the system likes, or into an anywhere-kind reservation of panmap's that fits. */
-    private long mapAnywhere(Fd fd, int n, long size, int prot, int flags) {
+    /**
+     * Maps where the system likes, or into an anywhere-kind reservation of panmap's that fits; keeps
+     * {@code span} bytes of address space, the part past {@code size} as a zero reservation for growth.
+     * A huge-page object's mapping starts on a huge page (its plan's alignment).
+     */
+    private long mapAnywhere(Fd fd, int n, long size, long span, int prot, int flags) {
         PagePlan plan = fd.plan;
+        long alignment = plan == null ? pageSize : Math.max(pageSize, plan.alignment());
         synchronized (book) {
-            long at = plan == null ? book.fitAnywhere(size) : book.fitAnywhere(size, plan.alignment());
-            long address = at != 0 ? mapOverReservation(at, size, prot, flags, n) : Posix.mmap(0, size, prot, flags, n, 0);
-            book.addLive(address, address + size, fd.what, true);
+            long at = alignment == pageSize ? book.fitAnywhere(span) : book.fitAnywhere(span, alignment);
+            long address;
+            if (at != 0) {
+                address = mapOverReservation(at, size, prot, flags, n);
+                book.unreserve(at, at + span);
+            } else if (span == size) {
+                address = Posix.mmap(0, size, prot, flags, n, 0); // the kernel aligns hugetlb and THP-able tmpfs mappings itself
+            } else {
+                long room = span + (alignment == pageSize ? 0 : alignment);
+                long reserved = Posix.mmap(0, room, PROT_READ(), RESERVATION_FLAGS, -1, 0); // fresh: not in the book
+                address = (reserved + alignment - 1) & -alignment;
+                if (address > reserved) {
+                    Posix.munmap(reserved, address - reserved);
+                }
+                if (reserved + room > address + span) {
+                    Posix.munmap(address + span, reserved + room - address - span);
+                }
+                try {
+                    Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, 0);
+                } catch (NativeException e) {
+                    Posix.munmap(address, span);
+                    throw e;
+                }
+            }
+            book.addLive(address, address + span, fd.what, true);
             return address;
         }
     }
@@ -303,14 +404,10 @@ public final class PosixPlatform implements Platform {
     /** Maps with {@code MAP_FIXED} over a range that is entirely panmap's reservation, and takes it out of the book. */
     private long mapOverReservation(long address, long size, int prot, int flags, int n) {
         try {
-            Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, 0);
+            mapOverOwnReservation(address, size, prot, flags, n, 0);
         } catch (NativeException e) {
-            // a failed MAP_FIXED may have removed part of the reservation: lay it again
-            try {
-                Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
-            } catch (NativeException again) {
-                book.unreserve(address, address + size);
-                e.addSuppressed(again);
+            if (java.util.Arrays.stream(e.getSuppressed()).anyMatch(NativeException.class::isInstance)) {
+                book.unreserve(address, address + size); // not even the reservation could be laid again
             }
             throw e;
         }
@@ -319,14 +416,32 @@ public final class PosixPlatform implements Platform {
     }
 
     /**
+     * {@code mmap(address, size, ..., MAP_FIXED, n, offset)} over a range that is panmap's own zero
+     * reservation. A failed {@code MAP_FIXED} may have removed part of the reservation: it is laid
+     * again, so the range is never left unmapped (if even that fails, the second failure is attached).
+     */
+    private static void mapOverOwnReservation(long address, long size, int prot, int flags, int n, long offset) {
+        try {
+            Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, offset);
+        } catch (NativeException e) {
+            try {
+                Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            } catch (NativeException again) { // the range may now be unmapped: the caller gives it up
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+    }
+
+    /**
      * Maps at exactly {@code address} without ever replacing a mapping panmap did not make: the parts
      * of the range that are not panmap's own reservations are reserved first with
      * {@code MAP_FIXED_NOREPLACE} (failing with ADDRESS_IN_USE if anything is there), and then the
      * object is mapped with {@code MAP_FIXED} over what is now entirely panmap's reservation.
      */
-    private long mapFixed(Fd fd, int n, long size, int prot, int flags, long address) {
-        long end = address + size;
-        String args = Flags.hex(address) + ", " + size + ", " + Flags.prot(prot) + ", " + Flags.map(flags | MAP_FIXED_NOREPLACE()) + ", " + n + ", 0";
+    private long mapFixed(Fd fd, int n, long size, long span, int prot, int flags, long address) {
+        long end = address + span;
+        String args = Flags.hex(address) + ", " + span + ", " + Flags.prot(prot) + ", " + Flags.map(flags | MAP_FIXED_NOREPLACE()) + ", " + n + ", 0";
         if (size <= 0 || end < address) {
             throw Posix.failure("mmap", args, EINVAL());
         }
@@ -366,6 +481,7 @@ public final class PosixPlatform implements Platform {
                 book.reserve(gap[0], gap[1], false);
             }
             mapOverReservation(address, size, prot, flags, n); // panmap's own reservation only
+            book.unreserve(address, end); // the rest of the span stays a zero reservation, kept for growth
             book.addLive(address, end, fd.what, false);
             return address;
         }
@@ -500,23 +616,46 @@ public final class PosixPlatform implements Platform {
         return out.toString();
     }
 
+    /** Liveness is the kernel's: an OFD lock per attach slot, dropped when its process dies. */
+    @Override
+    public boolean kernelLiveness(Handle handle) {
+        return true;
+    }
+
+    @Override
+    public boolean tryLockByte(Handle handle, long offset) {
+        return withFd(handle, n -> Posix.ofdLock(n, offset, 1, false));
+    }
+
+    @Override
+    public void unlockByte(Handle handle, long offset) {
+        withFd(handle, n -> {
+            Posix.ofdUnlock(n, offset, 1);
+            return null;
+        });
+    }
+
+    @Override
+    public boolean lockedElsewhere(Handle handle, long offset) {
+        return withFd(handle, n -> Posix.ofdLockedElsewhere(n, offset, 1));
+    }
+
     @Override
     public boolean tryLockWriter(Handle handle) {
-        Fd fd = (Fd) handle;
-        int n = fd.use();
-        try {
-            return Posix.ofdLock(n, WRITER_LOCK_BYTE, 1, false);
-        } finally {
-            fd.release();
-        }
+        return tryLockByte(handle, WRITER_LOCK_BYTE);
     }
 
     @Override
     public void unlockWriter(Handle handle) {
+        unlockByte(handle, WRITER_LOCK_BYTE);
+    }
+
+    /** Runs {@code call} with the handle's descriptor held (see {@link Fd}). */
+    private static <T> T withFd(Handle handle, java.util.function.IntFunction<T> call) {
         Fd fd = (Fd) handle;
         int n = fd.use();
         try {
-            Posix.ofdUnlock(n, WRITER_LOCK_BYTE, 1);
+            return call.apply(n);
         } finally {
             fd.release();
         }

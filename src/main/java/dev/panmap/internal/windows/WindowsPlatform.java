@@ -65,7 +65,7 @@ public final class WindowsPlatform implements Platform {
     static final String LOCK_SUFFIX = "#panmap-writer-lock";
 
     /** The byte the file writer lock locks: beyond any real size, as on Linux. */
-    private static final long WRITER_LOCK_BYTE = Long.MAX_VALUE - 1;
+    private static final long WRITER_LOCK_BYTE = dev.panmap.internal.RegionLayout.WRITER_LOCK_BYTE;
 
     /** FILETIME ticks (100 ns) per millisecond. */
     private static final long FILETIME_PER_MILLI = 10_000;
@@ -401,12 +401,16 @@ public final class WindowsPlatform implements Platform {
     @Override
     public void makeDurable(Handle handle, Target target) {
         if (handle instanceof File file) {
-            file.acquire();
-            try {
-                api.flushFileBuffers(file.handle, file.what);
-            } finally {
-                file.release();
-            }
+            flushFileBuffers(file);
+        }
+    }
+
+    private void flushFileBuffers(File file) {
+        file.acquire();
+        try {
+            api.flushFileBuffers(file.handle, file.what);
+        } finally {
+            file.release();
         }
     }
 
@@ -433,8 +437,12 @@ public final class WindowsPlatform implements Platform {
 
     // ------------------------------------------------------------------ mappings
 
+    /**
+     * {@code span} is not kept: Windows cannot reserve address space beside a view without placeholders
+     * ({@code VirtualAlloc2}), so regions do not grow in place here ({@link #mapMore}).
+     */
     @Override
-    public long map(Handle handle, long size, Access access, long fixedAddress, boolean populate) {
+    public long map(Handle handle, long size, long span, Access access, long fixedAddress, boolean populate) {
         WinHandle h = (WinHandle) handle;
         int viewAccess = switch (access) {
             case READ_ONLY -> FILE_MAP_READ();
@@ -501,6 +509,25 @@ public final class WindowsPlatform implements Platform {
         }
     }
 
+    /** Growth in place is not offered on Windows: a page-file section's size is fixed when it is made. */
+    @Override
+    public void mapMore(Handle handle, long address, long mappedSize, long newSize, Access access) {
+        throw new RegionException(ErrorKind.NOT_SUPPORTED, "growing a region in place is not offered on Windows: a page-file"
+            + " section's size is fixed when it is created, and a view cannot be extended without placeholders (VirtualAlloc2)");
+    }
+
+    /** See {@link #mapMore}. */
+    @Override
+    public void extend(Handle handle, long oldSize, long newSize, boolean reserve) {
+        mapMore(handle, 0, oldSize, newSize, Access.READ_WRITE);
+    }
+
+    /** Nothing: Windows refuses to shrink a file that has a view ({@code ERROR_USER_MAPPED_FILE}), so it cannot happen. */
+    @Override
+    public void coverTruncated(long address, long size) {
+        // unreachable on Windows
+    }
+
     @Override
     public long mapTransient(Handle handle, long size) {
         WinHandle h = (WinHandle) handle;
@@ -539,12 +566,7 @@ public final class WindowsPlatform implements Platform {
             owner = view != null && range.address() < view.getValue().end() ? view.getValue().handle() : null;
         }
         if (owner instanceof File file) {
-            file.acquire();
-            try {
-                api.flushFileBuffers(file.handle, file.what);
-            } finally {
-                file.release();
-            }
+            flushFileBuffers(file);
         }
     }
 
@@ -646,6 +668,29 @@ public final class WindowsPlatform implements Platform {
         } finally {
             h.release();
         }
+    }
+
+    // ------------------------------------------------------------------ liveness
+
+    /** Not the kernel's here: processes are judged by pid and creation time (Windows has no pid namespaces). */
+    @Override
+    public boolean kernelLiveness(Handle handle) {
+        return false;
+    }
+
+    @Override
+    public boolean tryLockByte(Handle handle, long offset) {
+        return true; // no byte locks for liveness here: kernelLiveness() is false
+    }
+
+    @Override
+    public void unlockByte(Handle handle, long offset) {
+        // no byte locks for liveness here
+    }
+
+    @Override
+    public boolean lockedElsewhere(Handle handle, long offset) {
+        throw new UnsupportedOperationException("no lock test on Windows: kernelLiveness() is false");
     }
 
     // ------------------------------------------------------------------ processes

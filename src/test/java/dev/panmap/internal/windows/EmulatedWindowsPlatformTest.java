@@ -248,7 +248,7 @@ class EmulatedWindowsPlatformTest {
     @Test
     void aViewAtABaseIsExactlyThereAndATakenBaseSaysWhoTookIt() {
         String name = name();
-        long base = 0x6400_0000_0000L;
+        long base = 0x5400_0000_0000L;
         withHandle(platform.create(Target.shm(name), MIB, creation()), h -> {
             long at = platform.map(h, MIB, Access.READ_WRITE, base, false);
             try {
@@ -256,7 +256,7 @@ class EmulatedWindowsPlatformTest {
                 assertThatThrownBy(() -> platform.map(h, MIB, Access.READ_WRITE, base + 65536, false))
                     .isInstanceOfSatisfying(NativeException.class, e -> {
                         assertThat(e.kind()).isEqualTo(ErrorKind.ADDRESS_IN_USE);
-                        assertThat(e.getMessage()).contains("occupied by panmap's own DIRECT mapping of section \"" + name + "\" at 0x640000000000-");
+                        assertThat(e.getMessage()).contains("occupied by panmap's own DIRECT mapping of section \"" + name + "\" at 0x540000000000-");
                     });
             } finally {
                 platform.unmap(at, MIB);
@@ -283,12 +283,12 @@ class EmulatedWindowsPlatformTest {
     void aBaseOffTheAllocationGranularityIsMappedAlignment() {
         assertThat(platform.baseAlignment()).isEqualTo(65536);
         withHandle(platform.create(Target.shm(name()), MIB, creation()), h ->
-            assertThatThrownBy(() -> platform.map(h, MIB, Access.READ_WRITE, 0x6500_0000_1000L, false))
+            assertThatThrownBy(() -> platform.map(h, MIB, Access.READ_WRITE, 0x5500_0000_1000L, false))
                 .isInstanceOfSatisfying(NativeException.class, e -> {
                     assertThat(e.errorName()).isEqualTo("ERROR_MAPPED_ALIGNMENT");
                     assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
                     assertThat(e.getMessage()).startsWith("MapViewOfFileEx(section \"").contains("FILE_MAP_READ|FILE_MAP_WRITE, 0, 0, "
-                        + MIB + ", 0x650000001000) failed");
+                        + MIB + ", 0x550000001000) failed");
                 }));
     }
 
@@ -296,9 +296,9 @@ class EmulatedWindowsPlatformTest {
     void aFailedViewLeavesNoViewAndNoBookEntry() {
         withHandle(platform.create(Target.shm(name()), MIB, creation()), h -> {
             Kernel32Emulation.failNext("MapViewOfFileEx", ERROR_NOT_ENOUGH_MEMORY());
-            assertThatThrownBy(() -> platform.map(h, MIB, Access.READ_WRITE, 0x6600_0000_0000L, false))
+            assertThatThrownBy(() -> platform.map(h, MIB, Access.READ_WRITE, 0x5600_0000_0000L, false))
                 .isInstanceOfSatisfying(NativeException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.NO_MEMORY));
-            long at = platform.map(h, MIB, Access.READ_WRITE, 0x6600_0000_0000L, false); // the base is free again
+            long at = platform.map(h, MIB, Access.READ_WRITE, 0x5600_0000_0000L, false); // the base is free again
             platform.unmap(at, MIB);
         });
     }
