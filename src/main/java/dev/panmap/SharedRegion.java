@@ -545,13 +545,17 @@ public final class SharedRegion implements AutoCloseable {
                     }
                     waitingFor = what + " is empty (0 bytes): not a panmap region, or its creator has not sized it yet";
                 } else {
-                    long peekSize = Math.min(size, platform.pageSize());
+                    // a hugetlb mapping is made and unmade in whole huge pages
+                    long peekSize = Math.min(size, Math.max(platform.pageSize(), platform.pagePlan(handle).hugetlbPageSize()));
                     long peek = platform.mapTransient(handle, peekSize);
                     try {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
                         long magic = h.magicAcquire();
                         if (magic == MAGIC) {
-                            return check(h, size);
+                            // the size again, after the header: a grow extends the object before it publishes the
+                            // new size, and sizes only grow, so this one is at least what the header says unless the
+                            // object was really truncated (the size read first may predate a grow that raced with us)
+                            return check(h, platform.status(handle).size());
                         }
                         if (magic != 0) {
                             throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, what + " is not a panmap region (its first 8 bytes are 0x"

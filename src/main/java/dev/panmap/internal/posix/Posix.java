@@ -40,15 +40,12 @@ public final class Posix {
         final MemorySegment errno;
         final MemorySegment flock;
         final MemorySegment stat;
-        /** Where {@link #pread} reads a region's header for a look: one page, reused by the thread. */
-        final MemorySegment peek;
 
         Scratch() {
             Arena arena = Arena.ofAuto();
             errno = arena.allocate(CAPTURE_LAYOUT);
             flock = arena.allocate(dev.panmap.internal.generated.linux.flock.layout());
             stat = arena.allocate(dev.panmap.internal.generated.linux.stat.layout());
-            peek = arena.allocate(PEEK_BYTES, 4096);
         }
     }
 
@@ -86,53 +83,6 @@ public final class Posix {
     private static final MethodHandle STRERROR = LINKER.downcallHandle(strerror$address(), strerror$descriptor());
 
     private static final long MAP_FAILED = -1L;
-
-    /** The size of the per-thread header buffer of {@link #peekBuffer()}. */
-    static final long PEEK_BYTES = 4096;
-
-    /**
-     * {@code syscall(SYS_pread64, fd, buf, count, offset)}: {@code pread} is not in the bindings, and
-     * {@code syscall} is (variadic from its second argument). 17 is {@code SYS_pread64} on x86_64, the
-     * only architecture this backend runs on ({@code PosixPlatform.name()}).
-     */
-    private static final MethodHandle SYSCALL_PREAD = capturing(Libc.syscall.address(),
-        FunctionDescriptor.of(C_LONG, C_LONG, C_INT, C_POINTER, C_LONG, C_LONG), Linker.Option.firstVariadicArg(1));
-    private static final long SYS_PREAD64 = 17;
-
-    /** {@return this thread's page-sized buffer for {@link #pread}} */
-    static MemorySegment peekBuffer() {
-        return SCRATCH.get().peek;
-    }
-
-    /**
-     * {@code pread(fd, buffer, buffer.byteSize(), offset)} until the buffer is full or the file ends.
-     *
-     * @return the number of bytes read
-     */
-    public static long pread(int fd, MemorySegment buffer, long offset) {
-        Scratch s = SCRATCH.get();
-        long done = 0;
-        while (done < buffer.byteSize()) {
-            long n;
-            try {
-                n = (long) SYSCALL_PREAD.invokeExact(s.errno, SYS_PREAD64, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done);
-            } catch (Throwable t) {
-                throw unexpected("pread", t);
-            }
-            if (n < 0) {
-                int errno = errno(s);
-                if (errno == EINTR()) {
-                    continue;
-                }
-                throw failure("pread", fd + ", " + Flags.hex(buffer.address()) + ", " + (buffer.byteSize() - done) + ", " + (offset + done), errno);
-            }
-            if (n == 0) {
-                break;
-            }
-            done += n;
-        }
-        return done;
-    }
 
     // ---------------------------------------------------------------- files and shared-memory objects
 

@@ -340,23 +340,15 @@ public final class PosixPlatform implements Platform {
     }
 
     /**
-     * A look at up to a page is not a mapping here: the bytes are read ({@code pread}) into this
-     * thread's page buffer, whose address is returned, and {@link #unmap} of it does nothing. An
-     * {@code mmap} and {@code munmap} (with its TLB shootdown) cost 3-4 us of every attach; a read of
-     * a page, a fraction of one. The look is a snapshot, which is all a header check needs. Larger
-     * looks are mapped.
+     * A look is a real mapping, read live: a {@code pread} copy would save the 3 us of an mmap and
+     * munmap, but the kernel copies with string instructions, which do not promise an aligned 8-byte
+     * field whole, and a header's size and generation are stored while others look.
      */
     @Override
     public long mapTransient(Handle handle, long size) {
         Fd fd = (Fd) handle;
         int n = fd.use();
         try {
-            if (size <= Posix.PEEK_BYTES) {
-                MemorySegment buffer = Posix.peekBuffer();
-                buffer.fill((byte) 0);
-                Posix.pread(n, buffer.asSlice(0, size), 0);
-                return buffer.address();
-            }
             return Posix.mmap(0, size, PROT_READ(), MAP_SHARED(), n, 0);
         } finally {
             fd.release();
@@ -494,9 +486,6 @@ public final class PosixPlatform implements Platform {
      */
     @Override
     public void unmap(long address, long size) {
-        if (address == Posix.peekBuffer().address()) {
-            return; // a look made by mapTransient: a buffer, not a mapping
-        }
         synchronized (book) {
             AddressBook.Live live = book.removeLive(address);
             if (live == null) {
