@@ -274,8 +274,8 @@ public interface Platform {
     /**
      * Creates an anonymous shared object of {@code size} bytes, named only for messages and
      * {@code /proc} (Linux: {@code memfd_create}, sealed against shrinking, and against growing when
-     * {@code sealGrowth}). When the plan's hugetlb pages are preferred but none are free, falls back
-     * as {@link #pagePlan} then reports.
+     * {@code sealGrowth}). When the plan's hugetlb pages are only preferred and too few are free, it
+     * falls back to transparent or ordinary pages; {@link #pagePlan} of the handle then says which, and why.
      */
     default Handle createAnonymous(String name, long size, Creation creation, PagePlan plan, boolean preferred, boolean sealGrowth) {
         throw new dev.panmap.RegionException(dev.panmap.ErrorKind.NOT_SUPPORTED, "anonymous regions are not on Windows");
