@@ -552,9 +552,8 @@ public final class SharedRegion implements AutoCloseable {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
                         long magic = h.magicAcquire();
                         if (magic == MAGIC) {
-                            // the size again, after the header: a grow extends the object before it publishes the
-                            // new size, and sizes only grow, so this one is at least what the header says unless the
-                            // object was really truncated (the size read first may predate a grow that raced with us)
+                            // the size again, after the header: a grow extends the object before it
+                            // publishes its size, so the size read above may predate a size read now
                             return check(h, platform.status(handle).size());
                         }
                         if (magic != 0) {

@@ -55,11 +55,6 @@ public final class ProcessStamp {
     }
 
     /**
-     * {@return what a tool shows for a stamp}: the full start time is taken from {@code recordedStart}
-     * (the informational field beside the word) only when it agrees with the stamp, else from the live
-     * process, else the stamp's 32 bits are all there is.
-     */
-    /**
      * {@return what a record says of a process whose liveness is known} (from the system's locks): the
      * pid, the recorded start time if it belongs to the stamp (else the stamp's tag), and {@code alive}
      */
@@ -68,6 +63,11 @@ public final class ProcessStamp {
         return new ProcessInfo(pid(stamp), start, alive);
     }
 
+    /**
+     * {@return what a tool shows for a stamp, judged by pid and start time}: the full start time is
+     * taken from {@code recordedStart} (the informational field beside the word) only when it agrees
+     * with the stamp, else from the live process, else the stamp's 32 bits are all there is.
+     */
     public static ProcessInfo info(Platform platform, long stamp, long recordedStart) {
         boolean alive = alive(platform, stamp);
         long start;

@@ -31,8 +31,9 @@ package dev.panmap.internal;
  *     slot in the {@code published} word (release). The published slot is never written.</li>
  * <li>A reader loads {@code published} (acquire), then the slot sequence (acquire), copies the payload,
  *     and loads the slot sequence again after a load-load fence. It accepts the copy only if both
- *     sequence loads are equal and even. It retries only when a live writer has published twice
- *     while the reader was copying (the writer came round to the reader's slot).</li>
+ *     sequence loads are equal and even and {@code published} has not changed meanwhile (acquire);
+ *     so it retries when a live writer published during the copy (once is enough to retry, though
+ *     only a second publication could have touched the slot being copied).</li>
  * <li>A writer killed mid-write leaves the <em>unpublished</em> slot with an odd sequence; readers
  *     never look at it, because {@code published} still names the other, complete slot. The next
  *     writer (the next holder of the writer lock) finds the odd sequence, counts it in

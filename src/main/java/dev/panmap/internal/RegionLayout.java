@@ -24,15 +24,17 @@ import java.util.zip.CRC32C;
  *  |                      base address (8)                         | 40   DIRECT: where every process maps it
  *  |                    reserved span (8)                          | 48   the most the region may grow to (bytes,
  *  |                                                               |      header included); every process keeps
- *  |                                                               |      that much address space; 0: no limit
- *  |                                                               |      (OFFSET only: remapped to grow)
+ *  |                                                               |      that much address space; the region size
+ *  |                                                               |      when it cannot grow (never 0)
  *  |                      spare, 0 (8)                             | 56
  *  |                      creator pid (4)                          | 64
  *  |                 attach table capacity (4)                     | 68
  *  |                  creator start time (8)                       | 72
  *  |                 creation time, epoch ms (8)                   | 80
  *  |                  header checksum (4)                          | 88   CRC32C of bytes [8, 88)
- *  |                        flags (4)                              | 92   bit 0: transparent huge pages
+ *  |                        flags (4)                              | 92   bit 0: transparent huge pages asked for; advisory
+ *  |                                                               |      only (outside the checksum: a use that matters
+ *  |                                                               |      needs a version change)
  *  +---------------------------------------------------------------+
  *  |               current region size (8)                         | 96   mutable: release-stored by grow()
  *  |                     generation (8)                            | 104  mutable: 1 at creation, +1 per growth

@@ -1,0 +1,614 @@
+package dev.panmap.clients;
+
+import static dev.panmap.clients.ClientProcess.field;
+import static dev.panmap.clients.ClientProcess.number;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.panmap.Addressing;
+import dev.panmap.ErrorKind;
+import dev.panmap.OpenMode;
+import dev.panmap.ProcessInfo;
+import dev.panmap.RegionException;
+import dev.panmap.RegionOptions;
+import dev.panmap.SeqRecord;
+import dev.panmap.SharedRegion;
+import dev.panmap.clients.ClientProcess.Kind;
+import dev.panmap.internal.RegionLayout;
+import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.Names;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Java, the C client and the Python client on the same regions (issue 15): readers in every language
+ * while Java writes flat out, writers in C and Python under the lock that Java honours, the lock's
+ * exclusion every way, a client killed holding the lock and recovered by Java as stale, growth, and
+ * headers all three refuse alike. The C driver runs built with AddressSanitizer and UBSan (kind C), a
+ * sanitizer report fails the test; one test runs the plain -O2 build at the default DIRECT base, which
+ * is where AddressSanitizer keeps its allocator (so the sanitized tests use {@link #TEST_BASE}).
+ */
+@LinuxOnly
+class CrossLanguageTest {
+    /** Free under AddressSanitizer, whose allocator sits at 0x600000000000, the default DIRECT base. */
+    static final long TEST_BASE = 0x5000_0000_0000L;
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final int WORDS = 32;
+
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            cleanup.get(i).close();
+        }
+    }
+
+    private SharedRegion create(String name, Addressing addressing, long size, long maxSize) {
+        return create(name, addressing, size, maxSize, TEST_BASE);
+    }
+
+    /** @param base a DIRECT region's base, 0 for the default */
+    private SharedRegion create(String name, Addressing addressing, long size, long maxSize, long base) {
+        RegionOptions options = RegionOptions.defaults().size(size).addressing(addressing);
+        if (maxSize > 0) {
+            options = options.maxSize(maxSize);
+        }
+        if (addressing == Addressing.DIRECT && base != 0) {
+            options = options.baseAddress(base);
+        }
+        SharedRegion r = SharedRegion.create(name, options);
+        cleanup.add(() -> {
+            r.close();
+            SharedRegion.remove(name);
+        });
+        return r;
+    }
+
+    private ClientProcess client(Kind kind) {
+        ClientProcess c = ClientProcess.start(kind);
+        cleanup.add(c);
+        return c;
+    }
+
+    private static void fill(MemorySegment payload, long value) {
+        for (int i = 0; i < payload.byteSize() / 8; i++) {
+            payload.setAtIndex(ValueLayout.JAVA_LONG, i, value);
+        }
+    }
+
+    /** A Java writer thread that writes v+1, v+2, ... into every word, flat out or with a pause, until stopped. */
+    private static final class JavaWriter implements AutoCloseable {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicLong written = new AtomicLong();
+        final Thread thread;
+
+        JavaWriter(SharedRegion region, SeqRecord record, long pauseNanos) {
+            thread = new Thread(() -> {
+                try (var held = region.writerLock().hold()) {
+                    long v = record.version();
+                    while (!stop.get()) {
+                        long value = ++v;
+                        record.write(p -> fill(p, value));
+                        written.set(value);
+                        if (pauseNanos > 0) {
+                            java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos);
+                        }
+                    }
+                }
+            });
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join();
+        }
+    }
+
+    @ParameterizedTest(name = "{0} reads {1}")
+    @CsvSource({"C, OFFSET", "C, DIRECT", "PYTHON, OFFSET", "PYTHON, DIRECT"})
+    void clientReadersNeverSeeATornValueWhileJavaWritesFlatOut(Kind kind, Addressing addressing) throws Exception {
+        String name = Names.unique("xlang-read");
+        SharedRegion region = create(name, addressing, 1 << 16, 0);
+        SeqRecord record = SeqRecord.format(region, 0, WORDS * 8);
+        ClientProcess c = client(kind);
+        String opened = c.expect("open shm " + name + " ro", "OPENED");
+        if (kind == Kind.C && addressing == Addressing.DIRECT) {
+            assertThat(field(opened, "base")).as("mapped at the recorded base").isEqualTo(Long.toHexString(region.baseAddress()));
+            assertThat(field(opened, "direct")).isEqualTo("1");
+        }
+        c.expect("record 0", "RECORD payload=" + WORDS * 8);
+        // a reader slower than a flat-out writer succeeds mostly when the writer is descheduled (its copy
+        // overlaps a publication otherwise, and is retried): Python's copy takes microseconds, so it sees few
+        readWhileJavaWritesFlatOut(c, region, record, 1500, kind == Kind.PYTHON ? 2 : 50);
+        String read = c.expect("read", "READ");
+        assertThat(number(read, "version")).isEqualTo(record.version());
+        assertThat(number(read, "first")).isEqualTo(record.version());
+        assertThat(field(read, "equal")).isEqualTo("1");
+        c.exitCleanly();
+    }
+
+    @Test
+    void thePlainCBuildReadsADirectRegionAtTheDefaultBase() throws Exception {
+        String name = Names.unique("xlang-plain");
+        SharedRegion region = create(name, Addressing.DIRECT, 1 << 16, 0, 0); // the default base
+        SeqRecord record = SeqRecord.format(region, 0, WORDS * 8);
+        ClientProcess c = client(Kind.C_PLAIN);
+        String opened = c.expect("open shm " + name + " ro", "OPENED");
+        assertThat(field(opened, "base")).isEqualTo(Long.toHexString(region.baseAddress()));
+        c.expect("record 0", "RECORD");
+        readWhileJavaWritesFlatOut(c, region, record, 1000, 50);
+        c.exitCleanly();
+    }
+
+    /** The client reads the record for {@code millis} while a Java thread writes it flat out: no torn copy, versions only forward. */
+    private static void readWhileJavaWritesFlatOut(ClientProcess c, SharedRegion region, SeqRecord record, int millis, int minVersions)
+        throws InterruptedException {
+        String checked = readCheck(c, region, record, millis, 0);
+        assertThat(number(checked, "torn")).as(checked).isZero();
+        assertThat(number(checked, "backwards")).as(checked).isZero();
+        assertThat(number(checked, "versions")).as("versions seen: " + checked).isGreaterThan(minVersions);
+        // and at a pace the slowest reader keeps up with: many versions, in order, none torn
+        checked = readCheck(c, region, record, 500, 100_000);
+        assertThat(number(checked, "torn")).as(checked).isZero();
+        assertThat(number(checked, "backwards")).as(checked).isZero();
+        assertThat(number(checked, "versions")).as("many versions seen: " + checked).isGreaterThan(50);
+    }
+
+    private static String readCheck(ClientProcess c, SharedRegion region, SeqRecord record, int millis, long pauseNanos)
+        throws InterruptedException {
+        try (JavaWriter writer = new JavaWriter(region, record, pauseNanos)) {
+            long start = record.version();
+            while (writer.written.get() < start + 10) {
+                Thread.onSpinWait();
+            }
+            return c.expect("readcheck " + millis, "CHECKED");
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @CsvSource({"C, OFFSET, ''", "C, DIRECT, ''", "C, DIRECT, offset", "PYTHON, OFFSET, ''", "PYTHON, DIRECT, ''"})
+    void referencesAreFollowedBothWays(Kind kind, Addressing addressing, String mode) {
+        String name = Names.unique("xlang-ref");
+        SharedRegion region = create(name, addressing, 1 << 16, 0);
+        MemorySegment data = region.segment();
+        data.set(ValueLayout.JAVA_LONG, 4096, 42);
+        data.set(ValueLayout.JAVA_LONG, 0, region.references().toRef(4096));
+        ClientProcess c = client(kind);
+        String opened = c.expect("open shm " + name + " rw " + mode, "OPENED");
+        if (kind == Kind.C && addressing == Addressing.DIRECT) {
+            assertThat(field(opened, "direct")).isEqualTo(mode.equals("offset") ? "0" : "1");
+        }
+        assertThat(c.expect("follow 0", "FOLLOWED")).startsWith("FOLLOWED 42 ");
+        // the client stores a reference; Java follows it
+        c.expect("put 8192 77", "OK");
+        c.expect("storeref 8 8192", "OK");
+        long ref = (long) LONG.getVolatile(data, 8L);
+        if (addressing == Addressing.DIRECT) {
+            assertThat(ref).as("a DIRECT reference is the address").isEqualTo(region.address(8192));
+        }
+        long offset = region.references().toOffset(ref);
+        assertThat(offset).isEqualTo(8192);
+        assertThat(data.get(ValueLayout.JAVA_LONG, offset)).isEqualTo(77);
+        c.exitCleanly();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
+    void clientsWriteUnderTheLockAndJavaReadsWholeValues(Kind kind) throws Exception {
+        String name = Names.unique("xlang-write");
+        SharedRegion region = create(name, Addressing.OFFSET, 1 << 16, 0);
+        SeqRecord record = SeqRecord.format(region, 64, WORDS * 8 + 4); // a payload that is not whole words
+        ClientProcess c = client(kind);
+        c.expect("open shm " + name + " rw", "OPENED");
+        c.expect("record 64", "RECORD payload=" + (WORDS * 8 + 4));
+        c.expect("trylock", "LOCKED");
+        assertThat(region.writerLock().tryLock()).as("Java cannot take the lock a client holds").isFalse();
+        ProcessInfo holder = region.writerLock().holder().orElseThrow();
+        assertThat(holder.pid()).isEqualTo((int) c.pid());
+        assertThat(holder.alive()).isTrue();
+
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong torn = new AtomicLong();
+        AtomicLong reads = new AtomicLong();
+        AtomicLong versions = new AtomicLong();
+        Thread reader = new Thread(() -> {
+            MemorySegment copy = Arena.ofAuto().allocate(record.payloadSize());
+            long last = -1;
+            while (!stop.get()) {
+                long v = record.read(copy);
+                long first = copy.getAtIndex(ValueLayout.JAVA_LONG, 0);
+                for (int i = 1; i < WORDS; i++) {
+                    if (copy.getAtIndex(ValueLayout.JAVA_LONG, i) != first) {
+                        torn.incrementAndGet();
+                        break;
+                    }
+                }
+                if (first != v) { // the client writes value k as version k
+                    torn.incrementAndGet();
+                }
+                if (v != last) {
+                    versions.incrementAndGet();
+                }
+                last = v;
+                reads.incrementAndGet();
+            }
+        });
+        reader.start();
+        int count = kind == Kind.PYTHON ? 20_000 : 200_000;
+        String wrote;
+        try {
+            wrote = c.expect("write " + count, "WROTE");
+        } finally {
+            stop.set(true);
+            reader.join();
+        }
+        assertThat(number(wrote, "version")).isEqualTo(count);
+        assertThat(torn.get()).as("torn reads in Java of " + reads.get()).isZero();
+        assertThat(versions.get()).as("versions Java saw").isGreaterThan(1);
+        MemorySegment copy = Arena.ofAuto().allocate(record.payloadSize());
+        assertThat(record.read(copy)).isEqualTo(count);
+        assertThat(copy.getAtIndex(ValueLayout.JAVA_LONG, 0)).isEqualTo(count);
+        assertThat(copy.get(ValueLayout.JAVA_INT, WORDS * 8)).as("the partial last word").isEqualTo(count);
+
+        c.expect("unlock", "UNLOCKED");
+        assertThat(region.writerLock().holder()).isEmpty();
+        assertThat(region.writerLock().tryLock()).isTrue();
+        region.writerLock().unlock();
+        assertThat(region.writerLock().acquisitions()).isEqualTo(2);
+        assertThat(region.writerLock().staleRecoveries()).isZero();
+        c.exitCleanly();
+    }
+
+    @Test
+    void theLockExcludesJavaCAndPythonEveryWay() {
+        String name = Names.unique("xlang-lock");
+        SharedRegion region = create(name, Addressing.OFFSET, 1 << 16, 0);
+        ClientProcess c = client(Kind.C);
+        ClientProcess py = client(Kind.PYTHON);
+        c.expect("open shm " + name + " rw", "OPENED");
+        py.expect("open shm " + name + " rw", "OPENED");
+
+        region.writerLock().lock(); // Java holds
+        assertThat(c.ask("trylock")).isEqualTo("BUSY");
+        assertThat(c.ask("lock 200")).isEqualTo("BUSY");
+        assertThat(py.ask("trylock")).isEqualTo("BUSY");
+        assertThat(py.ask("lock 200")).isEqualTo("BUSY");
+        assertThat(number(c.expect("info", "INFO"), "holder")).isEqualTo(ProcessHandle.current().pid());
+        assertThat(number(py.expect("info", "INFO"), "held")).isEqualTo(1);
+        region.writerLock().unlock();
+
+        c.expect("trylock", "LOCKED"); // C holds
+        assertThat(region.writerLock().tryLock()).isFalse();
+        assertThat(py.ask("trylock")).isEqualTo("BUSY");
+        assertThat(number(py.expect("info", "INFO"), "holder")).isEqualTo(c.pid());
+        c.expect("unlock", "UNLOCKED");
+
+        py.expect("trylock", "LOCKED"); // Python holds
+        assertThat(region.writerLock().tryLock()).isFalse();
+        assertThat(c.ask("trylock")).isEqualTo("BUSY");
+        assertThat(region.writerLock().holder().orElseThrow().pid()).isEqualTo((int) py.pid());
+        // a waiting Java lock() gets it as soon as Python lets go
+        c.send("lock 5000");
+        py.expect("unlock", "UNLOCKED");
+        c.await("LOCKED");
+        c.expect("unlock", "UNLOCKED");
+        assertThat(region.writerLock().tryLock()).isTrue();
+        region.writerLock().unlock();
+        assertThat(region.writerLock().acquisitions()).isEqualTo(5);
+        assertThat(region.writerLock().staleRecoveries()).isZero();
+        c.exitCleanly();
+        py.exitCleanly();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
+    void aClientKilledHoldingTheLockMidWriteIsRecoveredByJavaAsStale(Kind kind) throws Exception {
+        String name = Names.unique("xlang-kill");
+        SharedRegion region = create(name, Addressing.OFFSET, 1 << 16, 0);
+        SeqRecord record = SeqRecord.format(region, 0, WORDS * 8);
+        try (var held = region.writerLock().hold()) {
+            record.write(p -> fill(p, 7));
+        }
+        ClientProcess c = client(kind);
+        c.expect("open shm " + name + " rw", "OPENED");
+        c.expect("record 0", "RECORD");
+        c.expect("trylock", "LOCKED");
+        c.expect("writehalf 999", "HALF"); // the slot's sequence is odd, half its words are 999
+        assertThat(region.attachedProcesses()).filteredOn(p -> p.pid() == c.pid()).extracting(ProcessInfo::alive).containsExactly(true);
+        c.kill();
+
+        MemorySegment copy = Arena.ofAuto().allocate(record.payloadSize());
+        assertThat(record.read(copy)).as("readers still see the last published version").isEqualTo(1);
+        assertThat(copy.getAtIndex(ValueLayout.JAVA_LONG, WORDS - 1)).isEqualTo(7);
+        assertThat(region.writerLock().tryLock(Duration.ofSeconds(10))).as("the kernel released the dead client's lock").isTrue();
+        try {
+            assertThat(region.writerLock().staleRecoveries()).isEqualTo(1);
+            assertThat(region.writerLock().lastStaleHolder().orElseThrow().pid()).isEqualTo((int) c.pid());
+            record.write(p -> fill(p, 8));
+            assertThat(record.repairedWrites()).as("the half-written slot was found and repaired").isEqualTo(1);
+        } finally {
+            region.writerLock().unlock();
+        }
+        assertThat(record.read(copy)).isEqualTo(2);
+        assertThat(copy.getAtIndex(ValueLayout.JAVA_LONG, 0)).isEqualTo(8);
+        assertThat(copy.getAtIndex(ValueLayout.JAVA_LONG, WORDS - 1)).isEqualTo(8);
+        assertThat(region.attachedProcesses()).filteredOn(p -> p.pid() == c.pid()).extracting(ProcessInfo::alive).containsExactly(false);
+    }
+
+    @Test
+    void aJavaHolderKilledIsRecoveredByCAndPythonAsStale() throws Exception {
+        String name = Names.unique("xlang-kill-java");
+        SharedRegion region = create(name, Addressing.OFFSET, 1 << 16, 0);
+        ClientProcess py = client(Kind.PYTHON);
+        ClientProcess c = client(Kind.C);
+        py.expect("open shm " + name + " rw", "OPENED");
+        c.expect("open shm " + name + " rw", "OPENED");
+        py.expect("trylock", "LOCKED");
+        py.kill();
+        c.expect("lock 10000", "LOCKED");
+        String info = c.expect("info", "INFO");
+        assertThat(number(info, "stale")).isEqualTo(1);
+        assertThat(number(info, "laststale")).isEqualTo(py.pid());
+        assertThat(region.writerLock().lastStaleHolder().orElseThrow().pid()).isEqualTo((int) py.pid());
+        assertThat(region.writerLock().holder().orElseThrow().pid()).isEqualTo((int) c.pid());
+        c.kill();
+        assertThat(region.writerLock().tryLock(Duration.ofSeconds(10))).isTrue();
+        region.writerLock().unlock();
+        assertThat(region.writerLock().staleRecoveries()).isEqualTo(2);
+        assertThat(region.writerLock().lastStaleHolder().orElseThrow().pid()).isEqualTo((int) c.pid());
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
+    void clientsAttachAtTheCurrentSizeAndRefreshAfterGrowth(Kind kind) {
+        String name = Names.unique("xlang-grow");
+        SharedRegion region = create(name, Addressing.DIRECT, 1 << 16, 1 << 22);
+        ClientProcess before = client(kind);
+        assertThat(number(before.expect("open shm " + name + " ro", "OPENED"), "size")).isEqualTo(1 << 16);
+        region.grow(1 << 20);
+        LONG.setVolatile(region.segment(), (1L << 20) - 8, 4242L);
+        assertThat(number(before.expect("size", "SIZE"), "size")).as("not yet refreshed").isEqualTo(1 << 16);
+        assertThat(number(before.expect("refresh", "SIZE"), "size")).isEqualTo(1 << 20);
+        assertThat(before.expect("get " + ((1 << 20) - 8), "VALUE")).isEqualTo("VALUE 4242");
+        ClientProcess after = client(kind);
+        assertThat(number(after.expect("open shm " + name + " rw", "OPENED"), "size")).as("attach maps the current size").isEqualTo(1 << 20);
+        assertThat(after.expect("get " + ((1 << 20) - 8), "VALUE")).isEqualTo("VALUE 4242");
+        region.grow(1 << 21);
+        assertThat(number(after.expect("refresh", "SIZE"), "size")).isEqualTo(1 << 21);
+        after.expect("put " + ((1 << 21) - 8) + " 99", "OK");
+        assertThat((long) LONG.getVolatile(region.segment(), (1L << 21) - 8)).isEqualTo(99);
+        before.exitCleanly();
+        after.exitCleanly();
+    }
+
+    /**
+     * Attaching while another process grows: the attacher must take the object's size after the
+     * current size (§7 of FORMAT.md), or a grow in between makes a healthy region look truncated.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
+    void clientsAttachWhileJavaGrows(Kind kind) throws Exception {
+        String name = Names.unique("xlang-growing");
+        long page = 4096;
+        SharedRegion region = create(name, Addressing.OFFSET, page, 64L << 20, 0);
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread grower = new Thread(() -> {
+            while (!stop.get() && region.size() + page <= (64L << 20)) {
+                region.grow(region.size() + page);
+            }
+        });
+        ClientProcess c = client(kind);
+        grower.start();
+        String looped;
+        try {
+            looped = c.expect("attachloop shm " + name + " " + (kind == Kind.PYTHON ? 500 : 3000), "LOOPED");
+        } finally {
+            stop.set(true);
+            grower.join();
+        }
+        assertThat(number(looped, "failed")).as(looped + " (grown to " + region.size() + ")").isZero();
+        c.exitCleanly();
+    }
+
+    /** How a header is damaged, and the kind all three must refuse it with. */
+    enum Damage {
+        OTHER_VERSION(ErrorKind.INCOMPATIBLE_REGION),
+        DAMAGED_CHECKSUM(ErrorKind.CORRUPT_REGION),
+        FOREIGN_MAGIC(ErrorKind.INCOMPATIBLE_REGION),
+        CURRENT_SIZE_BEYOND_SPAN(ErrorKind.CORRUPT_REGION),
+        TRUNCATED(ErrorKind.CORRUPT_REGION);
+
+        final ErrorKind kind;
+
+        Damage(ErrorKind kind) {
+            this.kind = kind;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Damage.class)
+    void aBadHeaderIsRefusedByAllThreeAlike(Damage damage) throws IOException {
+        Path file = dir.resolve("region-" + damage);
+        try (SharedRegion r = SharedRegion.openFile(file, OpenMode.CREATE_ONLY, RegionOptions.defaults().size(1 << 16))) {
+            r.segment().set(ValueLayout.JAVA_LONG, 0, 1);
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer header = ByteBuffer.allocate(RegionLayout.MIN_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(header, 0);
+            switch (damage) {
+                case OTHER_VERSION -> { // a well-formed header of another version: its checksum is right
+                    header.putInt(RegionLayout.VERSION_OFFSET, RegionLayout.LAYOUT_VERSION + 1);
+                    header.putInt(RegionLayout.CHECKSUM_OFFSET, crc(header));
+                }
+                case DAMAGED_CHECKSUM -> header.putLong(RegionLayout.CREATED_MILLIS_OFFSET, header.getLong(RegionLayout.CREATED_MILLIS_OFFSET) ^ 1);
+                case FOREIGN_MAGIC -> header.putLong(RegionLayout.MAGIC_OFFSET, 0x1122334455667788L);
+                case CURRENT_SIZE_BEYOND_SPAN -> header.putLong(RegionLayout.CURRENT_SIZE_OFFSET, header.getLong(RegionLayout.RESERVED_SPAN_OFFSET) + 4096);
+                case TRUNCATED -> ch.truncate(header.getLong(RegionLayout.CURRENT_SIZE_OFFSET) - 4096);
+            }
+            header.rewind();
+            ch.write(header, 0);
+        }
+        assertThatThrownBy(() -> SharedRegion.openFile(file, OpenMode.OPEN_ONLY, RegionOptions.defaults()))
+            .isInstanceOfSatisfying(RegionException.class, e -> assertThat(e.kind()).isEqualTo(damage.kind));
+        for (Kind kind : new Kind[] {Kind.C, Kind.PYTHON}) {
+            ClientProcess c = client(kind);
+            for (String mode : new String[] {"ro", "rw"}) {
+                String answer = c.ask("open file " + file + " " + mode);
+                assertThat(answer).as(kind + " " + mode).startsWith("ERROR " + damage.kind + " ");
+            }
+            c.exitCleanly();
+        }
+    }
+
+    private static int crc(ByteBuffer header) {
+        CRC32C crc = new CRC32C();
+        crc.update(header.array(), RegionLayout.CHECKSUMMED_FROM, RegionLayout.CHECKSUM_OFFSET - RegionLayout.CHECKSUMMED_FROM);
+        return (int) crc.getValue();
+    }
+
+    @ParameterizedTest
+    @CsvSource({"offset", "direct"})
+    void aRegionTheCClientCreatesIsOneJavaAttaches(String mode) {
+        String name = Names.unique("xlang-ccreate");
+        ClientProcess c = client(Kind.C);
+        cleanup.add(() -> SharedRegion.remove(name));
+        c.expect("create shm " + name + " 65536 1048576 " + mode + " " + Long.toHexString(TEST_BASE), "CREATED");
+        c.expect("format 128 64", "RECORD");
+        c.expect("trylock", "LOCKED");
+        c.expect("write 5", "WROTE version=5");
+        c.expect("unlock", "UNLOCKED");
+        c.expect("put 4096 31", "OK");
+        c.expect("storeref 0 4096", "OK");
+        try (SharedRegion r = SharedRegion.open(name)) {
+            assertThat(r.addressing()).isEqualTo(mode.equals("direct") ? Addressing.DIRECT : Addressing.OFFSET);
+            assertThat(r.size()).isEqualTo(1 << 16);
+            assertThat(r.reservedSpan()).isEqualTo(r.dataOffset() + (1 << 20));
+            assertThat(r.creator().orElseThrow().pid()).isEqualTo((int) c.pid());
+            assertThat(r.attachedProcesses()).extracting(ProcessInfo::pid).contains((int) c.pid(), (int) ProcessHandle.current().pid());
+            SeqRecord record = SeqRecord.attach(r, 128);
+            MemorySegment copy = Arena.ofAuto().allocate(64);
+            assertThat(record.read(copy)).isEqualTo(5);
+            assertThat(copy.get(ValueLayout.JAVA_LONG, 56)).isEqualTo(5);
+            assertThat(r.segment().get(ValueLayout.JAVA_LONG, r.references().toOffset(r.segment().get(ValueLayout.JAVA_LONG, 0)))).isEqualTo(31);
+            assertThat(r.writerLock().acquisitions()).isEqualTo(1);
+            r.grow(1 << 18); // Java grows the C-made region; C sees it
+            assertThat(number(c.expect("refresh", "SIZE"), "size")).isEqualTo(1 << 18);
+        }
+        c.exitCleanly();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
+    void theClientsLayoutConstantsAreJavas(Kind kind) throws Exception {
+        ClientProcess c = client(kind);
+        String layout = c.expect("layout", "LAYOUT");
+        int compared = 0;
+        for (String part : layout.substring("LAYOUT ".length()).split(" ")) {
+            int eq = part.lastIndexOf('=');
+            String key = part.substring(0, eq);
+            long value = Long.parseLong(part.substring(eq + 1));
+            assertThat(value).as(kind + " " + key).isEqualTo(FormatSpecTest.javaValue(key));
+            compared++;
+        }
+        assertThat(compared).isGreaterThan(45);
+        c.exitCleanly();
+    }
+
+    @Test
+    void theCClientPassesItsThreadTestsPlainAndUnderAddressAndThreadSanitizer() {
+        ClientProcess.build();
+        for (String program : new String[] {"threads", "threads-asan"}) {
+            var r = ClientProcess.run(List.of(ClientProcess.C_BUILD.resolve(program).toString()), Map.of(), Duration.ofMinutes(2));
+            assertThat(r.exit()).as(program + ":\n" + r.output()).isZero();
+            assertThat(r.output()).startsWith("OK ").doesNotContain("Sanitizer");
+        }
+        var tsan = ClientProcess.run(List.of(ClientProcess.C_BUILD.resolve("threads-tsan").toString()), Map.of("TSAN_OPTIONS", "halt_on_error=1"),
+            Duration.ofMinutes(2));
+        if (tsan.output().contains("unexpected memory mapping") || tsan.output().contains("ThreadSanitizer: failed")) {
+            // some kernels randomise mmap more than this TSan supports: run it without ASLR
+            tsan = ClientProcess.run(List.of("setarch", System.getProperty("os.arch").equals("amd64") ? "x86_64" : "aarch64", "-R",
+                ClientProcess.C_BUILD.resolve("threads-tsan").toString()), Map.of("TSAN_OPTIONS", "halt_on_error=1"), Duration.ofMinutes(2));
+            org.junit.jupiter.api.Assumptions.assumeFalse(tsan.output().contains("unexpected memory mapping"),
+                "ThreadSanitizer cannot run on this kernel's address-space layout, even with setarch -R:\n" + tsan.output());
+        }
+        assertThat(tsan.exit()).as("threads-tsan:\n" + tsan.output()).isZero();
+        assertThat(tsan.output()).startsWith("OK ").doesNotContain("WARNING: ThreadSanitizer");
+    }
+
+    @Test
+    void theExampleUpdaterRewritesATextThatAReaderStartedOnceSeesChange() throws Exception {
+        ClientProcess.build();
+        String name = Names.unique("xlang-example");
+        cleanup.add(() -> SharedRegion.remove(name));
+        Process reader = new ProcessBuilder(ClientProcess.C_BUILD.resolve("reader").toString(), name, "4").redirectErrorStream(true).start();
+        cleanup.add(reader::destroyForcibly);
+        List<String> texts = List.of("hello", "hello again", "from C, read by Java");
+        for (String text : texts) {
+            var r = ClientProcess.run(List.of(ClientProcess.C_BUILD.resolve("updater").toString(), name, text), Map.of(), Duration.ofSeconds(30));
+            assertThat(r.exit()).as(r.output()).isZero();
+            Thread.sleep(300); // the reader polls every 20 ms
+        }
+        try (SharedRegion r = SharedRegion.open(name, OpenMode.OPEN_READ_ONLY, RegionOptions.defaults())) {
+            SeqRecord record = SeqRecord.attach(r, 0);
+            MemorySegment copy = Arena.ofAuto().allocate(record.payloadSize());
+            assertThat(record.read(copy)).isEqualTo(3);
+            assertThat(copy.getString(0)).isEqualTo("from C, read by Java");
+        }
+        var py = ClientProcess.run(List.of("python3", "-m", "panmap_region", "read", name, "0", "--text"), ClientProcess.pythonEnv(),
+            Duration.ofSeconds(30));
+        assertThat(py.output().strip()).isEqualTo("version 3: from C, read by Java");
+        assertThat(reader.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String out = new String(reader.getInputStream().readAllBytes());
+        assertThat(out).contains("version 1: hello\n", "version 2: hello again\n", "version 3: from C, read by Java\n");
+    }
+
+    @Test
+    void pythonInspectShowsTheHeaderTheLockAndTheAttached() {
+        String name = Names.unique("xlang-inspect");
+        SharedRegion region = create(name, Addressing.DIRECT, 1 << 16, 1 << 20);
+        region.writerLock().lock();
+        try {
+            var r = ClientProcess.run(List.of("python3", "-m", "panmap_region", "inspect", name), ClientProcess.pythonEnv(), Duration.ofSeconds(30));
+            assertThat(r.exit()).as(r.output()).isZero();
+            assertThat(r.output())
+                .contains("layout       version 3; header 4096 bytes")
+                .contains("65536 bytes of data")
+                .contains("DIRECT at base 0x" + Long.toHexString(region.baseAddress()))
+                .contains("writer lock  held by pid " + ProcessHandle.current().pid())
+                .contains("attached     1 alive, 64 slots");
+        } finally {
+            region.writerLock().unlock();
+        }
+        var missing = ClientProcess.run(List.of("python3", "-m", "panmap_region", "inspect", name + "-missing"), ClientProcess.pythonEnv(),
+            Duration.ofSeconds(30));
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.output()).startsWith("panmap_region: NOT_FOUND: ");
+    }
+}
