@@ -303,7 +303,10 @@ public final class RegionOptions {
     /**
      * Whether a created region is backed by huge pages ({@link HugePages}: none, preferred, required),
      * of {@link #hugePageSize(long)} bytes. With huge pages, sizes are rounded up to whole huge pages
-     * and a DIRECT base must be aligned to one. Attaching takes the choice from the region.
+     * and a DIRECT base must be aligned to one. When attaching, a region on hugetlb pages has them
+     * whatever this says; for transparent huge pages, a process that attaches with this option set
+     * asks for them on its own mapping too ({@code madvise(MADV_HUGEPAGE)}; the header does not record
+     * the choice).
      */
     public RegionOptions hugePages(HugePages value) {
         return with(v -> v.hugePages = Objects.requireNonNull(value));

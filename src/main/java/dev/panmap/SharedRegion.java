@@ -317,7 +317,7 @@ public final class SharedRegion implements AutoCloseable {
             if (created) {
                 pageFallback = plan.fallback();
                 if (pageFallback != null) {
-                    LOG.log(System.Logger.Level.INFO, "{0}: huge pages preferred, ordinary ones used instead: {1}", target.name(), pageFallback);
+                    LOG.log(System.Logger.Level.INFO, "{0}: the preferred huge pages fell back: {1}", target.name(), pageFallback);
                 }
                 if (plan.transparent()) {
                     platform.useTransparentHugePages(handle); // every map of it now asks for them
@@ -347,9 +347,6 @@ public final class SharedRegion implements AutoCloseable {
                     }
                     Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
                     writeHeader(h, headerSize, dataSize, span, direct ? mapped : 0);
-                    if (plan.transparent()) {
-                        h.putInt(FLAGS_OFFSET, FLAG_TRANSPARENT_HUGE_PAGES); // not under the checksum; before the magic
-                    }
                     if (target.file()) { // a new file region survives a power loss from here on
                         platform.flush(h.segment(), true);
                         platform.makeDurable(handle, target);
@@ -359,7 +356,7 @@ public final class SharedRegion implements AutoCloseable {
                 } else {
                     Validated v = validate();
                     size = v.regionSize;
-                    if ((v.flags & FLAG_TRANSPARENT_HUGE_PAGES) != 0) {
+                    if (options.hugePages() != dev.panmap.HugePages.NONE) { // the header does not say: this process asks
                         platform.useTransparentHugePages(handle);
                     }
                     spanKept = v.span;
@@ -528,7 +525,7 @@ public final class SharedRegion implements AutoCloseable {
         }
 
         /** What an attach trusts of a header: {@code regionSize} is the current size (grown, maybe), {@code span} the most it may grow to. */
-        private record Validated(long headerSize, long regionSize, long span, int attachCapacity, Addressing addressing, long base, int flags) {}
+        private record Validated(long headerSize, long regionSize, long span, int attachCapacity, Addressing addressing, long base) {}
 
         /** Reads and checks the header through a read-only peek mapping; never writes. */
         private Validated validate() {
@@ -627,7 +624,7 @@ public final class SharedRegion implements AutoCloseable {
                     + " bytes, its header says " + current);
             }
             return new Validated(headerSize, current, span, capacity,
-                addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base, h.getInt(FLAGS_OFFSET));
+                addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base);
         }
     }
 
@@ -904,7 +901,10 @@ public final class SharedRegion implements AutoCloseable {
         return Optional.ofNullable(platform.pageUsage(mappingAddress, mappingSize));
     }
 
-    /** {@return why huge pages that were {@linkplain HugePages#PREFERRED preferred} are not used, if they are not} */
+    /**
+     * {@return why the huge pages {@linkplain HugePages#PREFERRED preferred} at creation are not the ones
+     * asked for (hugetlb pages fell back to transparent or ordinary ones, or there were none), if so}
+     */
     public Optional<String> pageFallback() {
         return Optional.ofNullable(pageFallback);
     }

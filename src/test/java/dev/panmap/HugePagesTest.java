@@ -199,8 +199,8 @@ class HugePagesTest {
                 PageUsage created = r.pageUsage().orElseThrow(); // the creator touched every page to reserve them
                 assertThat(created.transparentHugeBytes()).as(created.describe()).isPositive();
                 assertThat(created.effectivePageSize()).as(created.describe()).isEqualTo(HUGE);
-                try (SharedRegion other = SharedRegion.openFile(file, OpenMode.OPEN_ONLY, RegionOptions.defaults())) {
-                    touch(other); // a second mapping, as another process makes it: the header tells it to ask too
+                try (SharedRegion other = SharedRegion.openFile(file, OpenMode.OPEN_ONLY, RegionOptions.defaults().hugePages(HugePages.PREFERRED))) {
+                    touch(other); // a second mapping, as another process makes it, asking too
                     PageUsage attached = other.pageUsage().orElseThrow();
                     assertThat(attached.transparentHugeBytes()).as(attached.describe()).isPositive();
                 }

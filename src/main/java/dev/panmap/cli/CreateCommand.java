@@ -73,7 +73,7 @@ final class CreateCommand extends RegionCommand {
                 + ", mode " + region.permissions() + ", " + region.maxAttached() + " attach slots"
                 + (region.reservedSpan() > region.regionSize() ? ", may grow to " + Strings.size(region.reservedSpan() - region.dataOffset()) : "")
                 + region.pageUsage().filter(p -> p.effectivePageSize() > 4096).map(p -> ", " + Strings.size(p.effectivePageSize()) + " pages").orElse(""));
-            region.pageFallback().ifPresent(why -> out().println("huge pages preferred, ordinary ones used: " + why));
+            region.pageFallback().ifPresent(why -> out().println("the preferred huge pages fell back: " + why));
         }
         return 0;
     }

@@ -55,7 +55,7 @@ final class ShareCommand implements Callable<Integer> {
                 + (direct ? "DIRECT at base " + Strings.hex(region.baseAddress()) : "OFFSET")
                 + region.pageUsage().map(p -> ", " + Strings.size(p.effectivePageSize()) + " pages").orElse("")
                 + "; handing it to this user's processes on " + socket);
-            region.pageFallback().ifPresent(why -> out.println("huge pages preferred, ordinary ones used: " + why));
+            region.pageFallback().ifPresent(why -> out.println("the preferred huge pages fell back: " + why));
             out.flush();
             int handed = 0;
             while (handed < count && !stop.stopped()) {

@@ -32,9 +32,8 @@ import java.util.zip.CRC32C;
  *  |                  creator start time (8)                       | 72
  *  |                 creation time, epoch ms (8)                   | 80
  *  |                  header checksum (4)                          | 88   CRC32C of bytes [8, 88)
- *  |                        flags (4)                              | 92   bit 0: transparent huge pages asked for; advisory
- *  |                                                               |      only (outside the checksum: a use that matters
- *  |                                                               |      needs a version change)
+ *  |                        flags (4)                              | 92   0; for later use (outside the checksum:
+ *  |                                                               |      a use needs a version change)
  *  +---------------------------------------------------------------+
  *  |               current region size (8)                         | 96   mutable: release-stored by grow()
  *  |                     generation (8)                            | 104  mutable: 1 at creation, +1 per growth
@@ -140,13 +139,6 @@ public final class RegionLayout {
     public static final long SLOT_LOCK_BYTE = 1L << 62;
     /** The object byte whose OFD lock is the writer lock. Beyond any real size. */
     public static final long WRITER_LOCK_BYTE = Long.MAX_VALUE - 1;
-
-    /**
-     * Flag bits (at {@link #FLAGS_OFFSET}): the creator asked for transparent huge pages, so every
-     * process that maps the region asks too ({@code madvise(MADV_HUGEPAGE)}). Hugetlb pages need no
-     * flag: the object itself is on hugetlbfs.
-     */
-    public static final int FLAG_TRANSPARENT_HUGE_PAGES = 1;
 
     /** Addressing codes. */
     public static final int ADDRESSING_OFFSET_MODE = 0;
