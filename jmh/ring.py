@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from report import median, median_ci
+from paired_stats import median, median_ci
 
 OUT = sys.argv[1]
 recs = []

@@ -97,8 +97,12 @@ paired_md = os.path.join(OUT, "paired.md")
 md = [f"# panmap benchmark: pointer vs offset\n", f"Machine: {machine}.\n"]
 if os.path.exists(paired_md):  # the headline question, measured paired (paired.py)
     md += [open(paired_md).read(), "![offset / pointer per size, Java beside C](paired.svg)\n",
-           "How each chase compiles: [`c2-hops.md`](c2-hops.md) (C2) and [`c-hops.txt`](c-hops.txt) (gcc).\n",
-           "## The structures and the peers (JMH)\n"]
+           "How each chase compiles: [`c2-hops.md`](c2-hops.md) (C2) and [`c-hops.txt`](c-hops.txt) (gcc).\n"]
+attach_md = os.path.join(OUT, "attach.md")
+if os.path.exists(attach_md):  # attach + close against C (attach.py)
+    md += [open(attach_md).read(), "![attach + close, median and p99](attach.svg)\n"]
+if os.path.exists(paired_md) or os.path.exists(attach_md):
+    md.append("## The structures and the peers (JMH)\n")
 md += [
       f"Run: `{os.environ.get('BENCH_COMMAND', 'make bench')}` ({os.environ.get('BENCH_SETTINGS', '')}). "
       "ns/op, lower is better; one op is one hop, one lookup or one 8-byte word. "

@@ -27,7 +27,12 @@
  * part): on a busy machine a sample with cs > 0 includes time the CPU spent on another task. Keep
  * HOPS_PER_SAMPLE short (well under a scheduler slice, e.g. ~1 ms of hops) when the machine is shared.
  *
- * usage: chase SHM_NAME BASE_HEX FIRST_HEX SIZE_BYTES ROUNDS HOPS_PER_SAMPLE
+ * With a second list (NAME2 ... SIZE2: the same list built in a huge-page object, a file on hugetlbfs),
+ * each round runs the variants on both lists, the lists in alternating order, and the second list's
+ * variants are named with "-huge": 4 KiB vs huge pages paired round by round, as the variants are.
+ * A NAME with a '/' after the first character is a file (open), else a POSIX shm object (shm_open).
+ *
+ * usage: chase NAME BASE_HEX FIRST_HEX SIZE_BYTES ROUNDS HOPS_PER_SAMPLE [NAME2 BASE2_HEX FIRST2_HEX SIZE2_BYTES]
  * build: gcc -O2 -Wall -o chase chase.c
  * Exits 1 with one line on stderr on any failure (arguments, shm, mappings, a bad list).
  */
@@ -161,26 +166,29 @@ static const struct {
 };
 #define NV ((int) (sizeof VARIANTS / sizeof VARIANTS[0]))
 
-int main(int argc, char **argv) {
-    if (argc != 7) fail("usage: chase SHM_NAME BASE_HEX FIRST_HEX SIZE_BYTES ROUNDS HOPS_PER_SAMPLE");
-    const char *name = argv[1];
-    uint64_t base = parse("BASE_HEX", argv[2], 16);
-    uint64_t first = parse("FIRST_HEX", argv[3], 16);
-    uint64_t size = parse("SIZE_BYTES", argv[4], 10);
-    uint64_t rounds = parse("ROUNDS", argv[5], 10);
-    uint64_t hops = parse("HOPS_PER_SAMPLE", argv[6], 10);
-    long page = sysconf(_SC_PAGESIZE);
+/* one list: the object mapped at BASE and anywhere, each variant's position in it */
+struct list {
+    const char *name;
+    const char *suffix;
+    uint64_t base, first, size, delta, nodes;
+    void *at, *other;
+    uint64_t pos[NV];
+};
+
+static void open_list(struct list *l, long page) {
+    const char *name = l->name;
+    uint64_t base = l->base, first = l->first, size = l->size;
     if (base == 0 || base % (uint64_t) page != 0) fail("BASE 0x%" PRIx64 " is not a non-zero multiple of the page size %ld", base, page);
     if (size < 8) fail("SIZE_BYTES %" PRIu64 " is too small", size);
     if (base + size < base) fail("BASE 0x%" PRIx64 " + SIZE_BYTES %" PRIu64 " overflows", base, size);
-    if (rounds < 1 || hops < 1 || hops > (uint64_t) 1 << 40) fail("ROUNDS and HOPS_PER_SAMPLE must be positive");
 
-    int fd = shm_open(name, O_RDONLY, 0);
-    if (fd < 0) fail("shm_open(%s, O_RDONLY): %s", name, strerror(errno));
+    int file = strchr(name + 1, '/') != NULL;
+    int fd = file ? open(name, O_RDONLY | O_CLOEXEC) : shm_open(name, O_RDONLY, 0);
+    if (fd < 0) fail("%s(%s, O_RDONLY): %s", file ? "open" : "shm_open", name, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) fail("fstat(%s): %s", name, strerror(errno));
     if ((uint64_t) st.st_size < size)
-        fail("shm object %s has %lld bytes, fewer than SIZE_BYTES %" PRIu64, name, (long long) st.st_size, size);
+        fail("object %s has %lld bytes, fewer than SIZE_BYTES %" PRIu64, name, (long long) st.st_size, size);
 
     /* populated up front, so that no page fault lands in a timed sample */
     void *at = mmap((void *) (uintptr_t) base, size, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE, fd, 0);
@@ -219,40 +227,71 @@ int main(int argc, char **argv) {
      * of a node the four of them make `nodes` hops in all: the reuse distance of one chase going
      * round the list, as in ListBench.
      */
-    uint64_t pos[NV];
     uint64_t node = first;
     for (uint64_t i = 0, v = 0; v < NV; i++, node = *(const uint64_t *) node) {
-        while (v < NV && i == v * nodes / NV) pos[v++] = node;
+        while (v < NV && i == v * nodes / NV) l->pos[v++] = node;
     }
+    l->at = at;
+    l->other = other;
+    l->delta = delta;
+    l->nodes = nodes;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 7 && argc != 11)
+        fail("usage: chase NAME BASE_HEX FIRST_HEX SIZE_BYTES ROUNDS HOPS_PER_SAMPLE [NAME2 BASE2_HEX FIRST2_HEX SIZE2_BYTES]");
+    struct list lists[2];
+    int nl = argc == 11 ? 2 : 1;
+    for (int i = 0; i < nl; i++) {
+        int a = i == 0 ? 1 : 7;
+        lists[i].name = argv[a];
+        lists[i].suffix = i == 0 ? "" : "-huge";
+        lists[i].base = parse("BASE_HEX", argv[a + 1], 16);
+        lists[i].first = parse("FIRST_HEX", argv[a + 2], 16);
+        lists[i].size = parse("SIZE_BYTES", argv[a + 3], 10);
+    }
+    uint64_t rounds = parse("ROUNDS", argv[5], 10);
+    uint64_t hops = parse("HOPS_PER_SAMPLE", argv[6], 10);
+    if (rounds < 1 || hops < 1 || hops > (uint64_t) 1 << 40) fail("ROUNDS and HOPS_PER_SAMPLE must be positive");
+    long page = sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < nl; i++) open_list(&lists[i], page);
 
     /* warm-up: all variants in turn, at least once each, for about 200 ms */
     double t0 = now_ns();
     do {
-        for (int v = 0; v < NV; v++) pos[v] = VARIANTS[v].fn(pos[v], first, delta, (long) hops);
+        for (int i = 0; i < nl; i++) {
+            struct list *l = &lists[i];
+            for (int v = 0; v < NV; v++) l->pos[v] = VARIANTS[v].fn(l->pos[v], l->first, l->delta, (long) hops);
+        }
     } while (now_ns() - t0 < WARMUP_NS);
 
     for (uint64_t r = 0; r < rounds; r++) {
-        double ns[NV];
-        long cs[NV];
-        for (int k = 0; k < NV; k++) { /* round r: the r-th rotation of the variants' order */
-            int v = (int) ((r + (uint64_t) k) % NV);
-            long before = switches();
-            double a = now_ns();
-            pos[v] = VARIANTS[v].fn(pos[v], first, delta, (long) hops);
-            ns[v] = (now_ns() - a) / (double) hops;
-            cs[v] = switches() - before;
-        }
-        for (int k = 0; k < NV; k++) { /* printed after the round, in the order it ran */
-            int v = (int) ((r + (uint64_t) k) % NV);
-            printf("{\"bench\":\"chase\",\"lang\":\"c\",\"variant\":\"%s\",\"size\":%" PRIu64 ",\"round\":%" PRIu64
-                   ",\"ns_per_hop\":%.4f,\"cs\":%ld}\n", VARIANTS[v].name, size, r, ns[v], cs[v]);
+        for (int j = 0; j < nl; j++) { /* the lists in alternating order, round by round */
+            struct list *l = &lists[(r + (uint64_t) j) % (uint64_t) nl];
+            double ns[NV];
+            long cs[NV];
+            for (int k = 0; k < NV; k++) { /* round r: the r-th rotation of the variants' order */
+                int v = (int) ((r + (uint64_t) k) % NV);
+                long before = switches();
+                double a = now_ns();
+                l->pos[v] = VARIANTS[v].fn(l->pos[v], l->first, l->delta, (long) hops);
+                ns[v] = (now_ns() - a) / (double) hops;
+                cs[v] = switches() - before;
+            }
+            for (int k = 0; k < NV; k++) { /* printed after the round, in the order it ran */
+                int v = (int) ((r + (uint64_t) k) % NV);
+                printf("{\"bench\":\"chase\",\"lang\":\"c\",\"variant\":\"%s%s\",\"size\":%" PRIu64 ",\"round\":%" PRIu64
+                       ",\"ns_per_hop\":%.4f,\"cs\":%ld}\n", VARIANTS[v].name, l->suffix, l->size, r, ns[v], cs[v]);
+            }
         }
         fflush(stdout);
     }
     uint64_t s = 0;
-    for (int v = 0; v < NV; v++) s += pos[v];
+    for (int i = 0; i < nl; i++) {
+        for (int v = 0; v < NV; v++) s += lists[i].pos[v];
+        munmap(lists[i].other, lists[i].size);
+        munmap(lists[i].at, lists[i].size);
+    }
     sink = s;
-    munmap(other, size);
-    munmap(at, size);
     return 0;
 }

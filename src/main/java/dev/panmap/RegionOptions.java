@@ -69,7 +69,13 @@ public final class RegionOptions {
         Namespace namespace = Namespace.DEFAULT;
         Security security = Security.DEFAULT;
         long maxSize;
+        HugePages hugePages = HugePages.NONE;
+        long hugePageSize = DEFAULT_HUGE_PAGE_SIZE;
+        boolean confinedToThread;
     }
+
+    /** The huge page size asked for unless told otherwise: 2 MiB, what x86_64 offers everywhere. */
+    public static final long DEFAULT_HUGE_PAGE_SIZE = 2L << 20;
 
     private final long size;
     private final Permissions permissions;
@@ -84,6 +90,9 @@ public final class RegionOptions {
     private final Namespace namespace;
     private final Security security;
     private final long maxSize;
+    private final HugePages hugePages;
+    private final long hugePageSize;
+    private final boolean confinedToThread;
 
     private RegionOptions(Values v) {
         this.size = v.size;
@@ -99,6 +108,9 @@ public final class RegionOptions {
         this.namespace = v.namespace;
         this.security = v.security;
         this.maxSize = v.maxSize;
+        this.hugePages = v.hugePages;
+        this.hugePageSize = v.hugePageSize;
+        this.confinedToThread = v.confinedToThread;
     }
 
     /** {@return a copy of these options with one change} */
@@ -117,6 +129,9 @@ public final class RegionOptions {
         v.namespace = namespace;
         v.security = security;
         v.maxSize = maxSize;
+        v.hugePages = hugePages;
+        v.hugePageSize = hugePageSize;
+        v.confinedToThread = confinedToThread;
         change.accept(v);
         return new RegionOptions(v);
     }
@@ -251,8 +266,8 @@ public final class RegionOptions {
      * {@code size()}.
      */
     public RegionOptions maxSize(long bytes) {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("maximum size must not be negative: maxSize=" + bytes);
+        if (bytes < 0 || bytes > dev.panmap.internal.RegionLayout.MAX_RESERVED_SPAN / 2) {
+            throw new IllegalArgumentException("maximum size must be in [0, 32 TiB]: maxSize=" + bytes);
         }
         return with(v -> v.maxSize = bytes);
     }
@@ -283,6 +298,57 @@ public final class RegionOptions {
     /** {@return who may open the region on Windows} */
     public Security security() {
         return security;
+    }
+
+    /**
+     * Whether a created region is backed by huge pages ({@link HugePages}: none, preferred, required),
+     * of {@link #hugePageSize(long)} bytes. With huge pages, sizes are rounded up to whole huge pages
+     * and a DIRECT base must be aligned to one. When attaching, a region on hugetlb pages has them
+     * whatever this says; for transparent huge pages, a process that attaches with this option set
+     * asks for them on its own mapping too ({@code madvise(MADV_HUGEPAGE)}; the header does not record
+     * the choice).
+     */
+    public RegionOptions hugePages(HugePages value) {
+        return with(v -> v.hugePages = Objects.requireNonNull(value));
+    }
+
+    /** {@return whether a created region is backed by huge pages} */
+    public HugePages hugePages() {
+        return hugePages;
+    }
+
+    /**
+     * The huge page size to ask for: 2 MiB (the default) or 1 GiB, where the kernel offers it
+     * ({@code /sys/kernel/mm/hugepages/hugepages-1048576kB}). A file on a hugetlbfs mount gets the
+     * mount's page size; transparent huge pages are 2 MiB only.
+     */
+    public RegionOptions hugePageSize(long bytes) {
+        if (bytes < 4096 || Long.bitCount(bytes) != 1) {
+            throw new IllegalArgumentException("a huge page size is a power of two of at least 4096 bytes: hugePageSize=" + bytes);
+        }
+        return with(v -> v.hugePageSize = bytes);
+    }
+
+    /** {@return the huge page size asked for} */
+    public long hugePageSize() {
+        return hugePageSize;
+    }
+
+    /**
+     * Confines the region to the thread that opens it: its segment, writer lock and attach table work
+     * only in that thread ({@link WrongThreadException} elsewhere), and only that thread may close it.
+     * What this buys is a cheap close: a region's memory is tied to an arena, and closing a shared
+     * arena (the default, usable from any thread) is a handshake with every thread of the JVM, which
+     * costs about 15 us here, most of what an attach and close cost. For short-lived, one-thread
+     * attaches: a probe, a command-line tool, a request that looks and leaves. Off by default.
+     */
+    public RegionOptions confinedToThread(boolean value) {
+        return with(v -> v.confinedToThread = value);
+    }
+
+    /** {@return whether regions opened with these options are confined to the opening thread} */
+    public boolean confinedToThread() {
+        return confinedToThread;
     }
 
     /**

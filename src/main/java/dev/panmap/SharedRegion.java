@@ -4,6 +4,7 @@ import static dev.panmap.internal.RegionLayout.*;
 
 import dev.panmap.internal.AttachTable;
 import dev.panmap.internal.Header;
+import dev.panmap.internal.PagePlan;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.Platform.Access;
 import dev.panmap.internal.Platform.Target;
@@ -48,7 +49,11 @@ public final class SharedRegion implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.panmap");
 
     /** What backs a region. */
-    public enum Backing { SHARED_MEMORY, FILE }
+    public enum Backing {
+        SHARED_MEMORY, FILE,
+        /** An anonymous memory file ({@code memfd_create}): no name anywhere, gone with its last user. */
+        ANONYMOUS
+    }
 
     private final Platform platform;
     private final Target target;
@@ -76,6 +81,9 @@ public final class SharedRegion implements AutoCloseable {
     private final long selfStartTime;
     private final WriterLock writerLock;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final boolean anonymous;
+    private final String pageFallback;     // why preferred huge pages are not used, or null
+    private final Thread owner;            // the only thread that may use it (RegionOptions.confinedToThread), or null
 
     // ====================================================================== opening
 
@@ -112,6 +120,56 @@ public final class SharedRegion implements AutoCloseable {
     public static SharedRegion openRawFile(Path path, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, true);
     }
+
+    /**
+     * Creates an anonymous region: a memory file with no name anywhere ({@code memfd_create}), gone
+     * when the last process that has it closes it. Other processes get it only from this one, over a
+     * Unix socket ({@link RegionSocket}); it is sealed so that no holder can shrink it (or grow it) and
+     * make another fault. {@code options.size()} is required; huge pages, if asked for, come from the
+     * hugetlb pool ({@code MFD_HUGETLB}).
+     */
+    public static SharedRegion createAnonymous(RegionOptions options) {
+        Platform platform = Platform.current();
+        String name = "memfd:panmap-" + platform.currentPid() + "-" + ANONYMOUS_COUNTER.incrementAndGet();
+        Opener o = new Opener(platform, Target.shm(name), OpenMode.CREATE_ONLY, options, false);
+        o.anonymous = true;
+        return o.open();
+    }
+
+    /** As {@link #receive(Path, OpenMode, RegionOptions)}, read-write, with default options. */
+    public static SharedRegion receive(Path socket) {
+        return receive(socket, OpenMode.OPEN_ONLY, RegionOptions.defaults());
+    }
+
+    /**
+     * Attaches to an anonymous region that another process offers on the Unix socket at {@code socket}
+     * ({@link RegionSocket}): connects, receives its descriptor ({@code SCM_RIGHTS}) and maps it as
+     * {@link #open} maps a named region. The sender must run as this user or as root; it hands the
+     * region only to the users it allows, and a refusal is a {@link ErrorKind#PERMISSION_DENIED}
+     * with its reason. Waits up to {@code options.attachTimeout()} for the sender.
+     *
+     * @param mode {@link OpenMode#OPEN_ONLY} or {@link OpenMode#OPEN_READ_ONLY}
+     */
+    public static SharedRegion receive(Path socket, OpenMode mode, RegionOptions options) {
+        if (mode != OpenMode.OPEN_ONLY && mode != OpenMode.OPEN_READ_ONLY) {
+            throw new IllegalArgumentException("a received region is opened OPEN_ONLY or OPEN_READ_ONLY, not " + mode);
+        }
+        Platform platform = Platform.current();
+        Platform.Received r = platform.receive(socket.toAbsolutePath().toString(), options.attachTimeout(), mode.writable());
+        Opener o = new Opener(platform, Target.shm(printable(r.name())), mode, options, false);
+        o.anonymous = true;
+        o.handle = r.handle();
+        return o.open();
+    }
+
+    /** {@return a sender's name for its region, safe to print: no control characters, at most 255 characters} */
+    private static String printable(String name) {
+        String clean = name.codePoints().filter(c -> !Character.isISOControl(c))
+            .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return clean.length() > 255 ? clean.substring(0, 255) : clean;
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong ANONYMOUS_COUNTER = new java.util.concurrent.atomic.AtomicLong();
 
     private static SharedRegion open(java.util.function.Function<Platform, Target> target, OpenMode mode,
                                      RegionOptions options, boolean raw) {
@@ -174,9 +232,9 @@ public final class SharedRegion implements AutoCloseable {
         this.offsetFallback = offsetFallback;
         this.selfPid = platform.currentPid();
         this.selfStartTime = platform.processStartTime(selfPid);
-        this.arena = Arena.ofShared();
+        this.arena = o.options.confinedToThread() ? Arena.ofConfined() : Arena.ofShared();
         MemorySegment mapping = MemorySegment.ofAddress(mappingAddress)
-            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, mappingSize));
+            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, this.mappingSize)); // grown, maybe
         boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
         if (readOnly) {
             mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
@@ -189,6 +247,9 @@ public final class SharedRegion implements AutoCloseable {
         this.attachTable = this.header == null ? null
             : new AttachTable(this.header, attachCapacity, platform, handle, SLOT_LOCK_BYTE); // capacity as validated, never re-read
         this.writerLock = new WriterLock(this, platform, handle, this.header);
+        this.anonymous = o.anonymous;
+        this.pageFallback = o.pageFallback;
+        this.owner = o.options.confinedToThread() ? Thread.currentThread() : null;
     }
 
     /** Registers this process in the attach table (writable, non-raw regions only). */
@@ -221,6 +282,8 @@ public final class SharedRegion implements AutoCloseable {
         Platform.Handle handle;
         boolean created;
         long spanKept; // the address space the mapping keeps (for the cleanup of a failed open)
+        boolean anonymous;     // a memfd: created here, or received (then handle is set before open())
+        String pageFallback;
 
         Opener(Platform platform, Target target, OpenMode mode, RegionOptions options, boolean raw) {
             this.platform = platform;
@@ -236,7 +299,30 @@ public final class SharedRegion implements AutoCloseable {
             }
             long headerSize = raw ? 0 : RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
             long createSize = mode.creates() ? headerSize + pageRound(options.size()) : 0;
-            openHandle(createSize);
+            PagePlan plan = null;
+            if (mode.creates()) {
+                plan = platform.planPages(anonymous ? null : target, options.hugePages(), options.hugePageSize());
+                createSize = plan.round(createSize); // whole huge pages, header included
+            }
+            if (anonymous && handle == null) {
+                String memfdName = target.name().substring(target.name().indexOf(':') + 1); // the kernel adds "memfd:"
+                // sealed against growing only when it cannot grow (no maxSize): a region that may grow seals only shrinking
+                handle = platform.createAnonymous(memfdName, createSize, creation(plan), plan,
+                    options.hugePages() == dev.panmap.HugePages.PREFERRED, options.maxSize() == 0);
+                created = true;
+                plan = platform.pagePlan(handle); // the fallback, if it fell back
+            } else if (handle == null) {
+                openHandle(createSize, plan);
+            }
+            if (created) {
+                pageFallback = plan.fallback();
+                if (pageFallback != null) {
+                    LOG.log(System.Logger.Level.INFO, "{0}: the preferred huge pages fell back: {1}", target.name(), pageFallback);
+                }
+                if (plan.transparent()) {
+                    platform.useTransparentHugePages(handle); // every map of it now asks for them
+                }
+            }
             long mapped = 0;
             long size = 0;
             try {
@@ -249,12 +335,16 @@ public final class SharedRegion implements AutoCloseable {
                     mapped = platform.map(handle, size, access(), 0, options.populate());
                     region = new SharedRegion(this, mapped, size, size, 0, 0, Addressing.OFFSET, false, 0);
                 } else if (created) {
-                    long dataSize = pageRound(options.size());
+                    long dataSize = createSize - headerSize;
                     size = createSize;
                     long span = Math.max(size, options.maxSize() == 0 ? 0 : headerSize + pageRound(options.maxSize()));
                     boolean direct = options.addressing() == Addressing.DIRECT;
-                    mapped = direct ? mapAtFreeBase(size, span) : platform.map(handle, size, span, Access.READ_WRITE, 0, options.populate());
+                    span = plan.round(span); // a huge-page region grows in whole huge pages too
+                    mapped = direct ? mapAtFreeBase(size, span, plan.alignment()) : platform.map(handle, size, span, Access.READ_WRITE, 0, options.populate());
                     spanKept = span;
+                    if (plan.transparent() && options.reserve()) {
+                        reserveByTouching(mapped, size);
+                    }
                     Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
                     writeHeader(h, headerSize, dataSize, span, direct ? mapped : 0);
                     if (target.file()) { // a new file region survives a power loss from here on
@@ -266,6 +356,9 @@ public final class SharedRegion implements AutoCloseable {
                 } else {
                     Validated v = validate();
                     size = v.regionSize;
+                    if (options.hugePages() != dev.panmap.HugePages.NONE) { // the header does not say: this process asks
+                        platform.useTransparentHugePages(handle);
+                    }
                     spanKept = v.span;
                     boolean direct = v.addressing == Addressing.DIRECT;
                     boolean fallback = false;
@@ -304,7 +397,7 @@ public final class SharedRegion implements AutoCloseable {
                     unmapQuietly(platform, mapped, spanKept);
                 }
                 platform.close(handle);
-                if (created) {
+                if (created && !anonymous) {
                     try {
                         platform.remove(target);
                     } catch (RuntimeException suppressed) {
@@ -324,8 +417,37 @@ public final class SharedRegion implements AutoCloseable {
             return (bytes + page - 1) / page * page;
         }
 
-        private void openHandle(long createSize) {
-            Platform.Creation creation = new Platform.Creation(options.permissions().mode(), options.reserve(), options.security());
+        /**
+         * What a new object is made with. Transparent huge pages are not reserved by {@code fallocate},
+         * which would take small pages before the mapping asks for huge ones: {@link #reserveByTouching}
+         * does it after.
+         */
+        private Platform.Creation creation(PagePlan plan) {
+            boolean reserve = options.reserve() && (plan == null || !plan.transparent());
+            return new Platform.Creation(options.permissions().mode(), reserve, options.security());
+        }
+
+        /**
+         * Reserves a new region's memory through its mapping, which asked for transparent huge pages:
+         * one store of zero per page (a fresh object is all zeros), so the kernel allocates each 2 MiB
+         * at its first fault where it can. A full file system is {@code NO_SPACE} here, as
+         * {@code fallocate} would report it, not a fault later.
+         */
+        private void reserveByTouching(long address, long size) {
+            MemorySegment all = MemorySegment.ofAddress(address).reinterpret(size);
+            long page = platform.pageSize();
+            try {
+                for (long at = 0; at < size; at += page) {
+                    all.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) 0);
+                }
+            } catch (InternalError fault) {
+                throw new RegionException(ErrorKind.NO_SPACE, target.name() + ": the file system has no room for " + size
+                    + " bytes (a page fault failed while reserving them)", fault);
+            }
+        }
+
+        private void openHandle(long createSize, PagePlan plan) {
+            Platform.Creation creation = creation(plan);
             switch (mode) {
                 case CREATE_ONLY -> {
                     handle = platform.create(target, createSize, creation);
@@ -357,8 +479,8 @@ public final class SharedRegion implements AutoCloseable {
         }
 
         /** Maps a new DIRECT region (keeping {@code span}) at the requested base, or at the first free slot from the default. */
-        private long mapAtFreeBase(long size, long span) {
-            long alignment = platform.baseAlignment();
+        private long mapAtFreeBase(long size, long span, long pageAlignment) {
+            long alignment = Math.max(platform.baseAlignment(), pageAlignment);
             if (options.baseAddress() != 0) {
                 if (options.baseAddress() % alignment != 0) {
                     throw new IllegalArgumentException("base address 0x" + Long.toHexString(options.baseAddress())
@@ -420,7 +542,8 @@ public final class SharedRegion implements AutoCloseable {
                     }
                     waitingFor = what + " is empty (0 bytes): not a panmap region, or its creator has not sized it yet";
                 } else {
-                    long peekSize = Math.min(size, platform.pageSize());
+                    // a hugetlb mapping is made and unmade in whole huge pages
+                    long peekSize = Math.min(size, Math.max(platform.pageSize(), platform.pagePlan(handle).hugetlbPageSize()));
                     long peek = platform.mapTransient(handle, peekSize);
                     try {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
@@ -482,15 +605,16 @@ public final class SharedRegion implements AutoCloseable {
             } else if (dataSize <= 0 || dataSize % page != 0 || dataSize > Long.MAX_VALUE - headerSize
                        || regionSize != headerSize + dataSize) {
                 bad = "region size " + regionSize + " is not header " + headerSize + " + data " + dataSize;
-            } else if (span < regionSize || span % page != 0) {
-                bad = "reserved span " + span + " is smaller than the region (" + regionSize + ") or not whole pages";
+            } else if (span < regionSize || span % page != 0 || span > MAX_RESERVED_SPAN) {
+                bad = "reserved span " + span + " is smaller than the region (" + regionSize + "), not whole pages, or more than "
+                    + MAX_RESERVED_SPAN + " bytes";
             } else if (current < regionSize || current > span || current % page != 0) {
                 bad = "current size " + current + " is not whole pages between the size at creation (" + regionSize + ") and the span ("
                     + span + ")";
             } else if (addressingCode != ADDRESSING_OFFSET_MODE && addressingCode != ADDRESSING_DIRECT_MODE) {
                 bad = "unknown addressing mode " + addressingCode;
-            } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base <= 0 || base % platform.baseAlignment() != 0
-                       || base > Long.MAX_VALUE - span)) {
+            } else if (addressingCode == ADDRESSING_DIRECT_MODE && (base < MIN_DIRECT_BASE || base % platform.baseAlignment() != 0
+                       || base > USER_SPACE_END - span)) {
                 bad = "DIRECT region with an unusable base address 0x" + Long.toHexString(base) + " for " + regionSize + " bytes";
             }
             if (bad != null) {
@@ -556,7 +680,7 @@ public final class SharedRegion implements AutoCloseable {
         try {
             synchronized (this) {
                 refreshLocked();
-                long page = platform.pageSize();
+                long page = Math.max(platform.pageSize(), platform.pagePlan(handle).alignment()); // whole huge pages, if huge
                 long target = dataOffset + (newSize + page - 1) / page * page;
                 long current = mappingSize;
                 if (newSize <= 0 || target < current) {
@@ -764,7 +888,35 @@ public final class SharedRegion implements AutoCloseable {
     }
 
     public Backing backing() {
-        return target.file() ? Backing.FILE : Backing.SHARED_MEMORY;
+        return anonymous ? Backing.ANONYMOUS : target.file() ? Backing.FILE : Backing.SHARED_MEMORY;
+    }
+
+    /**
+     * {@return the pages that back this region's mapping in this process}, read from the kernel
+     * ({@code /proc/self/smaps}): the page size in effect, not the one asked for. Only pages this
+     * process has touched are resident here; {@code panmap inspect} touches one byte per 2 MiB first.
+     * Empty where the system does not say (Windows).
+     */
+    public Optional<PageUsage> pageUsage() {
+        checkOpen();
+        return Optional.ofNullable(platform.pageUsage(mappingAddress, mappingSize));
+    }
+
+    /**
+     * {@return why the huge pages {@linkplain HugePages#PREFERRED preferred} at creation are not the ones
+     * asked for (hugetlb pages fell back to transparent or ordinary ones, or there were none), if so}
+     */
+    public Optional<String> pageFallback() {
+        return Optional.ofNullable(pageFallback);
+    }
+
+    Platform platform() {
+        return platform;
+    }
+
+    Platform.Handle handle() {
+        checkOpen();
+        return handle;
     }
 
     /** {@return whether this region has no panmap header (opened raw)} */
@@ -889,6 +1041,9 @@ public final class SharedRegion implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (owner != null && Thread.currentThread() != owner) { // before anything changes: the arena would refuse half-way
+            throw new WrongThreadException("region " + name() + " is confined to thread " + owner.getName() + " (RegionOptions.confinedToThread)");
+        }
         if (!closed.compareAndSet(false, true)) {
             return;
         }

@@ -371,7 +371,7 @@ class SharedRegionTest {
 
     @ParameterizedTest(name = "data size {0}")
     @CsvSource({"9223372036854771712, inconsistent header", "9223372036854775807, inconsistent header",
-                "4611686018427387904, is truncated", "-4096, inconsistent header"})
+                "4611686018427387904, inconsistent header", "1099511627776, is truncated", "-4096, inconsistent header"})
     void aForgedSizeNearTwoToThe63IsCorruptNotAnMmap(long dataSize, String expected) throws Exception {
         Path file = validRegionFile("forged-" + Long.toHexString(dataSize));
         long headerSize = RegionLayout.headerSize(RegionLayout.DEFAULT_ATTACH_CAPACITY, 4096);

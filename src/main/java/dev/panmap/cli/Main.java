@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
  * ENOENT (No such file or directory)}); {@code --verbose} adds the stack trace.
  */
 @Command(name = "panmap", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-    subcommands = {CreateCommand.class, InspectCommand.class, ListCommand.class, WatchCommand.class,
+    subcommands = {CreateCommand.class, InspectCommand.class, ListCommand.class, WatchCommand.class, ShareCommand.class,
         PutCommand.class, LockCommand.class, GrowCommand.class, RingCommand.class, RemoveCommand.class},
     description = {"Creates, inspects, watches and removes panmap shared-memory regions.", ""},
     footer = {"", "Exit codes: 0 success, 1 a native or region error, 2 bad usage.",

@@ -1,6 +1,7 @@
 package dev.panmap.cli;
 
 import dev.panmap.Addressing;
+import dev.panmap.PageUsage;
 import dev.panmap.ProcessInfo;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
@@ -25,12 +26,13 @@ import java.util.Map;
  * @param lastStaleHolder  the last holder that died holding the lock, or null
  * @param generation       1 at creation, +1 per growth
  * @param reservedSpan     the most the region (header included) may grow to
+ * @param pages            the pages that back the region here, as the kernel reports them, or null if it does not
  */
 record RegionInfo(String name, SharedRegion.Backing backing, String owner, long size, long regionSize, long dataOffset,
                   Addressing addressing, long recordedBase, boolean offsetFallback, long mappedAt, String mode,
                   int layoutVersion, ProcessInfo creator, Instant createdAt, ProcessInfo lockHolder, long lockAcquisitions,
                   long staleRecoveries, ProcessInfo lastStaleHolder, int maxAttached, List<ProcessInfo> attached,
-                  long generation, long reservedSpan) {
+                  long generation, long reservedSpan, PageUsage pages) {
 
     /** The directory where Linux keeps POSIX shared-memory objects, one file each. */
     static final Path SHM_DIRECTORY = Path.of("/dev/shm");
@@ -38,16 +40,35 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
     static RegionInfo of(SharedRegion r) {
         r.refresh(); // the size now: maps what another process grew, and says if the backing shrank
         WriterLock lock = r.writerLock();
-        Path path = r.backing() == SharedRegion.Backing.FILE ? Path.of(r.name()) : SHM_DIRECTORY.resolve(r.name().substring(1));
+        Path path = switch (r.backing()) {
+            case FILE -> Path.of(r.name());
+            case SHARED_MEMORY -> SHM_DIRECTORY.resolve(r.name().substring(1));
+            case ANONYMOUS -> null;
+        };
         return new RegionInfo(r.name(), r.backing(), owner(path), r.size(), r.regionSize(), r.dataOffset(), r.addressing(),
             r.recordedBaseAddress(), r.isOffsetFallback(), r.baseAddress(), r.permissions().toString(), r.layoutVersion(),
             r.creator().orElse(null), r.createdAt().orElse(null), lock.holder().orElse(null), lock.acquisitions(),
             lock.staleRecoveries(), lock.lastStaleHolder().orElse(null), r.maxAttached(), r.attachedProcesses(), r.generation(),
-            r.reservedSpan());
+            r.reservedSpan(), r.pageUsage().orElse(null));
+    }
+
+    /**
+     * Reads one byte per 2 MiB of the data area, so that the pages that back the region are mapped in
+     * this process and {@code /proc/self/smaps} reports them: a look at the page size in effect, not
+     * a scan (a 1 GiB region is 512 reads).
+     */
+    static void touchForPages(SharedRegion r) {
+        java.lang.foreign.MemorySegment data = r.segment();
+        for (long at = 0; at < data.byteSize(); at += PageUsage.TRANSPARENT_HUGE_PAGE_SIZE) {
+            data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at);
+        }
     }
 
     /** {@return the user owning {@code path}, or null if the system does not say} */
     static String owner(Path path) {
+        if (path == null) {
+            return null;
+        }
         try {
             return Files.getOwner(path).getName();
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
@@ -92,12 +113,28 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
         m.put("lastStaleHolder", Processes.json(lastStaleHolder));
         m.put("maxAttached", maxAttached);
         m.put("attached", attached.stream().map(Processes::json).toList());
+        m.put("pages", pages == null ? null : pagesJson());
+        return m;
+    }
+
+    private Map<String, Object> pagesJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("effectivePageSize", pages.effectivePageSize());
+        m.put("kernelPageSize", pages.kernelPageSize());
+        m.put("hugetlb", pages.hugetlb());
+        m.put("transparentHugeBytes", pages.transparentHugeBytes());
+        m.put("residentBytes", pages.residentBytes());
+        m.put("mappedBytes", pages.mappedBytes());
         return m;
     }
 
     List<String> toText() {
         List<String> lines = new ArrayList<>();
-        String kind = backing == SharedRegion.Backing.FILE ? "a region in a file" : "POSIX shared memory";
+        String kind = switch (backing) {
+            case FILE -> "a region in a file";
+            case SHARED_MEMORY -> "POSIX shared memory";
+            case ANONYMOUS -> "an anonymous memory file, received over a socket";
+        };
         line(lines, "region", name + " (" + kind + (owner == null ? "" : ", owner " + owner) + ")");
         line(lines, "layout", "version " + layoutVersion + "; header " + dataOffset + " bytes, so the data area starts at offset " + dataOffset);
         line(lines, "size", Strings.size(size) + " of data (" + size + " bytes); " + regionSize + " bytes with the header; generation "
@@ -112,6 +149,9 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
             }
         } else {
             line(lines, "addressing", "OFFSET: mapped anywhere, stored references are offsets from the region start");
+        }
+        if (pages != null) {
+            line(lines, "pages", Strings.size(pages.effectivePageSize()) + " in effect, as the kernel reports it: " + pages.describe());
         }
         line(lines, "mode", mode);
         line(lines, "created", (createdAt == null ? "" : Processes.localTime(createdAt) + " ")

@@ -121,12 +121,34 @@ public final class AddressBook {
 
     /** {@return the start of the lowest anywhere-kind reservation of at least {@code size} bytes, or 0} */
     public long fitAnywhere(long size) {
+        return fitAnywhere(size, 1);
+    }
+
+    /**
+     * {@return the lowest address aligned to {@code alignment} (a power of two) in an anywhere-kind
+     * reservation with {@code size} bytes from there to the reservation's end, or 0} A huge-page
+     * mapping needs its start on a huge page.
+     */
+    public long fitAnywhere(long size, long alignment) {
         for (long start : anywhere) {
-            if (reserved.get(start) - start >= size) {
-                return start;
+            long at = (start + alignment - 1) & -alignment;
+            if (reserved.get(start) - at >= size) {
+                return at;
             }
         }
         return 0;
+    }
+
+    /** {@return the anywhere-kind reservations of at least {@code size} bytes, lowest first, as {start, end}} */
+    public List<long[]> anywhereAtLeast(long size) {
+        List<long[]> out = new ArrayList<>();
+        for (long start : anywhere) {
+            long end = reserved.get(start);
+            if (end - start >= size) {
+                out.add(new long[] {start, end});
+            }
+        }
+        return out;
     }
 
     /** {@return whether all of {@code [start, end)} is reserved} */

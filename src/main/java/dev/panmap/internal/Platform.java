@@ -164,8 +164,9 @@ public interface Platform {
      * of its kind in this process may reuse it (fixed: at that base; anywhere: first fit). Code that
      * follows addresses without a per-access liveness check (the structures' read paths) and races
      * with the unmap therefore reads zeros or, after a later open that reuses the range, that region's
-     * bytes, but never unmapped memory: the range stays mapped for the life of the process. A
-     * {@link #mapTransient} mapping is given back.
+     * bytes, but never unmapped memory: the range stays mapped for the life of the process. The
+     * growth room past {@code size} (the bytes mapped now) was never mapped and is given back, so a
+     * span costs nothing after the close. A {@link #mapTransient} mapping is given back.
      */
     void unmap(long address, long size);
 
@@ -274,6 +275,92 @@ public interface Platform {
     default int wakeAddress(MemorySegment word, int count) {
         throw new RegionException(ErrorKind.NOT_SUPPORTED, "waking a shared word across processes is not implemented on "
             + name() + " (it needs a named event beside the word: WakeByAddress is process-local)");
+    }
+
+    // ------------------------------------------------------------------ huge pages and anonymous regions
+    // POSIX only: the defaults below are what Windows does (it has neither memfd nor SCM_RIGHTS, and
+    // its large pages need SeLockMemoryPrivilege, which panmap does not ask for).
+
+    /**
+     * Decides how a new region's pages are backed. {@code target} null means an anonymous region.
+     *
+     * @throws dev.panmap.RegionException {@code NOT_SUPPORTED} when {@code policy} is REQUIRED and
+     *         this kind of region cannot have huge pages here
+     */
+    default PagePlan planPages(Target target, dev.panmap.HugePages policy, long hugePageSize) {
+        if (policy == dev.panmap.HugePages.REQUIRED) {
+            throw new dev.panmap.RegionException(dev.panmap.ErrorKind.NOT_SUPPORTED, "huge pages are not supported on Windows");
+        }
+        return PagePlan.ordinary(pageSize(), policy == dev.panmap.HugePages.NONE ? null : "huge pages are not supported on Windows");
+    }
+
+    /** {@return how an open object's pages are backed}, as far as the object itself says (a hugetlbfs file does) */
+    default PagePlan pagePlan(Handle handle) {
+        return PagePlan.ordinary(pageSize(), null);
+    }
+
+    /**
+     * Asks for transparent huge pages in every later {@link #map} of {@code handle} (POSIX:
+     * {@code madvise(MADV_HUGEPAGE)} on the new mapping, and sizes and bases aligned to 2 MiB).
+     */
+    default void useTransparentHugePages(Handle handle) {
+        throw new dev.panmap.RegionException(dev.panmap.ErrorKind.NOT_SUPPORTED, "transparent huge pages are not on Windows");
+    }
+
+    /**
+     * Creates an anonymous shared object of {@code size} bytes, named only for messages and
+     * {@code /proc} (Linux: {@code memfd_create}, sealed against shrinking, and against growing when
+     * {@code sealGrowth}). When the plan's hugetlb pages are only preferred and too few are free, it
+     * falls back to transparent or ordinary pages; {@link #pagePlan} of the handle then says which, and why.
+     */
+    default Handle createAnonymous(String name, long size, Creation creation, PagePlan plan, boolean preferred, boolean sealGrowth) {
+        throw new dev.panmap.RegionException(dev.panmap.ErrorKind.NOT_SUPPORTED, "anonymous regions are not on Windows");
+    }
+
+    /** {@return what backs {@code [address, address+size)} of this process now, or null if the system does not say} */
+    default dev.panmap.PageUsage pageUsage(long address, long size) {
+        return null;
+    }
+
+    /** A socket that hands objects to the processes that connect to it. */
+    interface Listener extends AutoCloseable {
+        /** {@return the socket's path} */
+        String path();
+
+        /**
+         * Waits up to {@code timeout} for one process to connect, and hands it {@code handle} if it runs
+         * as an allowed user; a refused peer is told why.
+         *
+         * @return the peer and whether it was given the object, or null if none connected in time
+         */
+        Peer handOver(Handle handle, String name, java.time.Duration timeout);
+
+        @Override
+        void close();
+    }
+
+    /** A process at the other end of a socket, as the kernel reports it, and what was done for it. */
+    record Peer(int pid, int uid, int gid, boolean granted, String reason) {}
+
+    /** What a receiver got: an open handle and the name the sender gave it. */
+    record Received(Handle handle, String name, Peer sender) {}
+
+    /**
+     * Listens on a new socket at {@code path} (which must not exist), with exactly {@code permissions};
+     * only processes of the uids in {@code allowedUids} are handed anything.
+     */
+    default Listener listen(String path, int permissions, java.util.Set<Integer> allowedUids) {
+        throw new dev.panmap.RegionException(dev.panmap.ErrorKind.NOT_SUPPORTED, "passing regions over a socket is not on Windows");
+    }
+
+    /** Connects to the socket at {@code path} and waits up to {@code timeout} for an object. */
+    default Received receive(String path, java.time.Duration timeout, boolean writable) {
+        throw new dev.panmap.RegionException(dev.panmap.ErrorKind.NOT_SUPPORTED, "passing regions over a socket is not on Windows");
+    }
+
+    /** {@return this process's user id} (Windows: -1, not used) */
+    default int currentUid() {
+        return -1;
     }
 
     // ------------------------------------------------------------------ choice

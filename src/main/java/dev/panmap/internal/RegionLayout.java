@@ -144,6 +144,16 @@ public final class RegionLayout {
     public static final int ADDRESSING_OFFSET_MODE = 0;
     public static final int ADDRESSING_DIRECT_MODE = 1;
 
+    /**
+     * The largest reserved span a header may name: 64 TiB, half of x86-64's 47-bit user address space
+     * (an attach reserves the span; a forged one must not take the process's address space).
+     */
+    public static final long MAX_RESERVED_SPAN = 1L << 46;
+    /** The lowest DIRECT base a header may name (below it: the null-page guard, {@code vm.mmap_min_addr}). */
+    public static final long MIN_DIRECT_BASE = 1L << 16;
+    /** The end of x86-64's 47-bit user address space: no DIRECT region may reach past it. */
+    public static final long USER_SPACE_END = 1L << 47;
+
     /** The smallest header: everything before the attach table. */
     public static final int MIN_HEADER_SIZE = ATTACH_TABLE_OFFSET;
     public static final int DEFAULT_ATTACH_CAPACITY = 64;

@@ -95,7 +95,20 @@ public final class ChildJvm implements AutoCloseable {
         return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, main, args);
     }
 
+    /**
+     * Starts {@code main} (native access on) behind a wrapper command, with an explicit class path:
+     * for a child of another user, who may not read the build tree.
+     */
+    public static ChildJvm launchWith(List<String> wrapper, String classPath, Class<?> main, String... args) {
+        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, classPath, main, args);
+    }
+
     private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, Class<?> main, String... args) {
+        return launch(prefix, jvmOptions, c1Only, classPath(), main, args);
+    }
+
+    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, String classPath, Class<?> main,
+                                   String... args) {
         List<String> command = new ArrayList<>(prefix);
         command.add(javaBinary().toString());
         command.add("-Xshare:auto");
@@ -104,7 +117,7 @@ public final class ChildJvm implements AutoCloseable {
         }
         command.addAll(jvmOptions);
         command.add("-cp");
-        command.add(classPath());
+        command.add(classPath);
         command.add(main.getName());
         command.addAll(List.of(args));
         try {

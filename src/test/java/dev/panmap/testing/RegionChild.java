@@ -19,6 +19,8 @@ import java.lang.invoke.VarHandle;
  * <pre>
  * create shm|file NAME OCTAL           -> CREATED mode=OCTAL
  * open shm|file NAME MODE [fallback]   -> OPENED base=HEX addressing=A fallback=B size=N pid=P
+ * receive SOCKET MODE                   -> OPENED ... backing=B  (an anonymous region handed over on SOCKET)
+ * trylock                               -> LOCKED pid=P | BUSY
  * put OFFSET VALUE                      -> OK              (volatile 8-byte store in the data area)
  * get OFFSET                            -> VALUE N
  * await OFFSET VALUE                    -> SEEN | TIMEOUT  (waits up to 20 s)
@@ -54,6 +56,13 @@ public final class RegionChild {
                         System.out.println("OPENED base=" + Long.toHexString(region.baseAddress()) + " addressing=" + region.addressing()
                             + " fallback=" + region.isOffsetFallback() + " size=" + region.size() + " pid=" + ProcessHandle.current().pid());
                     }
+                    case "receive" -> {
+                        region = SharedRegion.receive(Path.of(a[1]), OpenMode.valueOf(a[2]), RegionOptions.defaults());
+                        System.out.println("OPENED base=" + Long.toHexString(region.baseAddress()) + " addressing=" + region.addressing()
+                            + " fallback=" + region.isOffsetFallback() + " size=" + region.size() + " pid=" + ProcessHandle.current().pid()
+                            + " backing=" + region.backing());
+                    }
+                    case "trylock" -> System.out.println(region.writerLock().tryLock() ? "LOCKED pid=" + ProcessHandle.current().pid() : "BUSY");
                     case "create" -> {
                         RegionOptions options = RegionOptions.defaults().size(4096).permissions(dev.panmap.Permissions.parse(a[3]));
                         region = a[1].equals("file") ? SharedRegion.openFile(Path.of(a[2]), OpenMode.CREATE_ONLY, options)

@@ -39,7 +39,8 @@ public class AttachTableRegistration {
         static final TestRegion R = TestRegion.create(Addressing.OFFSET, 384); // 256-byte header head + 2 x 32-byte slots
     }
 
-    private static final AtomicLong LOCK_BYTES = new AtomicLong(RegionLayout.SLOT_LOCK_BYTE);
+    /** Lock bytes past every real slot's (the test region's own attach table uses the first ones). */
+    private static final AtomicLong LOCK_BYTES = new AtomicLong(RegionLayout.SLOT_LOCK_BYTE + RegionLayout.MAX_ATTACH_CAPACITY);
 
     private final Header header;
     private final Platform.Handle handleA;

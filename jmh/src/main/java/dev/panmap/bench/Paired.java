@@ -51,6 +51,8 @@ public final class Paired {
     static final String[] VARIANTS = {"java-direct-unchecked", "java-direct", "java-offset", "java-bounded-segment"};
 
     private final long size;
+    private final String suffix;           // "" for 4 KiB pages, "-huge" for the hugetlbfs twin
+    private final java.nio.file.Path file; // the hugetlbfs file, or null for a shm object
     private final SharedRegion direct;
     private final SharedRegion offset;
     private final NodeList[] lists = new NodeList[3];
@@ -61,9 +63,26 @@ public final class Paired {
     private int calls;
 
     Paired(String name, long size) {
+        this(name, null, size);
+    }
+
+    /** @param file a file on a hugetlbfs mount to build the list in (variants named "-huge"), or null for the shm object {@code name} */
+    Paired(String name, java.nio.file.Path file, long size) {
         this.size = size;
-        direct = SharedRegion.create(name, RegionOptions.defaults().size(size + (1 << 20)).addressing(Addressing.DIRECT));
-        offset = SharedRegion.open(name, OpenMode.OPEN_ONLY, RegionOptions.defaults().allowOffsetFallback(true));
+        this.file = file;
+        this.suffix = file == null ? "" : "-huge";
+        RegionOptions options = RegionOptions.defaults().size(size + (1 << 20)).addressing(Addressing.DIRECT);
+        RegionOptions fallback = RegionOptions.defaults().allowOffsetFallback(true);
+        if (file == null) {
+            direct = SharedRegion.create(name, options);
+            offset = SharedRegion.open(name, OpenMode.OPEN_ONLY, fallback);
+        } else {
+            direct = SharedRegion.openFile(file, OpenMode.CREATE_ONLY, options.hugePages(dev.panmap.HugePages.REQUIRED));
+            offset = SharedRegion.openFile(file, OpenMode.OPEN_ONLY, fallback);
+            if (direct.pageUsage().orElseThrow().kernelPageSize() != RegionOptions.DEFAULT_HUGE_PAGE_SIZE) {
+                throw new IllegalStateException(file + " is not backed by 2 MiB pages: " + direct.pageUsage().orElseThrow().describe());
+            }
+        }
         if (!direct.references().isDirect() || offset.references().isDirect()) {
             throw new IllegalStateException("expected a DIRECT mapping and an offset-fallback mapping: " + direct + ", " + offset);
         }
@@ -125,30 +144,49 @@ public final class Paired {
         return (System.nanoTime() - t0) / ((double) calls * STEPS);
     }
 
-    void run(int rounds, String chaseBinary) throws Exception {
-        calls = 1;
+    /**
+     * Runs the rounds over one list, or over a list and its huge-page twin: then each round runs every
+     * variant on both, the lists in alternating order, so that 4 KiB vs huge pages is paired too.
+     */
+    static void run(List<Paired> all, int rounds, String chaseBinary) throws Exception {
         long warmupEnd = System.nanoTime() + 1_500_000_000L; // C2 compiles every variant's loop
         while (System.nanoTime() < warmupEnd) {
-            for (int v = 0; v < VARIANTS.length; v++) {
-                cursor[v] = chase(v, STEPS);
+            for (Paired p : all) {
+                for (int v = 0; v < VARIANTS.length; v++) {
+                    p.cursor[v] = p.chase(v, STEPS);
+                }
             }
         }
         double slowest = 0;
-        for (int v = 0; v < VARIANTS.length; v++) {
-            slowest = Math.max(slowest, sample(v));
+        for (Paired p : all) {
+            p.calls = 1;
+            for (int v = 0; v < VARIANTS.length; v++) {
+                slowest = Math.max(slowest, p.sample(v));
+            }
         }
-        calls = (int) Math.max(1, Math.min(1000, SAMPLE_NANOS / (slowest * STEPS)));
+        int calls = (int) Math.max(1, Math.min(1000, SAMPLE_NANOS / (slowest * STEPS)));
+        for (Paired p : all) {
+            p.calls = calls;
+        }
         for (int r = 0; r < rounds; r++) {
-            for (int k = 0; k < VARIANTS.length; k++) {
-                int v = (k + r) % VARIANTS.length;
-                System.out.printf("{\"bench\":\"chase\",\"lang\":\"java\",\"variant\":\"%s\",\"size\":%d,\"round\":%d,\"ns_per_hop\":%.4f}%n",
-                    VARIANTS[v], size, r, sample(v));
+            for (int j = 0; j < all.size(); j++) {
+                Paired p = all.get((r + j) % all.size());
+                for (int k = 0; k < VARIANTS.length; k++) {
+                    int v = (k + r) % VARIANTS.length;
+                    System.out.printf("{\"bench\":\"chase\",\"lang\":\"java\",\"variant\":\"%s%s\",\"size\":%d,\"round\":%d,\"ns_per_hop\":%.4f}%n",
+                        VARIANTS[v], p.suffix, p.size, r, p.sample(v));
+                }
             }
         }
         if (chaseBinary != null) {
             long hops = (long) calls * STEPS;
-            List<String> command = List.of(chaseBinary, direct.name(), Long.toHexString(direct.baseAddress()), Long.toHexString(first),
-                Long.toString(direct.regionSize()), Integer.toString(rounds), Long.toString(hops));
+            List<String> command = new ArrayList<>(List.of(chaseBinary));
+            for (Paired p : all) {
+                command.addAll(p == all.get(0) ? List.of(p.direct.name(), Long.toHexString(p.direct.baseAddress()), Long.toHexString(p.first),
+                    Long.toString(p.direct.regionSize()), Integer.toString(rounds), Long.toString(hops))
+                    : List.of(p.direct.name(), Long.toHexString(p.direct.baseAddress()), Long.toHexString(p.first), Long.toString(p.direct.regionSize())));
+            }
+            long size = all.get(0).size;
             Process c = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             try (BufferedReader out = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = out.readLine()) != null; ) {
@@ -165,6 +203,11 @@ public final class Paired {
     void close() {
         offset.close();
         direct.close();
+        if (file == null) {
+            SharedRegion.remove(direct.name());
+        } else {
+            SharedRegion.removeFile(file);
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -174,14 +217,22 @@ public final class Paired {
         }
         int rounds = Integer.parseInt(args[1]);
         String chaseBinary = args.length > 2 ? args[2] : null;
+        // a hugetlbfs mount (jmh/hugepages.sh makes one): the largest size also runs on 2 MiB pages, paired
+        String hugeDir = args.length > 3 && !args[3].isEmpty() ? args[3] : null;
+        long largest = sizes.stream().mapToLong(Long::longValue).max().orElse(0);
         for (long size : sizes) {
             String name = "/panmap-bench-paired-" + ProcessHandle.current().pid() + "-" + size;
-            Paired p = new Paired(name, size);
+            List<Paired> all = new ArrayList<>();
             try {
-                p.run(rounds, chaseBinary);
+                all.add(new Paired(name, size));
+                if (hugeDir != null && size == largest) {
+                    all.add(new Paired(null, java.nio.file.Path.of(hugeDir, "panmap-bench-paired-" + ProcessHandle.current().pid()), size));
+                }
+                run(all, rounds, chaseBinary);
             } finally {
-                p.close();
-                SharedRegion.remove(name);
+                for (Paired p : all) {
+                    p.close();
+                }
             }
         }
     }

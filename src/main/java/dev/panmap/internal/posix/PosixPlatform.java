@@ -7,7 +7,10 @@ import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
 import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
+import dev.panmap.HugePages;
+import dev.panmap.PageUsage;
 import dev.panmap.internal.AddressBook;
+import dev.panmap.internal.PagePlan;
 import dev.panmap.internal.CountedHandle;
 import dev.panmap.internal.Platform;
 import java.io.IOException;
@@ -15,8 +18,10 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.ArrayList;
+import java.util.Set;
 
 /** The Linux implementation of {@link Platform}: POSIX shm, {@code mmap}, open-file-description locks. */
 public final class PosixPlatform implements Platform {
@@ -41,6 +46,8 @@ public final class PosixPlatform implements Platform {
     static final class Fd extends CountedHandle {
         final String what;
         private final int fd;
+        /** How its pages are backed: a hugetlbfs file's huge pages, or transparent ones asked for; null for ordinary. */
+        volatile PagePlan plan;
 
         Fd(int fd, String what) {
             this.fd = fd;
@@ -118,9 +125,12 @@ public final class PosixPlatform implements Platform {
         Fd handle = new Fd(fd, describe(target));
         try {
             Posix.fchmod(fd, creation.permissions()); // the umask narrowed the mode given to open
+            if (target.file()) {
+                handle.plan = HugePageSupport.planOf(fd);
+            }
             Posix.ftruncate(fd, size);
             if (creation.reserve()) {
-                Posix.posixFallocate(fd, 0, size);
+                HugePageSupport.reserve(handle, fd, size);
             }
         } catch (RuntimeException e) {
             close(handle);
@@ -146,6 +156,9 @@ public final class PosixPlatform implements Platform {
             if (type != S_IFREG()) {
                 throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is " + fileType(type)
                     + ", not a regular file: only a regular file or shared-memory object can hold a region");
+            }
+            if (target.file()) {
+                handle.plan = HugePageSupport.planOf(fd);
             }
         } catch (RuntimeException e) {
             close(handle);
@@ -232,6 +245,9 @@ public final class PosixPlatform implements Platform {
 
     private static final int RESERVATION_FLAGS = MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE();
 
+    /** The most growth room a closed mapping leaves reserved for reuse (see {@link #unmap}). */
+    private static final long KEPT_ROOM = 1L << 30;
+
     @Override
     public long map(Handle handle, long size, long span, Access access, long fixedAddress, boolean populate) {
         if (span < size) {
@@ -240,9 +256,14 @@ public final class PosixPlatform implements Platform {
         int prot = prot(access);
         int flags = flags(access) | (populate ? MAP_POPULATE() : 0);
         Fd fd = (Fd) handle;
+        PagePlan plan = fd.plan;
         int n = fd.use();
         try {
-            return fixedAddress == 0 ? mapAnywhere(fd, n, size, span, prot, flags) : mapFixed(fd, n, size, span, prot, flags, fixedAddress);
+            long address = fixedAddress == 0 ? mapAnywhere(fd, n, size, span, prot, flags) : mapFixed(fd, n, size, span, prot, flags, fixedAddress);
+            if (plan != null && plan.transparent()) {
+                HugePageSupport.adviseHuge(address, size);
+            }
+            return address;
         } finally {
             fd.release();
         }
@@ -321,6 +342,11 @@ public final class PosixPlatform implements Platform {
         }
     }
 
+    /**
+     * A look is a real mapping, read live: a {@code pread} copy would save the 3 us of an mmap and
+     * munmap, but the kernel copies with string instructions, which do not promise an aligned 8-byte
+     * field whole, and a header's size and generation are stored while others look.
+     */
     @Override
     public long mapTransient(Handle handle, long size) {
         Fd fd = (Fd) handle;
@@ -335,18 +361,32 @@ public final class PosixPlatform implements Platform {
     /**
      * Maps where the system likes, or into an anywhere-kind reservation of panmap's that fits; keeps
      * {@code span} bytes of address space, the part past {@code size} as a zero reservation for growth.
+     * A huge-page object's mapping starts on a huge page (its plan's alignment).
      */
     private long mapAnywhere(Fd fd, int n, long size, long span, int prot, int flags) {
+        PagePlan plan = fd.plan;
+        long alignment = plan == null ? pageSize : Math.max(pageSize, plan.alignment());
         synchronized (book) {
-            long at = book.fitAnywhere(span);
+            long at = alignment == pageSize ? book.fitAnywhere(span) : book.fitAnywhere(span, alignment);
+            if (at == 0 && span > size && alignment == pageSize) {
+                at = widenReservation(size, span);
+            }
             long address;
             if (at != 0) {
                 address = mapOverReservation(at, size, prot, flags, n);
                 book.unreserve(at, at + span);
             } else if (span == size) {
-                address = Posix.mmap(0, size, prot, flags, n, 0);
+                address = Posix.mmap(0, size, prot, flags, n, 0); // the kernel aligns hugetlb and THP-able tmpfs mappings itself
             } else {
-                address = Posix.mmap(0, span, PROT_READ(), RESERVATION_FLAGS, -1, 0); // fresh: not in the book
+                long room = span + (alignment == pageSize ? 0 : alignment);
+                long reserved = Posix.mmap(0, room, PROT_READ(), RESERVATION_FLAGS, -1, 0); // fresh: not in the book
+                address = (reserved + alignment - 1) & -alignment;
+                if (address > reserved) {
+                    Posix.munmap(reserved, address - reserved);
+                }
+                if (reserved + room > address + span) {
+                    Posix.munmap(address + span, reserved + room - address - span);
+                }
                 try {
                     Posix.mmap(address, size, prot, flags | MAP_FIXED(), n, 0);
                 } catch (NativeException e) {
@@ -357,6 +397,30 @@ public final class PosixPlatform implements Platform {
             book.addLive(address, address + span, fd.what, true);
             return address;
         }
+    }
+
+    /**
+     * A close gives back a mapping's growth room and keeps only what was mapped: so that the next
+     * mapping with room to grow can still reuse such a reservation, the room past its end is reserved
+     * again here with {@code MAP_FIXED_NOREPLACE} (nothing foreign is replaced; where something is in
+     * the way, the next reservation is tried). {@return the start of a reservation now {@code span}
+     * long, or 0}
+     */
+    private long widenReservation(long size, long span) {
+        for (long[] r : book.anywhereAtLeast(size)) {
+            long want = r[0] + span;
+            try {
+                Posix.mmap(r[1], want - r[1], PROT_READ(), RESERVATION_FLAGS | MAP_FIXED_NOREPLACE(), -1, 0);
+            } catch (NativeException e) {
+                if (e.kind() == ErrorKind.ADDRESS_IN_USE) {
+                    continue;
+                }
+                throw e;
+            }
+            book.reserve(r[1], want, true); // merges with the reservation before it
+            return r[0];
+        }
+        return 0;
     }
 
     /** Maps with {@code MAP_FIXED} over a range that is entirely panmap's reservation, and takes it out of the book. */
@@ -402,6 +466,12 @@ public final class PosixPlatform implements Platform {
         String args = Flags.hex(address) + ", " + span + ", " + Flags.prot(prot) + ", " + Flags.map(flags | MAP_FIXED_NOREPLACE()) + ", " + n + ", 0";
         if (size <= 0 || end < address) {
             throw Posix.failure("mmap", args, EINVAL());
+        }
+        PagePlan plan = fd.plan;
+        if (plan != null && address % plan.alignment() != 0) {
+            throw new NativeException(ErrorKind.INVALID_ARGUMENT, "mmap", args, EINVAL(), "EINVAL", Posix.strerror(EINVAL())
+                + "; " + fd.what + " has " + (plan.hugetlbPageSize() != 0 ? "hugetlb" : "transparent huge") + " pages of "
+                + plan.alignment() + " bytes: a fixed base must be aligned to them");
         }
         synchronized (book) {
             AddressBook.Live occupant = book.liveOverlapping(address, end);
@@ -452,8 +522,18 @@ public final class PosixPlatform implements Platform {
                 Posix.munmap(address, size);
                 return;
             }
-            Posix.mmap(live.start(), live.end() - live.start(), PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
-            book.reserve(live.start(), live.end(), live.placedAnywhere());
+            // what was mapped becomes a zero reservation that stays (a racing reader may still be in it). The
+            // growth room past it was never mapped, so nobody reads it: up to 1 GiB it stays reserved too,
+            // so that the next region with room to grow reuses the whole span (what panmap holds stays
+            // bounded by what was open at once); a larger room goes back to the system, so that a span,
+            // however large (a forged header's, say), costs nothing after the close
+            long mapped = Math.min(Math.max(size, 0), live.end() - live.start());
+            long keep = live.end() - live.start() - mapped <= KEPT_ROOM ? live.end() - live.start() : mapped;
+            Posix.mmap(live.start(), keep, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            book.reserve(live.start(), live.start() + keep, live.placedAnywhere());
+            if (live.start() + keep < live.end()) {
+                Posix.munmap(live.start() + keep, live.end() - live.start() - keep);
+            }
         }
     }
 
@@ -489,6 +569,52 @@ public final class PosixPlatform implements Platform {
     @Override
     public void unlockMemory(MemorySegment range) {
         Posix.munlock(range);
+    }
+
+    // ------------------------------------------------------------------ huge pages and anonymous regions
+
+    @Override
+    public PagePlan planPages(Target target, HugePages policy, long hugePageSize) {
+        return HugePageSupport.plan(target, policy, hugePageSize, pageSize);
+    }
+
+    @Override
+    public PagePlan pagePlan(Handle handle) {
+        PagePlan plan = ((Fd) handle).plan;
+        return plan != null ? plan : PagePlan.ordinary(pageSize, null);
+    }
+
+    @Override
+    public void useTransparentHugePages(Handle handle) {
+        Fd fd = (Fd) handle;
+        if (fd.plan == null) {
+            fd.plan = PagePlan.transparentPages();
+        }
+    }
+
+    @Override
+    public Handle createAnonymous(String name, long size, Creation creation, PagePlan plan, boolean preferred, boolean sealGrowth) {
+        return HugePageSupport.createAnonymous(name, size, creation, plan, preferred, sealGrowth, pageSize);
+    }
+
+    @Override
+    public PageUsage pageUsage(long address, long size) {
+        return HugePageSupport.pageUsage(address, size);
+    }
+
+    @Override
+    public Listener listen(String path, int permissions, Set<Integer> allowedUids) {
+        return new FdListener(path, permissions, allowedUids);
+    }
+
+    @Override
+    public Received receive(String path, Duration timeout, boolean writable) {
+        return FdListener.receive(path, timeout, writable);
+    }
+
+    @Override
+    public int currentUid() {
+        return Memfd.getuid();
     }
 
     @Override
@@ -576,19 +702,31 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public int currentPid() {
-        return Posix.getpid();
+        return selfPid;
     }
 
     @Override
     public boolean processExists(int pid) {
-        return Posix.processExists(pid);
+        return pid == selfPid || Posix.processExists(pid); // this process's own slots: no kill(2) needed
     }
+
+    /** This process's pid and start time, read once: every open asks for them, and they never change. */
+    private final int selfPid = Posix.getpid();
+    private volatile long selfStartTime = -1;
 
     @Override
     public long processStartTime(int pid) {
         if (pid <= 0) {
             return -1;
         }
+        if (pid == selfPid) { // /proc/self/stat costs ~12 us a read: half of an attach, before this cache
+            long known = selfStartTime;
+            return known >= 0 ? known : (selfStartTime = readStartTime(pid));
+        }
+        return readStartTime(pid);
+    }
+
+    private static long readStartTime(int pid) {
         String stat;
         try {
             stat = Files.readString(Path.of("/proc/" + pid + "/stat"));

@@ -1,0 +1,154 @@
+package dev.panmap.bench;
+
+import dev.panmap.OpenMode;
+import dev.panmap.RegionOptions;
+import dev.panmap.SharedRegion;
+import dev.panmap.internal.posix.Posix;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.StringJoiner;
+
+/**
+ * What an attach costs: {@code SharedRegion.open} + {@code close} of an existing 1 MiB region, as a
+ * new user would loop over it, against C's {@code shm_open} + {@code mmap} + {@code munmap} +
+ * {@code close} of the same object ({@code c/attach.c}, driven over a pipe so that its cycles run
+ * interleaved with Java's). Round {@code r} runs every variant for {@code CYCLES} cycles, in the
+ * r-th rotation of their order; one JSON line per variant and round carries every cycle's time:
+ * <pre>{"bench":"attach","variant":"java-ro","round":r,"cycles_ns":[...]}</pre>
+ * Variants: {@code java-ro}/{@code java-rw} (read-only / read-write, default options: a shared
+ * arena), {@code java-confined-ro}/{@code java-confined-rw} ({@code RegionOptions.confinedToThread}),
+ * {@code c-ro}/{@code c-rw}.
+ *
+ * <p>Then the attach path taken apart: each step alone, the same number of times, one line each:
+ * <pre>{"bench":"attach-step","step":"...","median_ns":x,"p99_ns":y}</pre>
+ *
+ * <pre>
+ * java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar dev.panmap.bench.Attach ROUNDS CYCLES ATTACH_BINARY
+ * </pre>
+ */
+public final class Attach {
+    static final String[] VARIANTS = {"java-ro", "java-rw", "java-confined-ro", "java-confined-rw", "c-ro", "c-rw"};
+
+    private final String name;
+    private final BufferedReader fromC;
+    private final PrintWriter toC;
+
+    private Attach(String name, Process c) {
+        this.name = name;
+        this.fromC = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8));
+        this.toC = new PrintWriter(c.getOutputStream(), true, StandardCharsets.UTF_8);
+    }
+
+    private static final RegionOptions SHARED = RegionOptions.defaults();
+    private static final RegionOptions CONFINED = RegionOptions.defaults().confinedToThread(true);
+
+    private long[] cycles(int variant, int n) throws Exception {
+        if (variant >= 4) {
+            toC.println((variant == 4 ? "ro " : "rw ") + n);
+            String line = fromC.readLine();
+            if (line == null) {
+                throw new IllegalStateException("c/attach ended");
+            }
+            return Arrays.stream(line.trim().split(" ")).mapToLong(Long::parseLong).toArray();
+        }
+        OpenMode mode = variant % 2 == 0 ? OpenMode.OPEN_READ_ONLY : OpenMode.OPEN_ONLY;
+        RegionOptions options = variant < 2 ? SHARED : CONFINED;
+        long[] t = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            SharedRegion r = SharedRegion.open(name, mode, options);
+            r.close();
+            t[i] = System.nanoTime() - t0;
+        }
+        return t;
+    }
+
+    private static String json(long[] values) {
+        StringJoiner out = new StringJoiner(",", "[", "]");
+        for (long v : values) {
+            out.add(Long.toString(v));
+        }
+        return out.toString();
+    }
+
+    /** Times {@code step} {@code n} times and prints its median and p99. */
+    private static void step(String what, int n, Runnable step) {
+        long[] t = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            step.run();
+            t[i] = System.nanoTime() - t0;
+        }
+        Arrays.sort(t);
+        System.out.printf("{\"bench\":\"attach-step\",\"step\":\"%s\",\"median_ns\":%d,\"p99_ns\":%d}%n", what, t[n / 2], t[n * 99 / 100]);
+    }
+
+    /** The attach path's steps alone, the system calls through panmap's own wrappers. */
+    private void steps(SharedRegion region, int n) {
+        long size = region.regionSize();
+        step("shm_open + close", n, () -> Posix.close(Posix.shmOpen(name, 0, 0)));
+        int fd = Posix.shmOpen(name, 2, 0);
+        try {
+            step("fstat", n, () -> Posix.fstat(fd));
+            step("mmap 4 KiB + munmap (the header look)", n, () -> Posix.munmap(Posix.mmap(0, 4096, 1, 1, fd, 0), 4096));
+            step("mmap 1 MiB + munmap", n, () -> Posix.munmap(Posix.mmap(0, size, 3, 1, fd, 0), size));
+            step("mmap 1 MiB + a reservation over it (close's unmap) + munmap", n, () -> {
+                long a = Posix.mmap(0, size, 3, 1, fd, 0);
+                Posix.mmap(a, size, 1, 0x02 | 0x20 | 0x4000 | 0x10, -1, 0); // PROT_READ, MAP_PRIVATE|ANONYMOUS|NORESERVE|FIXED
+                Posix.munmap(a, size);
+            });
+        } finally {
+            Posix.close(fd);
+        }
+        step("Arena.ofShared + a segment + close (the handshake)", n, () -> {
+            Arena a = Arena.ofShared();
+            MemorySegment.ofAddress(0x1000).reinterpret(4096, a, ignored -> { });
+            a.close();
+        });
+        step("Arena.ofConfined + a segment + close", n, () -> {
+            Arena a = Arena.ofConfined();
+            MemorySegment.ofAddress(0x1000).reinterpret(4096, a, ignored -> { });
+            a.close();
+        });
+        step("attach table: list (liveness of every slot)", n, region::attachedProcesses);
+    }
+
+    public static void main(String[] args) throws Exception {
+        int rounds = Integer.parseInt(args[0]);
+        int perRound = Integer.parseInt(args[1]);
+        String binary = args[2];
+        String name = "/panmap-bench-attach-" + ProcessHandle.current().pid();
+        try (SharedRegion region = SharedRegion.create(name, RegionOptions.defaults().size(1 << 20))) {
+            Process c = new ProcessBuilder(binary, name, Long.toString(region.regionSize()))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                Attach a = new Attach(name, c);
+                for (int v = 0; v < VARIANTS.length; v++) { // warm-up: C2 compiles the open and close paths
+                    a.cycles(v, 2000);
+                }
+                List<String> lines = new ArrayList<>();
+                for (int r = 0; r < rounds; r++) {
+                    for (int k = 0; k < VARIANTS.length; k++) {
+                        int v = (k + r) % VARIANTS.length;
+                        lines.add("{\"bench\":\"attach\",\"variant\":\"" + VARIANTS[v] + "\",\"round\":" + r
+                            + ",\"cycles_ns\":" + json(a.cycles(v, perRound)) + "}");
+                    }
+                }
+                lines.forEach(System.out::println);
+                a.steps(region, rounds * perRound);
+            } finally {
+                c.getOutputStream().close();
+                c.waitFor();
+            }
+        } finally {
+            SharedRegion.remove(name);
+        }
+    }
+}
