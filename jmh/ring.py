@@ -29,7 +29,7 @@ for r in recs:
         key = (r["kind"], int(r["size"]), r["variant"])
         tput.setdefault(key, {})[int(r["round"])] = float(r["msgs_per_s"])
         if "consumer_bytes_per_msg" in r:
-            alloc.setdefault(key, []).append((r["consumer_bytes_per_msg"], r["producer_bytes_per_msg"], r["count"], r.get("liveness_checks", 0)))
+            alloc.setdefault(key, []).append((r["consumer_bytes_per_msg"], r["producer_bytes_per_msg"], r["count"], r.get("liveness_checks")))
 lat = {}  # variant -> {round: record}
 for r in recs:
     if r["bench"] == "ring-latency":
@@ -152,7 +152,7 @@ for kind, size in ROWS:
             worst = max(worst, c, p)
         cells += ["n/a" if c is None else f"{c:.4f}", "n/a" if p is None else f"{p:.4f}"]
     pa = alloc.get((kind, size, "panmap"), []) + alloc.get((kind, size, "panmap-signalling"), [])
-    cells.append(str(sum(x[3] for x in pa)))
+    cells.append("not recorded" if any(x[3] is None for x in pa) else str(sum(x[3] for x in pa)))
     md.append(f"| {kind} {size} B | " + " | ".join(cells) + " |")
 checked = any(x[3] for a in alloc.values() for x in a)
 targets.append(("0 bytes allocated per message", f"at most {worst:.4f} B per message",
