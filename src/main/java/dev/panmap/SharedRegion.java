@@ -549,9 +549,7 @@ public final class SharedRegion implements AutoCloseable {
                         Header h = new Header(MemorySegment.ofAddress(peek).reinterpret(peekSize));
                         long magic = h.magicAcquire();
                         if (magic == MAGIC) {
-                            // the size again, after the header: a grow extends the object before it
-                            // publishes its size, so the size read above may predate a size read now
-                            return check(h, platform.status(handle).size());
+                            return check(h);
                         }
                         if (magic != 0) {
                             throw new RegionException(ErrorKind.INCOMPATIBLE_REGION, what + " is not a panmap region (its first 8 bytes are 0x"
@@ -576,7 +574,7 @@ public final class SharedRegion implements AutoCloseable {
             }
         }
 
-        private Validated check(Header h, long objectSize) {
+        private Validated check(Header h) {
             String what = target.name();
             int version = h.getInt(VERSION_OFFSET);
             if (version != LAYOUT_VERSION) {
@@ -597,6 +595,9 @@ public final class SharedRegion implements AutoCloseable {
             long base = h.getLong(BASE_ADDRESS_OFFSET);
             long span = h.getLong(RESERVED_SPAN_OFFSET);
             long current = h.getLongAcquire(CURRENT_SIZE_OFFSET); // mutable: grow() release-stores it after the backing is there
+            // the object's size only now, after the current size: a grow extends the object before it
+            // publishes the size, so a size read before this load may predate it (a false "truncated")
+            long objectSize = platform.status(handle).size();
             long page = platform.pageSize();
             String bad = null;
             // every sum below is checked: a forged size near 2^63 must not wrap into something that passes
