@@ -36,6 +36,26 @@ class GrowthTest {
     @TempDir
     Path dir;
 
+    private final java.util.List<String> created = new java.util.ArrayList<>();
+
+    /** A unique name, removed after the test. */
+    private String name(String stem) {
+        String name = Names.unique(stem);
+        created.add(name);
+        return name;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void removeRegions() {
+        for (String name : created) {
+            try {
+                SharedRegion.remove(name);
+            } catch (RegionException alreadyGone) {
+                // removed by the test itself
+            }
+        }
+    }
+
     private static RegionOptions growable(Addressing addressing) {
         return RegionOptions.defaults().size(64 * KIB).maxSize(4096 * KIB).addressing(addressing);
     }
@@ -43,7 +63,7 @@ class GrowthTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)
     void aRegionGrowsInPlaceAndAnotherObjectSeesItOnItsNextSegment(Addressing addressing) {
-        String name = Names.unique("grow-" + addressing);
+        String name = name("grow-" + addressing);
         try (SharedRegion region = SharedRegion.create(name, growable(addressing));
              SharedRegion other = SharedRegion.open(name, OpenMode.OPEN_ONLY, RegionOptions.defaults().allowOffsetFallback(true))) {
             long base = region.baseAddress();
@@ -73,7 +93,7 @@ class GrowthTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)
     void anotherProcessFollowsTheGrowthAndPointersStayValid(Addressing addressing) {
-        String name = Names.unique("grow-x-" + addressing);
+        String name = name("grow-x-" + addressing);
         try (SharedRegion region = SharedRegion.create(name, growable(addressing));
              ChildJvm child = ChildJvm.start(RegionChild.class)) {
             child.awaitPrefix("READY", WAIT);
@@ -106,7 +126,7 @@ class GrowthTest {
 
     @Test
     void theHeapAllocatesInTheGrownPartAfterItIsExtended() {
-        String name = Names.unique("grow-heap");
+        String name = name("grow-heap");
         try (SharedRegion region = SharedRegion.create(name, growable(Addressing.OFFSET));
              SharedRegion other = SharedRegion.open(name)) {
             RegionHeap heap = RegionHeap.create(region, 0, region.size());
@@ -128,7 +148,7 @@ class GrowthTest {
 
     @Test
     void theLimitsAreClearAndLeaveTheRegionAsItWas() {
-        String name = Names.unique("grow-limits");
+        String name = name("grow-limits");
         try (SharedRegion fixed = SharedRegion.create(name, RegionOptions.defaults().size(64 * KIB))) {
             assertThatThrownBy(() -> fixed.grow(128 * KIB)).isInstanceOfSatisfying(RegionException.class, e -> {
                 assertThat(e.kind()).isEqualTo(ErrorKind.LIMIT_REACHED);
@@ -140,7 +160,7 @@ class GrowthTest {
             assertThat(fixed.size()).isEqualTo(64 * KIB);
             assertThat(fixed.generation()).isEqualTo(1);
         }
-        try (SharedRegion readOnly = SharedRegion.create(Names.unique("grow-ro"), growable(Addressing.OFFSET))) {
+        try (SharedRegion readOnly = SharedRegion.create(name("grow-ro"), growable(Addressing.OFFSET))) {
             try (SharedRegion reader = SharedRegion.open(readOnly.name(), OpenMode.OPEN_READ_ONLY, RegionOptions.defaults())) {
                 assertThatThrownBy(() -> reader.grow(128 * KIB)).isInstanceOf(IllegalStateException.class);
                 readOnly.grow(128 * KIB);
