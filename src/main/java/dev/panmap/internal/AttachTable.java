@@ -108,30 +108,19 @@ public final class AttachTable {
         return i == ownSlot || platform.lockedElsewhere(handle, lockBase + i);
     }
 
-    /** Clears the stamps left by dead processes (tidiness for tools; registration does not need it). @return how many */
-    public int reclaimDead() {
-        int freed = 0;
+    /**
+     * Clears the stamps of dead processes, where liveness is judged by pid (no kernel liveness):
+     * registration claims only cleared slots there. With kernel liveness a dead process's slot is
+     * simply taken by the next register(), whose lock says it is free.
+     */
+    private void reclaimDead() {
         for (int i = 0; i < capacity; i++) {
             long slot = slotOffset(i);
             long stamp = header.getLongVolatile(slot + SLOT_STAMP_OFFSET);
-            if (stamp == 0 || alive(i, stamp)) {
-                continue;
-            }
-            if (!kernel) {
-                if (header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0)) {
-                    freed++;
-                }
-            } else if (platform.tryLockByte(handle, lockBase + i)) { // nobody may claim it while we clear it
-                try {
-                    if (header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0)) {
-                        freed++;
-                    }
-                } finally {
-                    platform.unlockByte(handle, lockBase + i);
-                }
+            if (stamp != 0 && !alive(i, stamp)) {
+                header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0); // from the very stamp judged dead
             }
         }
-        return freed;
     }
 
     /** {@return the processes in the table, live or not} */

@@ -315,9 +315,7 @@ public final class WindowsPlatform implements Platform {
         int access = GENERIC_READ() | GENERIC_WRITE();
         Win32Api.Opened made = api.createFile(nativePath, access, SHARE_ALL, attributes, CREATE_NEW());
         if (made.failed()) {
-            throw api.failure("CreateFileW", WinFlags.string(path) + ", " + WinFlags.fileAccess(access) + ", " + WinFlags.share(SHARE_ALL)
-                + ", " + (attributes.equals(MemorySegment.NULL) ? "NULL" : "{same user}") + ", CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL",
-                made.error());
+            throw createFileFailure(path, access, attributes, CREATE_NEW(), made.error());
         }
         File file = new File(api, made.handle(), path, true);
         try {
@@ -340,8 +338,7 @@ public final class WindowsPlatform implements Platform {
             int access = writable ? GENERIC_READ() | GENERIC_WRITE() : GENERIC_READ();
             Win32Api.Opened opened = api.createFile(longPath(target.name()), access, SHARE_ALL, MemorySegment.NULL, OPEN_EXISTING());
             if (opened.failed()) {
-                throw api.failure("CreateFileW", WinFlags.string(target.name()) + ", " + WinFlags.fileAccess(access) + ", "
-                    + WinFlags.share(SHARE_ALL) + ", NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL", opened.error());
+                throw createFileFailure(target.name(), access, MemorySegment.NULL, OPEN_EXISTING(), opened.error());
             }
             File file = new File(api, opened.handle(), target.name(), writable);
             int type = api.fileType(file.handle);
@@ -359,6 +356,13 @@ public final class WindowsPlatform implements Platform {
             throw api.failure("OpenFileMappingW", WinFlags.viewAccess(access) + ", FALSE, " + WinFlags.string(target.name()), opened.error());
         }
         return new Section(api, opened.handle(), target.name(), writable);
+    }
+
+    /** {@return the failure of a {@code CreateFileW} call, its arguments written as in C} */
+    private NativeException createFileFailure(String path, int access, MemorySegment attributes, int disposition, int error) {
+        return api.failure("CreateFileW", WinFlags.string(path) + ", " + WinFlags.fileAccess(access) + ", " + WinFlags.share(SHARE_ALL)
+            + ", " + (attributes.equals(MemorySegment.NULL) ? "NULL" : "{same user}") + ", " + WinFlags.disposition(disposition)
+            + ", FILE_ATTRIBUTE_NORMAL, NULL", error);
     }
 
     /** Paths of {@code MAX_PATH} or more need the {@code \\?\} prefix (absolute paths only). */
