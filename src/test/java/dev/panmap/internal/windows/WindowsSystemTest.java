@@ -55,8 +55,9 @@ class WindowsSystemTest {
             long data = region.dataOffset();
             region.segment().set(ValueLayout.JAVA_LONG, data, 42L);
             // the child may start reading before the write: it reads after it opened, which is after this line ran
+            // awaitPrefix returns the rest of the line, after "base "
             String line = child.awaitPrefix("base ", WAIT);
-            assertThat(line).startsWith("base 0x" + Long.toHexString(region.segment().address()));
+            assertThat(line).startsWith("0x" + Long.toHexString(region.segment().address()) + " ");
             child.awaitPrefix("replied", WAIT);
             assertThat(region.segment().get(ValueLayout.JAVA_LONG, data + 8)).isEqualTo(0xBEEFL);
             child.send("");
