@@ -34,8 +34,14 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 # the generation command (run inside the header folder so that paths in the output stay relative)
+case "$platform" in
+  # Windows: the generated lookup opens kernel32.dll and advapi32.dll by name (SymbolLookup.libraryLookup,
+  # so LoadLibrary: both are KnownDLLs, always the system's own copies, never one found on java.library.path)
+  windows) libraries=(--library kernel32 --library advapi32) ;;
+  *) libraries=() ;;
+esac
 (cd "$headers" && "$jextract" --output "$out" --target-package "$package" --header-class-name "$class" \
-   @symbols.txt "$header")
+   "${libraries[@]}" @symbols.txt "$header")
 
 # jextract ignores --include-* names it cannot find: every requested name must be in its dump
 (cd "$headers" && "$jextract" --dump-includes "$out/includes.txt" "$header" >/dev/null)

@@ -11,6 +11,7 @@
  *   HANDLE, LPVOID, PSID, HLOCAL, ...     void *
  *   SIZE_T, ULONG_PTR, DWORD_PTR          unsigned long long   (not uint64_t: that is `unsigned long` on Linux)
  *   LARGE_INTEGER (by value or pointer)   long long
+ *   LONG * (32-bit signed, pointed to)    int32_t *
  *   LPCWSTR / LPWSTR                      const uint16_t * / uint16_t *   (UTF-16LE, NUL-terminated)
  *
  * Every value and layout below is checked against mingw-w64's real <windows.h> by
@@ -70,11 +71,28 @@ struct WIN32_MEMORY_RANGE_ENTRY {
     unsigned long long NumberOfBytes;
 };
 
+/* GetFileInformationByHandle: the volume serial number and file index name a file whatever its path */
+struct BY_HANDLE_FILE_INFORMATION {
+    uint32_t dwFileAttributes;
+    struct FILETIME ftCreationTime;
+    struct FILETIME ftLastAccessTime;
+    struct FILETIME ftLastWriteTime;
+    uint32_t dwVolumeSerialNumber;
+    uint32_t nFileSizeHigh;
+    uint32_t nFileSizeLow;
+    uint32_t nNumberOfLinks;
+    uint32_t nFileIndexHigh;
+    uint32_t nFileIndexLow;
+};
+
 /* TOKEN_USER is one SID_AND_ATTRIBUTES */
 struct SID_AND_ATTRIBUTES {
     void *Sid;
     uint32_t Attributes;
 };
+
+/* an access control list: only pointed to (GetSecurityInfo) */
+struct ACL;
 
 /* ---------------------------------------------------------------- kernel32: sections and views */
 
@@ -102,16 +120,23 @@ int32_t LockFileEx(void *hFile, uint32_t dwFlags, uint32_t dwReserved, uint32_t 
                    uint32_t nNumberOfBytesToLockHigh, struct OVERLAPPED *lpOverlapped);
 int32_t UnlockFileEx(void *hFile, uint32_t dwReserved, uint32_t nNumberOfBytesToUnlockLow,
                      uint32_t nNumberOfBytesToUnlockHigh, struct OVERLAPPED *lpOverlapped);
+int32_t GetFileInformationByHandle(void *hFile, struct BY_HANDLE_FILE_INFORMATION *lpFileInformation);
 
-/* ---------------------------------------------------------------- kernel32: the named mutex */
+/* ---------------------------------------------------------------- kernel32: named mutexes and semaphores */
 
 void *CreateMutexW(struct SECURITY_ATTRIBUTES *lpMutexAttributes, int32_t bInitialOwner, const uint16_t *lpName);
+void *OpenMutexW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName);
 uint32_t WaitForSingleObject(void *hHandle, uint32_t dwMilliseconds);
 int32_t ReleaseMutex(void *hMutex);
+void *CreateSemaphoreW(struct SECURITY_ATTRIBUTES *lpSemaphoreAttributes, int32_t lInitialCount, int32_t lMaximumCount,
+                       const uint16_t *lpName);
+void *OpenSemaphoreW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName);
+int32_t ReleaseSemaphore(void *hSemaphore, int32_t lReleaseCount, int32_t *lpPreviousCount);
 
 /* ---------------------------------------------------------------- kernel32: memory */
 
 void GetSystemInfo(struct SYSTEM_INFO *lpSystemInfo);
+void *VirtualAlloc(void *lpAddress, unsigned long long dwSize, uint32_t flAllocationType, uint32_t flProtect);
 unsigned long long VirtualQuery(const void *lpAddress, struct MEMORY_BASIC_INFORMATION *lpBuffer, unsigned long long dwLength);
 int32_t VirtualLock(void *lpAddress, unsigned long long dwSize);
 int32_t VirtualUnlock(void *lpAddress, unsigned long long dwSize);
@@ -126,6 +151,10 @@ void *OpenProcess(uint32_t dwDesiredAccess, int32_t bInheritHandle, uint32_t dwP
 int32_t GetProcessTimes(void *hProcess, struct FILETIME *lpCreationTime, struct FILETIME *lpExitTime,
                         struct FILETIME *lpKernelTime, struct FILETIME *lpUserTime);
 int32_t GetExitCodeProcess(void *hProcess, uint32_t *lpExitCode);
+int32_t GetProcessWorkingSetSizeEx(void *hProcess, unsigned long long *lpMinimumWorkingSetSize,
+                                   unsigned long long *lpMaximumWorkingSetSize, uint32_t *Flags);
+int32_t SetProcessWorkingSetSizeEx(void *hProcess, unsigned long long dwMinimumWorkingSetSize,
+                                   unsigned long long dwMaximumWorkingSetSize, uint32_t Flags);
 uint32_t FormatMessageW(uint32_t dwFlags, const void *lpSource, uint32_t dwMessageId, uint32_t dwLanguageId,
                         uint16_t *lpBuffer, uint32_t nSize, void *Arguments);
 void *LocalFree(void *hMem);
@@ -139,6 +168,9 @@ int32_t ConvertSidToStringSidW(void *Sid, uint16_t **StringSid);
 int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16_t *StringSecurityDescriptor,
                                                              uint32_t StringSDRevision, void **SecurityDescriptor,
                                                              uint32_t *SecurityDescriptorSize);
+/* returns a Win32 error code (0: ERROR_SUCCESS), not a BOOL; *ppSecurityDescriptor goes back through LocalFree */
+uint32_t GetSecurityInfo(void *handle, int32_t ObjectType, uint32_t SecurityInfo, void **ppsidOwner, void **ppsidGroup,
+                         struct ACL **ppDacl, struct ACL **ppSacl, void **ppSecurityDescriptor);
 
 /* ---------------------------------------------------------------- constants (values of <windows.h>) */
 
@@ -148,6 +180,7 @@ int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16_t *Str
 #define PAGE_READWRITE 0x04
 #define PAGE_WRITECOPY 0x08
 #define SEC_COMMIT 0x08000000
+#define SEC_RESERVE 0x04000000
 /* view access */
 #define FILE_MAP_COPY 0x0001
 #define FILE_MAP_WRITE 0x0002
@@ -166,6 +199,10 @@ int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16_t *Str
 /* LockFileEx */
 #define LOCKFILE_FAIL_IMMEDIATELY 0x00000001
 #define LOCKFILE_EXCLUSIVE_LOCK 0x00000002
+/* named mutexes and semaphores: access rights */
+#define MUTEX_MODIFY_STATE 0x0001
+#define SEMAPHORE_MODIFY_STATE 0x0002
+#define READ_CONTROL 0x00020000
 /* waits */
 #define WAIT_OBJECT_0 0x00000000
 #define WAIT_ABANDONED 0x00000080
@@ -185,6 +222,12 @@ int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16_t *Str
 #define TOKEN_QUERY 0x0008
 #define TokenUser 1
 #define SDDL_REVISION_1 1
+#define SE_KERNEL_OBJECT 6
+#define OWNER_SECURITY_INFORMATION 0x00000001
+#define DACL_SECURITY_INFORMATION 0x00000004
+/* SetProcessWorkingSetSizeEx */
+#define QUOTA_LIMITS_HARDWS_MIN_DISABLE 0x00000002
+#define QUOTA_LIMITS_HARDWS_MAX_DISABLE 0x00000008
 /* FormatMessageW */
 #define FORMAT_MESSAGE_IGNORE_INSERTS 0x00000200
 #define FORMAT_MESSAGE_FROM_SYSTEM 0x00001000
@@ -209,6 +252,7 @@ int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16_t *Str
 #define ERROR_BAD_PATHNAME 161
 #define ERROR_ALREADY_EXISTS 183
 #define ERROR_FILENAME_EXCED_RANGE 206
+#define ERROR_TOO_MANY_POSTS 298
 #define ERROR_NOT_OWNER 288
 #define ERROR_INVALID_ADDRESS 487
 #define ERROR_MAPPED_ALIGNMENT 1132
@@ -216,3 +260,4 @@ int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16_t *Str
 #define ERROR_NO_SYSTEM_RESOURCES 1450
 #define ERROR_WORKING_SET_QUOTA 1453
 #define ERROR_COMMITMENT_LIMIT 1455
+#define ERROR_PRIVILEGE_NOT_HELD 1314

@@ -204,6 +204,12 @@
 #define SHM_DIR "/dev/shm/"
 #define SECTION_PREFIX "panmap-emu-"
 #define MUTEX_PREFIX "panmap-emu-mutex-"
+#define SEMAPHORE_PREFIX "panmap-emu-sem-"
+#define SEMAPHORE_REF_BYTE 8
+#define SEMAPHORE_ALL 0x001F0003u
+#define WS_DEFAULT_MIN (200ULL * 1024)
+#define WS_DEFAULT_MAX (1380ULL * 1024)
+#define WS_OVERHEAD_PAGES 8ULL
 #define SECTION_REF_BYTE 0
 #define MUTEX_OWNER_BYTE 0
 #define MUTEX_REF_BYTE 1
@@ -245,8 +251,17 @@ static __thread uint32_t t_err; /* the Win32 error of the call in progress */
     X(LockFileEx)                                                                                         \
     X(UnlockFileEx)                                                                                       \
     X(CreateMutexW)                                                                                       \
+    X(OpenMutexW)                                                                                         \
     X(WaitForSingleObject)                                                                                \
     X(ReleaseMutex)                                                                                       \
+    X(CreateSemaphoreW)                                                                                   \
+    X(OpenSemaphoreW)                                                                                     \
+    X(ReleaseSemaphore)                                                                                   \
+    X(GetFileInformationByHandle)                                                                         \
+    X(VirtualAlloc)                                                                                       \
+    X(GetProcessWorkingSetSizeEx)                                                                         \
+    X(SetProcessWorkingSetSizeEx)                                                                         \
+    X(GetSecurityInfo)                                                                                    \
     X(GetSystemInfo)                                                                                      \
     X(VirtualQuery)                                                                                       \
     X(VirtualLock)                                                                                        \
@@ -531,7 +546,7 @@ static int sddl_valid(const char *s) {
 
 /* ---------------------------------------------------------------- objects and the handle table */
 
-enum kind { K_NONE, K_SECTION, K_FILE, K_MUTEX, K_PROCESS, K_TOKEN };
+enum kind { K_NONE, K_SECTION, K_FILE, K_MUTEX, K_PROCESS, K_TOKEN, K_SEMAPHORE };
 
 struct lockrec {
     uint64_t off, len;
@@ -555,6 +570,7 @@ struct fileobj {
 struct section {
     int refs;  /* handles + views */
     int views; /* views */
+    int reserve; /* SEC_RESERVE: a view's pages are PROT_NONE until VirtualAlloc(MEM_COMMIT) commits them */
     int fd;    /* shm or memfd; -1 if file-backed */
     struct fileobj *file;
     unsigned long long size;
@@ -606,6 +622,7 @@ static struct mutexobj *g_mutexes;
 struct view {
     uintptr_t base;
     size_t len; /* page-rounded */
+    size_t committed; /* SEC_RESERVE views: the committed prefix, in bytes (else len) */
     uint32_t protect;
     struct section *sec;
 };
@@ -1085,6 +1102,14 @@ static void *create_file_mapping(void *hFile, struct SECURITY_ATTRIBUTES *sa, ui
     s->file = file;
     s->size = size;
     s->protect = prot;
+    if (created && file == NULL && (attrs & SEC_RESERVE_FLAG) != 0) {
+        s->reserve = 1;
+        if (fd >= 0 && path != NULL && fchmod(fd, 0700) != 0) {
+            /* then other processes see it committed: they map it readable, which only loses fidelity */
+        }
+    } else if (!created && file == NULL) {
+        s->reserve = (st.st_mode & S_IXUSR) != 0;
+    }
     s->name = name;
     s->path = path;
     s->dev = st.st_dev;
@@ -1158,6 +1183,7 @@ static void *open_file_mapping(uint32_t access, int32_t inherit, const uint16_t 
     s->fd = fd;
     s->size = (unsigned long long)st.st_size;
     s->protect = PAGE_READWRITE; /* made by another process: unknown, assumed */
+    s->reserve = (st.st_mode & S_IXUSR) != 0; /* SEC_RESERVE, as its creator marked it */
     s->name = name;
     s->path = path;
     s->dev = st.st_dev;
@@ -1220,7 +1246,7 @@ static void *map_view(void *hSection, uint32_t access, uint32_t offHi, uint32_t 
         FAIL(ERROR_NOT_ENOUGH_MEMORY, NULL);
     if (views_reserve() != 0)
         FAIL(ERROR_NOT_ENOUGH_MEMORY, NULL);
-    int prot = vprot == PAGE_READONLY ? PROT_READ : PROT_READ | PROT_WRITE;
+    int prot = s->reserve ? PROT_NONE : vprot == PAGE_READONLY ? PROT_READ : PROT_READ | PROT_WRITE;
     int flags = vprot == PAGE_WRITECOPY ? MAP_PRIVATE : MAP_SHARED;
     if (base != NULL)
         flags |= MAP_FIXED_NOREPLACE;
@@ -1245,6 +1271,7 @@ static void *map_view(void *hSection, uint32_t access, uint32_t offHi, uint32_t 
     }
     g_views[g_nviews].base = (uintptr_t)p;
     g_views[g_nviews].len = page_ceil((uintptr_t)bytes);
+    g_views[g_nviews].committed = s->reserve ? 0 : page_ceil((uintptr_t)bytes);
     g_views[g_nviews].protect = vprot;
     g_views[g_nviews].sec = s;
     g_nviews++;
@@ -2043,6 +2070,9 @@ static int32_t get_exit_code(void *h, uint32_t *code) {
     return 1;
 }
 
+static uint32_t semaphore_try(void *obj);
+static void semaphore_unref(void *obj);
+
 /* one attempt of a wait, under g_mu */
 static uint32_t wait_try(void *h) {
     if (h == PSEUDO_PROCESS)
@@ -2052,6 +2082,8 @@ static uint32_t wait_try(void *h) {
         FAIL(ERROR_INVALID_HANDLE, WAIT_FAILED);
     if (sl->kind == K_MUTEX)
         return mutex_try(sl->obj);
+    if (sl->kind == K_SEMAPHORE)
+        return semaphore_try(sl->obj);
     if (sl->kind == K_PROCESS)
         return proc_exited(sl->obj) ? WAIT_OBJECT_0 : WAIT_TIMEOUT;
     FAIL(ERROR_INVALID_HANDLE, WAIT_FAILED);
@@ -2095,6 +2127,9 @@ static int32_t close_handle(void *h) {
     }
     case K_MUTEX:
         mutex_unref(s.obj);
+        break;
+    case K_SEMAPHORE:
+        semaphore_unref(s.obj);
         break;
     default:
         free(s.obj);
@@ -2198,10 +2233,16 @@ static unsigned long long virtual_query(const void *addr, struct MEMORY_BASIC_IN
     if (v != NULL) {
         mbi->AllocationBase = (void *)v->base;
         mbi->AllocationProtect = v->protect;
-        mbi->RegionSize = v->base + v->len - page;
-        mbi->State = MEM_COMMIT;
-        mbi->Protect = v->protect;
         mbi->Type = MEM_MAPPED;
+        if (page < v->base + v->committed) {
+            mbi->RegionSize = v->base + v->committed - page;
+            mbi->State = MEM_COMMIT;
+            mbi->Protect = v->protect;
+        } else {
+            mbi->RegionSize = v->base + v->len - page;
+            mbi->State = MEM_RESERVE;
+            mbi->Protect = 0;
+        }
         return sizeof *mbi;
     }
     char *maps = read_all("/proc/self/maps");
@@ -2335,6 +2376,8 @@ static int range_mapped(uintptr_t s, uintptr_t e) {
     return pos >= e;
 }
 
+static unsigned long long g_ws_min = WS_DEFAULT_MIN, g_ws_max = WS_DEFAULT_MAX;
+
 static int32_t virtual_lock(void *addr, unsigned long long size) {
     if (size == 0 || (uintptr_t)addr + size < (uintptr_t)addr)
         FAIL(ERROR_INVALID_PARAMETER, 0);
@@ -2343,6 +2386,11 @@ static int32_t virtual_lock(void *addr, unsigned long long size) {
         FAIL(ERROR_NOT_ENOUGH_MEMORY, 0);
     if (!range_mapped(s, e))
         FAIL(ERROR_INVALID_ADDRESS, 0);
+    unsigned long long locked = 0;
+    for (size_t i = 0; i < g_nlocked; i++)
+        locked += g_locked[i].e - g_locked[i].s;
+    if (locked + (e - s) + WS_OVERHEAD_PAGES * page_size() > g_ws_min)
+        FAIL(ERROR_WORKING_SET_QUOTA, 0); /* Windows: no more than the minimum working set, less a few pages */
     if (mlock((void *)s, e - s) != 0)
         FAIL(errno == EINVAL ? ERROR_INVALID_PARAMETER : ERROR_WORKING_SET_QUOTA, 0);
     locked_add(s, e);
@@ -2593,6 +2641,313 @@ static int32_t string_to_sd(const uint16_t *sddl, uint32_t rev, void **sd, uint3
     return 1;
 }
 
+
+/* ---------------------------------------------------------------- added for the second Windows pass */
+
+/* OpenMutexW: an existing mutex only (this process's, or another's by its shm file) */
+static void *open_mutex(uint32_t access, int32_t inherit, const uint16_t *lpName) {
+    (void)access;
+    (void)inherit;
+    if (lpName == NULL || lpName[0] == 0)
+        FAIL(ERROR_INVALID_PARAMETER, NULL);
+    char *name = canon_name(lpName);
+    if (name == NULL)
+        return NULL;
+    struct mutexobj *m = mutex_by_name(name);
+    if (m != NULL) {
+        free(name);
+        void *h = handle_new(K_MUTEX, m, MUTEX_ALL);
+        if (h == NULL)
+            FAIL(NO_HANDLE_ERROR, NULL);
+        m->refs++;
+        return h;
+    }
+    if (name_held_by(K_SECTION, name)) {
+        free(name);
+        FAIL(ERROR_INVALID_HANDLE, NULL);
+    }
+    char *path = object_path(MUTEX_PREFIX, name);
+    if (path == NULL) {
+        free(name);
+        FAIL(ERROR_NOT_ENOUGH_MEMORY, NULL);
+    }
+    int created = 0;
+    int fd = named_open(path, 0, MUTEX_REF_BYTE, NULL, NULL, &created);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || (m = calloc(1, sizeof *m)) == NULL)) {
+        close(fd);
+        fd = -1;
+        t_err = ERROR_NOT_ENOUGH_MEMORY;
+    }
+    if (fd < 0) {
+        free(name);
+        free(path);
+        return NULL;
+    }
+    m->fd = fd;
+    m->name = name;
+    m->path = path;
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->next = g_mutexes;
+    g_mutexes = m;
+    void *h = handle_new(K_MUTEX, m, MUTEX_ALL);
+    if (h == NULL) {
+        m->refs = 1;
+        mutex_unref(m);
+        FAIL(NO_HANDLE_ERROR, NULL);
+    }
+    m->refs++;
+    return h;
+}
+
+/*
+ * Semaphores: a shm file /dev/shm/panmap-emu-sem-<name> whose first 8 bytes are the count and the
+ * maximum, changed with atomic operations on a shared mapping of them, so that every process sees one
+ * count; lifetime by a reference lock on byte 8, as for mutexes. Waits poll every millisecond. Not
+ * emulated: a name held by a semaphore is not checked against sections and mutexes of that name.
+ */
+struct semobj {
+    int refs;
+    int fd;
+    char *name;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    int32_t *word; /* [0] count, [1] maximum: a shared mapping of the file's first 8 bytes */
+    char *sddl;
+    struct semobj *next;
+};
+static struct semobj *g_semaphores;
+
+struct sem_init_arg {
+    int32_t initial, maximum;
+};
+
+static int init_semaphore(int fd, void *arg) {
+    struct sem_init_arg *a = arg;
+    int32_t rec[2] = {a->initial, a->maximum};
+    if (ftruncate(fd, 4096) != 0)
+        return errno;
+    return pwrite(fd, rec, sizeof rec, 0) == (ssize_t)sizeof rec ? 0 : errno ? errno : EIO;
+}
+
+static struct semobj *semaphore_by_name(const char *name) {
+    for (struct semobj *m = g_semaphores; m; m = m->next)
+        if (strcmp(m->name, name) == 0)
+            return m;
+    return NULL;
+}
+
+static void semaphore_unref(void *obj) {
+    struct semobj *m = obj;
+    if (--m->refs > 0)
+        return;
+    LIST_REMOVE(g_semaphores, m);
+    munmap(m->word, 4096);
+    named_release(m->fd, m->path, m->dev, m->ino, SEMAPHORE_REF_BYTE);
+    free(m->name);
+    free(m->path);
+    free(m->sddl);
+    free(m);
+}
+
+static void *semaphore_open(struct SECURITY_ATTRIBUTES *sa, int32_t initial, int32_t maximum, const uint16_t *lpName, int create) {
+    if (lpName == NULL || lpName[0] == 0)
+        FAIL(ERROR_INVALID_PARAMETER, NULL); /* unnamed semaphores are not emulated */
+    if (create && (maximum <= 0 || initial < 0 || initial > maximum))
+        FAIL(ERROR_INVALID_PARAMETER, NULL);
+    char *name = canon_name(lpName);
+    if (name == NULL)
+        return NULL;
+    struct semobj *m = semaphore_by_name(name);
+    if (m != NULL) {
+        free(name);
+        void *h = handle_new(K_SEMAPHORE, m, SEMAPHORE_ALL);
+        if (h == NULL)
+            FAIL(NO_HANDLE_ERROR, NULL);
+        m->refs++;
+        if (create)
+            t_err = ERROR_ALREADY_EXISTS;
+        return h;
+    }
+    char *sddl = NULL;
+    if (create && sddl_from_sa(sa, &sddl) != 0) {
+        free(name);
+        return NULL;
+    }
+    char *path = object_path(SEMAPHORE_PREFIX, name);
+    if (path == NULL) {
+        free(name);
+        free(sddl);
+        FAIL(ERROR_NOT_ENOUGH_MEMORY, NULL);
+    }
+    int created = 0;
+    struct sem_init_arg arg = {initial, maximum};
+    int fd = named_open(path, create, SEMAPHORE_REF_BYTE, init_semaphore, &arg, &created);
+    if (fd < 0) {
+        free(name);
+        free(path);
+        free(sddl);
+        return NULL;
+    }
+    struct stat st;
+    void *word = MAP_FAILED;
+    if (fstat(fd, &st) != 0 || (word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED ||
+        (m = calloc(1, sizeof *m)) == NULL) {
+        if (word != MAP_FAILED)
+            munmap(word, 4096);
+        close(fd);
+        free(name);
+        free(path);
+        free(sddl);
+        FAIL(ERROR_NOT_ENOUGH_MEMORY, NULL);
+    }
+    m->fd = fd;
+    m->name = name;
+    m->path = path;
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->word = word;
+    m->sddl = created ? sddl : NULL;
+    if (!created)
+        free(sddl);
+    m->next = g_semaphores;
+    g_semaphores = m;
+    void *h = handle_new(K_SEMAPHORE, m, SEMAPHORE_ALL);
+    if (h == NULL) {
+        m->refs = 1;
+        semaphore_unref(m);
+        FAIL(NO_HANDLE_ERROR, NULL);
+    }
+    m->refs++;
+    t_err = create && !created ? ERROR_ALREADY_EXISTS : E_SUCCESS;
+    return h;
+}
+
+static uint32_t semaphore_try(void *obj) {
+    struct semobj *m = obj;
+    int32_t c = __atomic_load_n(&m->word[0], __ATOMIC_ACQUIRE);
+    while (c > 0)
+        if (__atomic_compare_exchange_n(&m->word[0], &c, c - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return WAIT_OBJECT_0;
+    return WAIT_TIMEOUT;
+}
+
+static int32_t release_semaphore(void *h, int32_t n, int32_t *previous) {
+    struct slot *sl = handle_get(h, K_SEMAPHORE);
+    if (sl == NULL)
+        FAIL(ERROR_INVALID_HANDLE, 0);
+    if (n <= 0)
+        FAIL(ERROR_INVALID_PARAMETER, 0);
+    struct semobj *m = sl->obj;
+    int32_t max = m->word[1];
+    int32_t c = __atomic_load_n(&m->word[0], __ATOMIC_ACQUIRE);
+    do {
+        if (c > max - n)
+            FAIL(ERROR_TOO_MANY_POSTS, 0);
+    } while (!__atomic_compare_exchange_n(&m->word[0], &c, c + n, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    if (previous != NULL)
+        *previous = c;
+    return 1;
+}
+
+/* GetFileInformationByHandle: st_dev as the volume serial number, st_ino as the file index */
+static int32_t file_information(void *h, struct BY_HANDLE_FILE_INFORMATION *info) {
+    struct fileobj *f = file_of(h);
+    if (f == NULL)
+        FAIL(ERROR_INVALID_HANDLE, 0);
+    if (info == NULL)
+        FAIL(ERROR_INVALID_PARAMETER, 0);
+    struct stat st;
+    if (fstat(f->fd, &st) != 0)
+        FAIL(E_GEN_FAILURE, 0);
+    memset(info, 0, sizeof *info);
+    info->dwFileAttributes = FILE_ATTRIBUTE_NORMAL;
+    info->dwVolumeSerialNumber = (uint32_t)st.st_dev;
+    info->nFileSizeHigh = (uint32_t)((unsigned long long)st.st_size >> 32);
+    info->nFileSizeLow = (uint32_t)st.st_size;
+    info->nNumberOfLinks = (uint32_t)st.st_nlink;
+    info->nFileIndexHigh = (uint32_t)((unsigned long long)st.st_ino >> 32);
+    info->nFileIndexLow = (uint32_t)st.st_ino;
+    return 1;
+}
+
+/*
+ * VirtualAlloc: only MEM_COMMIT of pages of a view of a SEC_RESERVE section (what panmap uses it for),
+ * and only as a growth of the view's committed prefix: other uses fail with ERROR_INVALID_PARAMETER.
+ * Committing committed pages succeeds and changes nothing, as on Windows.
+ */
+static void *virtual_alloc(void *addr, unsigned long long size, uint32_t type, uint32_t protect) {
+    if (type != MEM_COMMIT || addr == NULL || size == 0)
+        FAIL(ERROR_INVALID_PARAMETER, NULL);
+    struct view *v = view_containing((uintptr_t)addr);
+    uintptr_t s = page_floor((uintptr_t)addr), e = page_ceil((uintptr_t)addr + size);
+    if (v == NULL || e > v->base + v->len)
+        FAIL(ERROR_INVALID_ADDRESS, NULL);
+    if (protect != PAGE_READONLY && protect != PAGE_READWRITE && protect != PAGE_WRITECOPY)
+        FAIL(ERROR_INVALID_PARAMETER, NULL);
+    if ((protect == PAGE_READWRITE || protect == PAGE_WRITECOPY) && v->protect == PAGE_READONLY)
+        FAIL(ERROR_ACCESS_DENIED, NULL);
+    if (e <= v->base + v->committed)
+        return (void *)s;
+    if (s > v->base + v->committed)
+        FAIL(ERROR_INVALID_PARAMETER, NULL); /* not emulated: a commit that leaves a hole */
+    uintptr_t from = v->base + v->committed;
+    int prot = v->protect == PAGE_READONLY ? PROT_READ : PROT_READ | PROT_WRITE;
+    if (mprotect((void *)from, e - from, prot) != 0)
+        FAIL(ERROR_NOT_ENOUGH_MEMORY, NULL);
+    v->committed = e - v->base;
+    return (void *)s;
+}
+
+static int32_t get_working_set(void *h, unsigned long long *min, unsigned long long *max, uint32_t *flags) {
+    if (h != PSEUDO_PROCESS)
+        FAIL(ERROR_INVALID_HANDLE, 0); /* only the current process is emulated */
+    if (min == NULL || max == NULL || flags == NULL)
+        FAIL(ERROR_INVALID_PARAMETER, 0);
+    *min = g_ws_min;
+    *max = g_ws_max;
+    *flags = QUOTA_LIMITS_HARDWS_MIN_DISABLE | QUOTA_LIMITS_HARDWS_MAX_DISABLE;
+    return 1;
+}
+
+static int32_t set_working_set(void *h, unsigned long long min, unsigned long long max, uint32_t flags) {
+    (void)flags;
+    if (h != PSEUDO_PROCESS)
+        FAIL(ERROR_INVALID_HANDLE, 0);
+    if (min > max || min < 20 * page_size())
+        FAIL(ERROR_INVALID_PARAMETER, 0);
+    g_ws_min = min;
+    g_ws_max = max;
+    return 1;
+}
+
+/* GetSecurityInfo(SE_KERNEL_OBJECT, DACL): the SDDL recorded with the object ("" if none) in a LocalAlloc'd descriptor */
+static uint32_t get_security_info(void *h, int32_t type, uint32_t info, void **owner, void **group, struct ACL **dacl,
+                                  struct ACL **sacl, void **sd) {
+    if (type != SE_KERNEL_OBJECT || info != DACL_SECURITY_INFORMATION || sd == NULL || owner != NULL || group != NULL ||
+        dacl != NULL || sacl != NULL)
+        return ERROR_INVALID_PARAMETER; /* only what panmap asks is emulated */
+    struct slot *sl = handle_get(h, K_NONE);
+    if (sl == NULL)
+        return ERROR_INVALID_HANDLE;
+    const char *text = "";
+    if (sl->kind == K_SECTION && ((struct section *)sl->obj)->sddl != NULL)
+        text = ((struct section *)sl->obj)->sddl;
+    else if (sl->kind == K_MUTEX && ((struct mutexobj *)sl->obj)->sddl != NULL)
+        text = ((struct mutexobj *)sl->obj)->sddl;
+    size_t n = sizeof(struct emu_sd) + strlen(text) + 1;
+    struct emu_sd *d = local_alloc(n);
+    if (d == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    memcpy(d->magic, SD_MAGIC, 8);
+    d->size = (uint32_t)n;
+    memcpy(d->sddl, text, strlen(text) + 1);
+    *sd = d;
+    return 0;
+}
+
 /* ================================================================ the exported Win32 surface */
 
 EXPORT void *CreateFileMappingW(void *hFile, struct SECURITY_ATTRIBUTES *lpAttributes, uint32_t flProtect,
@@ -2752,6 +3107,56 @@ EXPORT int32_t ConvertStringSecurityDescriptorToSecurityDescriptorW(const uint16
 }
 
 /* ================================================================ test hooks */
+
+
+EXPORT void *OpenMutexW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName) {
+    ENTRY(OpenMutexW, (void *)NULL, LOCKED(open_mutex(dwDesiredAccess, bInheritHandle, lpName)));
+}
+
+EXPORT void *CreateSemaphoreW(struct SECURITY_ATTRIBUTES *lpSemaphoreAttributes, int32_t lInitialCount, int32_t lMaximumCount,
+                              const uint16_t *lpName) {
+    ENTRY(CreateSemaphoreW, (void *)NULL, LOCKED(semaphore_open(lpSemaphoreAttributes, lInitialCount, lMaximumCount, lpName, 1)));
+}
+
+EXPORT void *OpenSemaphoreW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName) {
+    (void)dwDesiredAccess;
+    (void)bInheritHandle;
+    ENTRY(OpenSemaphoreW, (void *)NULL, LOCKED(semaphore_open(NULL, 0, 0, lpName, 0)));
+}
+
+EXPORT int32_t ReleaseSemaphore(void *hSemaphore, int32_t lReleaseCount, int32_t *lpPreviousCount) {
+    ENTRY(ReleaseSemaphore, (int32_t)0, LOCKED(release_semaphore(hSemaphore, lReleaseCount, lpPreviousCount)));
+}
+
+EXPORT int32_t GetFileInformationByHandle(void *hFile, struct BY_HANDLE_FILE_INFORMATION *lpFileInformation) {
+    ENTRY(GetFileInformationByHandle, (int32_t)0, LOCKED(file_information(hFile, lpFileInformation)));
+}
+
+EXPORT void *VirtualAlloc(void *lpAddress, unsigned long long dwSize, uint32_t flAllocationType, uint32_t flProtect) {
+    ENTRY(VirtualAlloc, (void *)NULL, LOCKED(virtual_alloc(lpAddress, dwSize, flAllocationType, flProtect)));
+}
+
+EXPORT int32_t GetProcessWorkingSetSizeEx(void *hProcess, unsigned long long *lpMinimumWorkingSetSize,
+                                          unsigned long long *lpMaximumWorkingSetSize, uint32_t *Flags) {
+    ENTRY(GetProcessWorkingSetSizeEx, (int32_t)0,
+          LOCKED(get_working_set(hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, Flags)));
+}
+
+EXPORT int32_t SetProcessWorkingSetSizeEx(void *hProcess, unsigned long long dwMinimumWorkingSetSize,
+                                          unsigned long long dwMaximumWorkingSetSize, uint32_t Flags) {
+    ENTRY(SetProcessWorkingSetSizeEx, (int32_t)0,
+          LOCKED(set_working_set(hProcess, dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, Flags)));
+}
+
+/* returns its error instead of setting the last error, as advapi32 does (errno is left as it was) */
+EXPORT uint32_t GetSecurityInfo(void *handle, int32_t ObjectType, uint32_t SecurityInfo, void **ppsidOwner, void **ppsidGroup,
+                                struct ACL **ppDacl, struct ACL **ppSacl, void **ppSecurityDescriptor) {
+    int saved = errno;
+    uint32_t r = emu_enter(FN_GetSecurityInfo) ? t_err
+        : LOCKED(get_security_info(handle, ObjectType, SecurityInfo, ppsidOwner, ppsidGroup, ppDacl, ppSacl, ppSecurityDescriptor));
+    errno = saved;
+    return r;
+}
 
 EXPORT void emu_fail_next(const char *function, uint32_t error) {
     int fn = find_fn(function);

@@ -307,7 +307,7 @@ public final class SharedRegion implements AutoCloseable {
             if (anonymous && handle == null) {
                 String memfdName = target.name().substring(target.name().indexOf(':') + 1); // the kernel adds "memfd:"
                 // sealed against growing only when it cannot grow (no maxSize): a region that may grow seals only shrinking
-                handle = platform.createAnonymous(memfdName, createSize, creation(plan), plan,
+                handle = platform.createAnonymous(memfdName, createSize, creation(plan, createSize), plan,
                     options.hugePages() == dev.panmap.HugePages.PREFERRED, options.maxSize() == 0);
                 created = true;
                 plan = platform.pagePlan(handle); // the fallback, if it fell back
@@ -337,9 +337,8 @@ public final class SharedRegion implements AutoCloseable {
                 } else if (created) {
                     long dataSize = createSize - headerSize;
                     size = createSize;
-                    long span = Math.max(size, options.maxSize() == 0 ? 0 : headerSize + pageRound(options.maxSize()));
+                    long span = spanFor(size, headerSize, plan);
                     boolean direct = options.addressing() == Addressing.DIRECT;
-                    span = plan.round(span); // a huge-page region grows in whole huge pages too
                     mapped = direct ? mapAtFreeBase(size, span, plan.alignment()) : platform.map(handle, size, span, Access.READ_WRITE, 0, options.populate());
                     spanKept = span;
                     if (plan.transparent() && options.reserve()) {
@@ -422,9 +421,17 @@ public final class SharedRegion implements AutoCloseable {
          * which would take small pages before the mapping asks for huge ones: {@link #reserveByTouching}
          * does it after.
          */
-        private Platform.Creation creation(PagePlan plan) {
+        private Platform.Creation creation(PagePlan plan, long createSize) {
             boolean reserve = options.reserve() && (plan == null || !plan.transparent());
-            return new Platform.Creation(options.permissions().mode(), reserve, options.security());
+            long headerSize = raw ? 0 : RegionLayout.headerSize(options.maxAttached(), platform.pageSize());
+            return new Platform.Creation(options.permissions().mode(), reserve, options.security(),
+                raw || plan == null ? createSize : spanFor(createSize, headerSize, plan));
+        }
+
+        /** {@return the address space a new region keeps: its size, or header + maxSize, in whole (huge) pages} */
+        private long spanFor(long size, long headerSize, PagePlan plan) {
+            long span = Math.max(size, options.maxSize() == 0 ? 0 : headerSize + pageRound(options.maxSize()));
+            return plan.round(span); // a huge-page region grows in whole huge pages too
         }
 
         /**
@@ -447,7 +454,7 @@ public final class SharedRegion implements AutoCloseable {
         }
 
         private void openHandle(long createSize, PagePlan plan) {
-            Platform.Creation creation = creation(plan);
+            Platform.Creation creation = creation(plan, createSize);
             switch (mode) {
                 case CREATE_ONLY -> {
                     handle = platform.create(target, createSize, creation);

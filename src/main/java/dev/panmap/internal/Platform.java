@@ -36,10 +36,16 @@ public interface Platform {
 
     /**
      * How {@link #create} makes a new object: POSIX permission bits (Windows: not used), whether to
-     * reserve the backing now (so a full file system fails the create, not the first write), and the
-     * Windows security level (POSIX: not used; the permission bits say who may open).
+     * reserve the backing now (so a full file system fails the create, not the first write), the
+     * Windows security level (POSIX: not used; the permission bits say who may open), and the most the
+     * object may grow to ({@code span}, 0 for its size: POSIX does not use it; Windows sizes a page-file
+     * section by it, reserved, and commits only the size).
      */
-    record Creation(int permissions, boolean reserve, RegionOptions.Security security) {}
+    record Creation(int permissions, boolean reserve, RegionOptions.Security security, long span) {
+        public Creation(int permissions, boolean reserve, RegionOptions.Security security) {
+            this(permissions, reserve, security, 0);
+        }
+    }
 
     /** Mapping access. */
     enum Access { READ_ONLY, READ_WRITE, COPY_ON_WRITE }
@@ -170,6 +176,17 @@ public interface Platform {
      */
     void unmap(long address, long size);
 
+    /**
+     * {@return whether {@link #unmap} keeps the range readable (zeros, or a later region's bytes) for the
+     * life of the process} (POSIX: yes, a zero reservation replaces the mapping in one step). Where not
+     * (Windows), code that reads a region without its scoped segment could fault after a close: the
+     * structures then read through the region's scoped segment, whose closed arena makes a racing read
+     * fail with {@link IllegalStateException} instead.
+     */
+    default boolean closeKeepsRangeReadable() {
+        return true;
+    }
+
     // The calls below take a page-aligned slice of the mapping's own segment, not an address: a
     // downcall keeps the segment's arena open while it runs, so a concurrent close() cannot unmap
     // the range (and let something else be mapped there) under the system call.
@@ -253,9 +270,11 @@ public interface Platform {
      * kernel: a change of the word made before the call is never slept through. Callers re-check
      * their condition after every return.
      *
-     * <p>Linux: {@code FUTEX_WAIT} without {@code FUTEX_PRIVATE_FLAG}. Windows: not implemented —
-     * {@code WaitOnAddress} wakes only threads of the same process, so a cross-process wait there
-     * needs a named event beside the word; until then this is {@code NOT_SUPPORTED}.
+     * <p>Linux: {@code FUTEX_WAIT} without {@code FUTEX_PRIVATE_FLAG}. Windows ({@code WaitOnAddress}
+     * wakes only threads of its own process): a pair of named semaphores keyed to the region and the
+     * word's offset in it, one the sleepers wait on and one that counts them; the sleeper counts itself
+     * before it reads the word, the waker writes the word before it reads the count, so a wake is never
+     * lost (a dead sleeper's count costs one spurious wake-up per later wake).
      *
      * @param timeoutNanos at most this long; negative waits without a limit
      * @return {@code false} if the timeout passed, else {@code true}

@@ -34,7 +34,7 @@ import java.lang.invoke.VarHandle;
  *     is a {@link ErrorKind#CORRUPT_REGION} exception naming it; a bad reference passed by the caller
  *     is an {@link IllegalArgumentException}. DIRECT regions may drop the check
  *     ({@link ReferenceChecking#UNCHECKED}: C's contract, crashes included); offset reads always check.</li>
- * <li><b>The range stays mapped.</b> Once a region has been mapped in this process, something readable
+ * <li><b>The range stays mapped</b> (POSIX; on Windows, {@link #SCOPED}). Once a region has been mapped in this process, something readable
  *     stays at its addresses for the life of the process: the region, the zero reservation its close
  *     leaves, or a later region that reuses the reservation ({@code Platform.unmap},
  *     {@code AddressBook}). So a checked read by a thread that races with {@code close()} — also with
@@ -52,12 +52,28 @@ import java.lang.invoke.VarHandle;
 final class Access {
     @SuppressWarnings("restricted")
     static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    /**
+     * Whether the read loops read through the region's scoped segment instead of {@link #ALL}: where a
+     * close does not keep the range readable ({@code Platform.closeKeepsRangeReadable()}, false on
+     * Windows, where {@code UnmapViewOfFile} gives the range back at once), so that a read racing with
+     * a close meets the closed arena ({@link IllegalStateException}) and never unmapped memory. A
+     * constant: on Linux C2 folds the other branch away. Costs a bounds and liveness check per load.
+     */
+    static final boolean SCOPED = scopedReads();
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
     /** For reads through {@link #ALL}: {@link #inside} has checked the alignment already. */
     static final ValueLayout.OfLong ANY_LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
     static final VarHandle LONG_HANDLE = LONG.varHandle();
     static final VarHandle INT_HANDLE = INT.varHandle();
+
+    private static boolean scopedReads() {
+        try {
+            return dev.panmap.internal.Platform.isSupported() && !dev.panmap.internal.Platform.current().closeKeepsRangeReadable();
+        } catch (RuntimeException e) { // no native access: no region can exist either
+            return false;
+        }
+    }
 
     final SharedRegion region;
     final MemorySegment data;

@@ -122,22 +122,22 @@ public final class HashIndex {
     /** {@return the value of {@code key}, or {@code missing}} Allocation-free. */
     public long get(long key, long missing) {
         checkKey(key);
-        access.open();
+        MemorySegment d = access.open();
         // the table was checked at attach and a probe never leaves it, so no reference needs checking;
         // a DIRECT region's table address is a constant of the index, an OFFSET region's too
-        long value = get(tableAddress, mask, key, missing);
+        long value = Access.SCOPED ? get(d, d.address(), tableAddress, mask, key, missing) : get(ALL, 0L, tableAddress, mask, key, missing);
         access.confirm();
         return value;
     }
 
-    /** The table by its address in this process, through a constant-base segment. */
-    private static long get(long table, long mask, long key, long missing) {
+    /** The table by its address in this process, through {@code mem} whose byte 0 is at {@code memBase} ({@link Access#ALL} and 0: a constant-base segment). */
+    private static long get(MemorySegment mem, long memBase, long table, long mask, long key, long missing) {
         for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
             long slot = table + i * SLOT_SIZE;
-            long k = ALL.get(ANY_LONG, slot);
+            long k = mem.get(ANY_LONG, slot - memBase);
             if (k == key) {
                 VarHandle.acquireFence();
-                return ALL.get(ANY_LONG, slot + SLOT_VALUE_OFFSET);
+                return mem.get(ANY_LONG, slot + SLOT_VALUE_OFFSET - memBase);
             }
             if (k == 0) {
                 return missing;

@@ -187,7 +187,7 @@ public final class NodeList {
      * Allocation-free.
      */
     public long advance(long node, long steps) {
-        access.open();
+        MemorySegment d = access.open();
         long first = firstChecked();
         if (first == References.NULL) {
             throw new IllegalStateException("advance on an empty list");
@@ -196,9 +196,11 @@ public final class NodeList {
         access.argument(n, nodeSize, "the node");
         long lo = access.refBase;
         // two call sites, so that C2 inlines a copy with the DIRECT delta as the constant 0: one load per hop
-        n = !access.direct ? chase(n, steps, first, lo, limit, access.delta, this)
-            : access.checked ? chase(n, steps, first, lo, limit, 0L, this)
-            : chaseUnchecked(n, steps, first);
+        n = Access.SCOPED ? (access.direct && !access.checked ? chaseUnchecked(d, d.address(), n, steps, first)
+                : chase(d, d.address(), n, steps, first, lo, limit, access.direct ? 0L : access.delta, this))
+            : !access.direct ? chase(ALL, 0L, n, steps, first, lo, limit, access.delta, this)
+            : access.checked ? chase(ALL, 0L, n, steps, first, lo, limit, 0L, this)
+            : chaseUnchecked(ALL, 0L, n, steps, first);
         access.confirm();
         return n;
     }
@@ -208,9 +210,10 @@ public final class NodeList {
      * DIRECT region at its base), read through {@link Access#ALL}; each reference is checked before
      * it is followed, by a branch beside the load chain.
      */
-    private static long chase(long n, long steps, long first, long lo, long limit, long delta, NodeList list) {
+    private static long chase(MemorySegment mem, long memBase, long n, long steps, long first, long lo, long limit, long delta,
+                              NodeList list) {
         for (long i = 0; i < steps; i++) {
-            long next = ALL.get(ANY_LONG, n + delta + NODE_NEXT_OFFSET);
+            long next = mem.get(ANY_LONG, n + delta + NODE_NEXT_OFFSET - memBase);
             if (!Access.inside(next, lo, limit)) {
                 if (next != References.NULL) {
                     throw list.badLink(n, next);
@@ -222,9 +225,9 @@ public final class NodeList {
         return n;
     }
 
-    private static long chaseUnchecked(long n, long steps, long first) {
+    private static long chaseUnchecked(MemorySegment mem, long memBase, long n, long steps, long first) {
         for (long i = 0; i < steps; i++) {
-            n = ALL.get(ANY_LONG, n + NODE_NEXT_OFFSET);
+            n = mem.get(ANY_LONG, n + NODE_NEXT_OFFSET - memBase);
             if (n == References.NULL) {
                 n = first;
             }
@@ -234,25 +237,27 @@ public final class NodeList {
 
     /** {@return the sum of the values of all nodes} (a full traversal, allocation-free) */
     public long sum() {
-        access.open();
+        MemorySegment d = access.open();
         long first = firstChecked();
         long lo = access.refBase;
-        long s = !access.direct ? sum(first, lo, limit, access.delta, maxNodes, this)
-            : sum(first, lo, access.checked ? limit : -1L, 0L, maxNodes, this); // limit -1 (unsigned max) checks nothing
+        long s = Access.SCOPED ? sum(d, d.address(), first, lo, !access.direct || access.checked ? limit : -1L,
+                access.direct ? 0L : access.delta, maxNodes, this)
+            : !access.direct ? sum(ALL, 0L, first, lo, limit, access.delta, maxNodes, this)
+            : sum(ALL, 0L, first, lo, access.checked ? limit : -1L, 0L, maxNodes, this); // limit -1 (unsigned max) checks nothing
         access.confirm();
         return s;
     }
 
-    private static long sum(long n, long lo, long limit, long delta, long maxNodes, NodeList list) {
+    private static long sum(MemorySegment mem, long memBase, long n, long lo, long limit, long delta, long maxNodes, NodeList list) {
         long s = 0;
-        for (long hops = 0; n != References.NULL; n = ALL.get(ANY_LONG, n + delta + NODE_NEXT_OFFSET)) {
+        for (long hops = 0; n != References.NULL; n = mem.get(ANY_LONG, n + delta + NODE_NEXT_OFFSET - memBase)) {
             if (!Access.inside(n, lo, limit)) {
                 throw list.badLink(0, n);
             }
             if (++hops > maxNodes) {
                 throw list.access.cycle("the node list at " + list.root, maxNodes);
             }
-            s += ALL.get(ANY_LONG, n + delta + NODE_PAYLOAD_OFFSET);
+            s += mem.get(ANY_LONG, n + delta + NODE_PAYLOAD_OFFSET - memBase);
         }
         return s;
     }

@@ -171,28 +171,31 @@ public final class SkipList {
         // at least level 0, which the head always has: an empty list's top level is 0
         int top = Math.clamp((int) Access.INT_HANDLE.getAcquire(d, root + TOP_LEVEL_OFFSET), 1, maxLevel);
         // two call sites, so that C2 inlines a copy with the DIRECT delta as the constant 0
-        long x = !direct ? lower(head, top, key, inclusive, refBase, limits, access.delta, maxNodes, this)
-            : access.checked ? lower(head, top, key, inclusive, refBase, limits, 0L, maxNodes, this)
-            : lowerUnchecked(head, top, key, inclusive);
+        long x = Access.SCOPED ? (direct && !access.checked ? lowerUnchecked(d, d.address(), head, top, key, inclusive)
+                : lower(d, d.address(), head, top, key, inclusive, refBase, limits, direct ? 0L : access.delta, maxNodes, this))
+            : !direct ? lower(ALL, 0L, head, top, key, inclusive, refBase, limits, access.delta, maxNodes, this)
+            : access.checked ? lower(ALL, 0L, head, top, key, inclusive, refBase, limits, 0L, maxNodes, this)
+            : lowerUnchecked(ALL, 0L, head, top, key, inclusive);
         access.confirm();
         return x;
     }
 
     /** A node a reference denotes is at {@code ref + delta} here, read through {@link Access#ALL}; each reference is checked first. */
-    private static long lower(long head, int top, long key, boolean inclusive, long lo, long[] limits, long delta, long maxNodes, SkipList list) {
+    private static long lower(MemorySegment mem, long memBase, long head, int top, long key, boolean inclusive, long lo, long[] limits,
+                              long delta, long maxNodes, SkipList list) {
         long x = head;
         long hops = 0;
         for (int i = top - 1; i >= 0; i--) {
             long link = delta + NODE_NEXT_OFFSET + 8L * i;
             long limit = limits[i];
-            for (long n = ALL.get(ANY_LONG, x + link); ; n = ALL.get(ANY_LONG, x + link)) {
+            for (long n = mem.get(ANY_LONG, x + link - memBase); ; n = mem.get(ANY_LONG, x + link - memBase)) {
                 if (!Access.inside(n, lo, limit)) {
                     if (n == References.NULL) {
                         break;
                     }
                     throw list.badLink(n, i);
                 }
-                long k = ALL.get(ANY_LONG, n + delta + NODE_KEY_OFFSET);
+                long k = mem.get(ANY_LONG, n + delta + NODE_KEY_OFFSET - memBase);
                 if (k > key || (k == key && !inclusive)) {
                     break;
                 }
@@ -205,12 +208,12 @@ public final class SkipList {
         return x;
     }
 
-    private static long lowerUnchecked(long head, int top, long key, boolean inclusive) {
+    private static long lowerUnchecked(MemorySegment mem, long memBase, long head, int top, long key, boolean inclusive) {
         long x = head;
         for (int i = top - 1; i >= 0; i--) {
             long link = NODE_NEXT_OFFSET + 8L * i;
-            for (long n = ALL.get(ANY_LONG, x + link); n != References.NULL; n = ALL.get(ANY_LONG, x + link)) {
-                long k = ALL.get(ANY_LONG, n + NODE_KEY_OFFSET);
+            for (long n = mem.get(ANY_LONG, x + link - memBase); n != References.NULL; n = mem.get(ANY_LONG, x + link - memBase)) {
+                long k = mem.get(ANY_LONG, n + NODE_KEY_OFFSET - memBase);
                 if (k > key || (k == key && !inclusive)) {
                     break;
                 }

@@ -11,7 +11,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -20,7 +19,12 @@ import java.util.concurrent.TimeUnit;
  * {@code src/test/native/emulation/kernel32_emu.c} (an emulation of the few kernel32/advapi32 calls of
  * {@code native-headers/windows/panmap_windows.h}, reporting Win32 error codes through {@code errno})
  * with gcc once per JVM, loads it, and builds {@link WindowsPlatform#over} it, capturing {@code errno}
- * where Windows captures {@code GetLastError}. Also binds the emulation's {@code emu_*} hooks: armed
+ * where Windows captures {@code GetLastError}. The generated bindings open {@code kernel32} and
+ * {@code advapi32} by name ({@code SymbolLookup.libraryLookup}, {@code dlopen("libkernel32.so")} here):
+ * the emulation is built with that soname, and an empty library with the soname
+ * {@code libadvapi32.so} beside it, and both are loaded before the bindings are first touched, so
+ * that {@code dlopen} finds them loaded already. Call {@link #load()} before anything uses
+ * {@code dev.panmap.internal.generated.windows.Win32}. Also binds the emulation's {@code emu_*} hooks: armed
  * failures, handle and view counts, what was recorded of an object.
  */
 public final class Kernel32Emulation {
@@ -54,12 +58,14 @@ public final class Kernel32Emulation {
         return "-D" + LIBRARY_PROPERTY + "=" + library;
     }
 
-    private static void load() {
+    /** Builds (once per JVM) and loads the emulation under the names the generated bindings open. */
+    public static synchronized void load() {
         if (library != null) {
             return;
         }
         String built = System.getProperty(LIBRARY_PROPERTY);
         if (built != null) {
+            System.load(advapiStub(Path.of(built)).toString());
             System.load(built);
             bind(Path.of(built));
             return;
@@ -69,15 +75,15 @@ public final class Kernel32Emulation {
             Path out = Path.of("target", "emulation");
             Files.createDirectories(out);
             library = out.resolve("libkernel32emu-" + ProcessHandle.current().pid() + ".so").toAbsolutePath();
-            List<String> command = new ArrayList<>(List.of("gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
-                "-I" + HEADERS.toAbsolutePath(), "-o", library.toString(), SOURCE.toAbsolutePath().toString(), "-lpthread"));
-            Process gcc = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String output = new String(gcc.getInputStream().readAllBytes());
-            if (!gcc.waitFor(120, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
-                throw new IllegalStateException("compiling the kernel32 emulation failed: " + String.join(" ", command) + "\n" + output);
-            }
+            gcc(List.of("gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-Wl,-soname,libkernel32.so",
+                "-I" + HEADERS.toAbsolutePath(), "-o", library.toString(), SOURCE.toAbsolutePath().toString(), "-lpthread"), null);
+            Path stub = advapiStub(library);
+            gcc(List.of("gcc", "-shared", "-fPIC", "-Wl,-soname,libadvapi32.so", "-o", stub.toString(), "-x", "c", "-"),
+                "void panmap_advapi32_emulated_in_libkernel32(void) {}\n");
+            System.load(stub.toString());
             System.load(library.toString());
             library.toFile().deleteOnExit();
+            stub.toFile().deleteOnExit();
         } catch (IOException e) {
             throw new IllegalStateException("cannot build the kernel32 emulation (gcc on PATH?)", e);
         } catch (InterruptedException e) {
@@ -85,6 +91,24 @@ public final class Kernel32Emulation {
             throw new IllegalStateException(e);
         }
         bind(library);
+    }
+
+    /** {@return the empty stand-in for advapi32 beside the emulation} (whose functions the emulation has) */
+    private static Path advapiStub(Path library) {
+        return library.resolveSibling(library.getFileName().toString().replace("libkernel32emu", "libadvapi32stub"));
+    }
+
+    private static void gcc(List<String> command, String input) throws IOException, InterruptedException {
+        Process gcc = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try (var in = gcc.getOutputStream()) {
+            if (input != null) {
+                in.write(input.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+        String output = new String(gcc.getInputStream().readAllBytes());
+        if (!gcc.waitFor(120, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
+            throw new IllegalStateException("compiling the kernel32 emulation failed: " + String.join(" ", command) + "\n" + output);
+        }
     }
 
     private static void bind(Path loaded) {

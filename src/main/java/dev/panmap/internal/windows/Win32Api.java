@@ -3,6 +3,7 @@ package dev.panmap.internal.windows;
 import static dev.panmap.internal.generated.windows.Win32.*;
 
 import dev.panmap.NativeException;
+import dev.panmap.internal.generated.windows.BY_HANDLE_FILE_INFORMATION;
 import dev.panmap.internal.generated.windows.FILETIME;
 import dev.panmap.internal.generated.windows.MEMORY_BASIC_INFORMATION;
 import dev.panmap.internal.generated.windows.OVERLAPPED;
@@ -62,8 +63,17 @@ final class Win32Api {
     private final MethodHandle lockFileEx;
     private final MethodHandle unlockFileEx;
     private final MethodHandle createMutex;
+    private final MethodHandle openMutex;
     private final MethodHandle waitForSingleObject;
     private final MethodHandle releaseMutex;
+    private final MethodHandle createSemaphore;
+    private final MethodHandle openSemaphore;
+    private final MethodHandle releaseSemaphore;
+    private final MethodHandle getFileInformationByHandle;
+    private final MethodHandle virtualAlloc;
+    private final MethodHandle getProcessWorkingSetSizeEx;
+    private final MethodHandle setProcessWorkingSetSizeEx;
+    private final MethodHandle getSecurityInfo;
     private final MethodHandle getSystemInfo;
     private final MethodHandle virtualQuery;
     private final MethodHandle virtualLock;
@@ -119,8 +129,17 @@ final class Win32Api {
         lockFileEx = capturing(LockFileEx$address(), LockFileEx$descriptor());
         unlockFileEx = capturing(UnlockFileEx$address(), UnlockFileEx$descriptor());
         createMutex = capturing(CreateMutexW$address(), CreateMutexW$descriptor());
+        openMutex = capturing(OpenMutexW$address(), OpenMutexW$descriptor());
         waitForSingleObject = capturing(WaitForSingleObject$address(), WaitForSingleObject$descriptor());
         releaseMutex = capturing(ReleaseMutex$address(), ReleaseMutex$descriptor());
+        createSemaphore = capturing(CreateSemaphoreW$address(), CreateSemaphoreW$descriptor());
+        openSemaphore = capturing(OpenSemaphoreW$address(), OpenSemaphoreW$descriptor());
+        releaseSemaphore = capturing(ReleaseSemaphore$address(), ReleaseSemaphore$descriptor());
+        getFileInformationByHandle = capturing(GetFileInformationByHandle$address(), GetFileInformationByHandle$descriptor());
+        virtualAlloc = capturing(VirtualAlloc$address(), VirtualAlloc$descriptor());
+        getProcessWorkingSetSizeEx = capturing(GetProcessWorkingSetSizeEx$address(), GetProcessWorkingSetSizeEx$descriptor());
+        setProcessWorkingSetSizeEx = capturing(SetProcessWorkingSetSizeEx$address(), SetProcessWorkingSetSizeEx$descriptor());
+        getSecurityInfo = linker.downcallHandle(GetSecurityInfo$address(), GetSecurityInfo$descriptor()); // returns its error
         getSystemInfo = linker.downcallHandle(GetSystemInfo$address(), GetSystemInfo$descriptor());
         virtualQuery = capturing(VirtualQuery$address(), VirtualQuery$descriptor());
         virtualLock = capturing(VirtualLock$address(), VirtualLock$descriptor());
@@ -326,18 +345,36 @@ final class Win32Api {
         check(ok, "FlushFileBuffers", what, s);
     }
 
+    /** {@return a file's identity whatever path named it: its volume serial number and 64-bit file index, as {@code VVVVVVVV-IIIIIIIIIIIIIIII}} */
+    String fileId(MemorySegment file, String what) {
+        Scratch s = scratch.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(BY_HANDLE_FILE_INFORMATION.layout());
+            int ok = (int) getFileInformationByHandle.invokeExact(s.state, file, info);
+            check(ok, "GetFileInformationByHandle", what, s);
+            long index = Integer.toUnsignedLong(BY_HANDLE_FILE_INFORMATION.nFileIndexHigh(info)) << 32
+                | Integer.toUnsignedLong(BY_HANDLE_FILE_INFORMATION.nFileIndexLow(info));
+            return String.format("%08x-%016x", BY_HANDLE_FILE_INFORMATION.dwVolumeSerialNumber(info), index);
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("GetFileInformationByHandle", t);
+        }
+    }
+
     /**
-     * {@code LockFileEx(file, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, {offset})}:
-     * one byte, exclusive, never waiting.
+     * {@code LockFileEx(file, [LOCKFILE_EXCLUSIVE_LOCK |] LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, {offset})}:
+     * one byte, never waiting.
      *
-     * @return {@code false} if another handle holds a lock on that byte
+     * @return {@code false} if another handle holds a lock on that byte (that conflicts)
      */
-    boolean tryLockByte(MemorySegment file, long offset, String what) {
+    boolean tryLockByte(MemorySegment file, long offset, String what, boolean exclusive) {
         Scratch s = scratch.get();
         MemorySegment ov = overlapped(s, offset);
+        int flags = (exclusive ? LOCKFILE_EXCLUSIVE_LOCK() : 0) | LOCKFILE_FAIL_IMMEDIATELY();
         int ok;
         try {
-            ok = (int) lockFileEx.invokeExact(s.state, file, LOCKFILE_EXCLUSIVE_LOCK() | LOCKFILE_FAIL_IMMEDIATELY(), 0, 1, 0, ov);
+            ok = (int) lockFileEx.invokeExact(s.state, file, flags, 0, 1, 0, ov);
         } catch (Throwable t) {
             throw unexpected("LockFileEx", t);
         }
@@ -348,7 +385,8 @@ final class Win32Api {
         if (error == ERROR_LOCK_VIOLATION()) {
             return false;
         }
-        throw failure("LockFileEx", what + ", LOCKFILE_EXCLUSIVE_LOCK|LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, {Offset " + offset + "}", error);
+        throw failure("LockFileEx", what + (exclusive ? ", LOCKFILE_EXCLUSIVE_LOCK|" : ", ") + "LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, {Offset "
+            + offset + "}", error);
     }
 
     /** {@code UnlockFileEx} of the byte {@link #tryLockByte} locked. */
@@ -410,6 +448,64 @@ final class Win32Api {
             throw unexpected("ReleaseMutex", t);
         }
         check(ok, "ReleaseMutex", what, s);
+    }
+
+    /** {@code OpenMutexW(access, FALSE, name)}: NULL on failure, with the code (ERROR_FILE_NOT_FOUND: no such mutex). */
+    Opened openMutex(int access, String name) {
+        Scratch s = scratch.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = (MemorySegment) openMutex.invokeExact(s.state, access, 0, wide(arena, name));
+            return new Opened(h, lastError(s));
+        } catch (Throwable t) {
+            throw unexpected("OpenMutexW", t);
+        }
+    }
+
+    /** {@code CreateSemaphoreW(attributes, 0, maximum, name)}: creates or opens; NULL on failure, with the code. */
+    Opened createSemaphore(MemorySegment attributes, int maximum, String name) {
+        Scratch s = scratch.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = (MemorySegment) createSemaphore.invokeExact(s.state, attributes, 0, maximum, wide(arena, name));
+            return new Opened(h, lastError(s));
+        } catch (Throwable t) {
+            throw unexpected("CreateSemaphoreW", t);
+        }
+    }
+
+    /** {@code OpenSemaphoreW(access, FALSE, name)}: NULL on failure, with the code. */
+    Opened openSemaphore(int access, String name) {
+        Scratch s = scratch.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = (MemorySegment) openSemaphore.invokeExact(s.state, access, 0, wide(arena, name));
+            return new Opened(h, lastError(s));
+        } catch (Throwable t) {
+            throw unexpected("OpenSemaphoreW", t);
+        }
+    }
+
+    /**
+     * {@code ReleaseSemaphore(semaphore, count, &previous)}.
+     *
+     * @return the count before the release, or -1 if the release would pass the maximum ({@code ERROR_TOO_MANY_POSTS})
+     */
+    int releaseSemaphore(MemorySegment semaphore, int count, String what) {
+        Scratch s = scratch.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment previous = arena.allocate(ValueLayout.JAVA_INT);
+            int ok = (int) releaseSemaphore.invokeExact(s.state, semaphore, count, previous);
+            if (ok == TRUE) {
+                return previous.get(ValueLayout.JAVA_INT, 0);
+            }
+            int error = lastError(s);
+            if (error == ERROR_TOO_MANY_POSTS()) {
+                return -1;
+            }
+            throw failure("ReleaseSemaphore", what + ", " + count, error);
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("ReleaseSemaphore", t);
+        }
     }
 
     // ---------------------------------------------------------------- memory
@@ -475,6 +571,51 @@ final class Win32Api {
         if (ok != TRUE && !(notLockedIsFine && lastError(s) == ERROR_NOT_LOCKED())) {
             throw failure("VirtualUnlock", WinFlags.hex(range.address()) + ", " + range.byteSize(), lastError(s));
         }
+    }
+
+    /** {@code VirtualAlloc(address, size, MEM_COMMIT, protect)}: commits pages of a view of a {@code SEC_RESERVE} section. */
+    void commit(long address, long size, int protect, String what) {
+        Scratch s = scratch.get();
+        MemorySegment r;
+        try {
+            r = (MemorySegment) virtualAlloc.invokeExact(s.state, MemorySegment.ofAddress(address), size, MEM_COMMIT(), protect);
+        } catch (Throwable t) {
+            throw unexpected("VirtualAlloc", t);
+        }
+        if (r.equals(MemorySegment.NULL)) {
+            throw failure("VirtualAlloc", WinFlags.hex(address) + ", " + size + ", MEM_COMMIT, " + WinFlags.protect(protect) + " (" + what + ")",
+                lastError(s));
+        }
+    }
+
+    /** {@return this process's minimum and maximum working-set sizes} ({@code GetProcessWorkingSetSizeEx}) */
+    long[] workingSetSize() {
+        Scratch s = scratch.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 2);
+            MemorySegment flags = arena.allocate(ValueLayout.JAVA_INT);
+            int ok = (int) getProcessWorkingSetSizeEx.invokeExact(s.state, currentProcess(), out, out.asSlice(8), flags);
+            check(ok, "GetProcessWorkingSetSizeEx", "GetCurrentProcess()", s);
+            return new long[] {out.get(ValueLayout.JAVA_LONG, 0), out.get(ValueLayout.JAVA_LONG, 8)};
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("GetProcessWorkingSetSizeEx", t);
+        }
+    }
+
+    /** {@code SetProcessWorkingSetSizeEx(GetCurrentProcess(), min, max, QUOTA_LIMITS_HARDWS_MIN_DISABLE|QUOTA_LIMITS_HARDWS_MAX_DISABLE)}: soft limits. */
+    void setWorkingSetSize(long min, long max) {
+        Scratch s = scratch.get();
+        int ok;
+        try {
+            ok = (int) setProcessWorkingSetSizeEx.invokeExact(s.state, currentProcess(), min, max,
+                QUOTA_LIMITS_HARDWS_MIN_DISABLE() | QUOTA_LIMITS_HARDWS_MAX_DISABLE());
+        } catch (Throwable t) {
+            throw unexpected("SetProcessWorkingSetSizeEx", t);
+        }
+        check(ok, "SetProcessWorkingSetSizeEx", "GetCurrentProcess(), " + min + ", " + max
+            + ", QUOTA_LIMITS_HARDWS_MIN_DISABLE|QUOTA_LIMITS_HARDWS_MAX_DISABLE", s);
     }
 
     /** {@code PrefetchVirtualMemory(GetCurrentProcess(), 1, {range}, 0)}. */
@@ -606,6 +747,42 @@ final class Win32Api {
             throw e;
         } catch (Throwable t) {
             throw unexpected("ConvertStringSecurityDescriptorToSecurityDescriptorW", t);
+        }
+    }
+
+    /**
+     * {@return a security descriptor holding the DACL of the kernel object {@code handle} (opened with
+     * {@code READ_CONTROL})}, allocated by the system: give it back with {@link #freeLocal}
+     */
+    MemorySegment daclOf(MemorySegment handle, String what) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            int error = (int) getSecurityInfo.invokeExact(handle, SE_KERNEL_OBJECT(), DACL_SECURITY_INFORMATION(), MemorySegment.NULL,
+                MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, out);
+            if (error != 0) {
+                throw failure("GetSecurityInfo", what + ", SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION", error);
+            }
+            return out.get(ValueLayout.ADDRESS, 0);
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("GetSecurityInfo", t);
+        }
+    }
+
+    /** {@return a {@code SECURITY_ATTRIBUTES} in {@code arena} that points at {@code descriptor}} (not inheritable) */
+    MemorySegment attributesFor(Arena arena, MemorySegment descriptor) {
+        MemorySegment attributes = arena.allocate(SECURITY_ATTRIBUTES.layout());
+        SECURITY_ATTRIBUTES.nLength(attributes, (int) SECURITY_ATTRIBUTES.layout().byteSize());
+        SECURITY_ATTRIBUTES.lpSecurityDescriptor(attributes, descriptor);
+        SECURITY_ATTRIBUTES.bInheritHandle(attributes, 0);
+        return attributes;
+    }
+
+    /** {@code LocalFree} of a block the system allocated for us; nothing for NULL. */
+    void freeLocal(MemorySegment block) {
+        if (!block.equals(MemorySegment.NULL)) {
+            free(block);
         }
     }
 

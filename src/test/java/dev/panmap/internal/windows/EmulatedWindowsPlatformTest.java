@@ -108,7 +108,7 @@ class EmulatedWindowsPlatformTest {
         assertThatThrownBy(() -> platform.canonicalName("a\\b")).hasMessageContaining("backslash");
         assertThatThrownBy(() -> platform.canonicalName("Local\\x", RegionOptions.Namespace.GLOBAL))
             .hasMessageContaining("names the Local\\ namespace but the options ask for GLOBAL");
-        int longest = WindowsPlatform.MAX_NAME_CHARS - WindowsPlatform.LOCK_SUFFIX.length();
+        int longest = WindowsPlatform.MAX_NAME_CHARS - WindowsPlatform.SUFFIX_BUDGET;
         assertThat(platform.canonicalName("x".repeat(longest))).hasSize(longest);
         assertThatThrownBy(() -> platform.canonicalName("x".repeat(longest + 1))).hasMessageContaining("at most " + longest);
     }
@@ -162,13 +162,13 @@ class EmulatedWindowsPlatformTest {
     }
 
     @Test
-    void readOnlyOpensAskForReadAndCopyAccessOnly() {
+    void readOnlyOpensAskForReadAndCopyAccessOnlyAndReadControlForTheSectionsSecurity() {
         String name = name();
         withHandle(platform.create(Target.shm(name), MIB, creation()), created -> {
             withHandle(platform.open(Target.shm(name), false), h ->
-                assertThat(Kernel32Emulation.accessOf(native_(h))).isEqualTo(FILE_MAP_READ() | FILE_MAP_COPY()));
+                assertThat(Kernel32Emulation.accessOf(native_(h))).isEqualTo(FILE_MAP_READ() | FILE_MAP_COPY() | READ_CONTROL()));
             withHandle(platform.open(Target.shm(name), true), h ->
-                assertThat(Kernel32Emulation.accessOf(native_(h))).isEqualTo(FILE_MAP_READ() | FILE_MAP_WRITE()));
+                assertThat(Kernel32Emulation.accessOf(native_(h))).isEqualTo(FILE_MAP_READ() | FILE_MAP_WRITE() | READ_CONTROL()));
         });
     }
 
@@ -177,7 +177,8 @@ class EmulatedWindowsPlatformTest {
         String name = name();
         withHandle(platform.create(Target.shm(name), MIB, creation()), h -> {
             // the writer lock's mutex has the section's name plus a suffix: make a section by the mutex's name
-            assertThatThrownBy(() -> platform.create(Target.shm(name + WindowsPlatform.LOCK_SUFFIX), MIB, creation()))
+            assertThatThrownBy(() -> platform.create(Target.shm(WindowsPlatform.lockName(name, dev.panmap.internal.RegionLayout.WRITER_LOCK_BYTE)),
+                    MIB, creation()))
                 .isInstanceOfSatisfying(NativeException.class, e -> {
                     assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS);
                     assertThat(e.getMessage()).contains("taken by a kernel object that is not a section");
@@ -413,50 +414,32 @@ class EmulatedWindowsPlatformTest {
     }
 
     @Test
-    void theSectionLockIsANamedMutexOwnedByOneThread() throws Exception {
+    void theSectionLockIsANamedMutexThatFollowsTheHandleNotTheThread() throws Exception {
         String name = name();
         withHandle(platform.create(Target.shm(name), MIB, creation()), a ->
             withHandle(platform.open(Target.shm(name), true), b -> {
-                assertThat(((WindowsPlatform.Section) b).mutex()).as("made at the first lock").isEqualTo(MemorySegment.NULL);
+                assertThat(((WindowsPlatform.Section) b).mutex()).as("every open keeps the writer mutex alive").isNotEqualTo(MemorySegment.NULL);
                 assertThat(platform.tryLockWriter(a)).isTrue();
-                boolean other = CompletableFuture.supplyAsync(() -> platform.tryLockWriter(b)).join();
-                assertThat(other).as("another thread, another handle").isFalse();
-                platform.unlockWriter(a);
-                assertThat(CompletableFuture.supplyAsync(() -> {
-                    boolean got = platform.tryLockWriter(b);
-                    if (got) {
-                        platform.unlockWriter(b);
-                    }
-                    return got;
-                }).join()).isTrue();
+                assertThat(platform.tryLockWriter(b)).as("the same thread, another handle").isFalse();
+                assertThat(CompletableFuture.supplyAsync(() -> platform.tryLockWriter(b)).join()).as("another thread, another handle").isFalse();
+                assertThat(platform.tryLockWriter(a)).as("the same handle again").isFalse();
+                CompletableFuture.runAsync(() -> platform.unlockWriter(a)).join(); // another thread releases it
+                assertThat(platform.tryLockWriter(b)).isTrue();
+                platform.unlockWriter(b);
             }));
     }
 
     @Test
-    void releasingTheMutexFromAnotherThreadIsNotOwner() {
-        String name = name();
-        withHandle(platform.create(Target.shm(name), MIB, creation()), h -> {
-            assertThat(platform.tryLockWriter(h)).isTrue();
-            assertThatThrownBy(() -> CompletableFuture.runAsync(() -> platform.unlockWriter(h)).join())
-                .hasCauseInstanceOf(NativeException.class).cause().hasMessageContaining("ReleaseMutex(mutex \"" + name + WindowsPlatform.LOCK_SUFFIX + "\") failed: ERROR_NOT_OWNER");
-            platform.unlockWriter(h);
-        });
-    }
-
-    @Test
-    void closingASectionWhoseLockThisThreadHoldsReleasesTheMutex() {
+    void closingASectionWhoseLockItHoldsReleasesTheMutexWhicheverThreadCloses() {
         String name = name();
         withHandle(platform.create(Target.shm(name), MIB, creation()), keep -> {
             Platform.Handle locker = platform.open(Target.shm(name), true);
             assertThat(platform.tryLockWriter(locker)).isTrue();
-            platform.close(locker);
-            assertThat(CompletableFuture.supplyAsync(() -> {
-                boolean got = platform.tryLockWriter(keep);
-                if (got) {
-                    platform.unlockWriter(keep);
-                }
-                return got;
-            }).join()).isTrue();
+            assertThat(platform.lockedElsewhere(keep, dev.panmap.internal.RegionLayout.WRITER_LOCK_BYTE)).isTrue();
+            CompletableFuture.runAsync(() -> platform.close(locker)).join();
+            assertThat(platform.lockedElsewhere(keep, dev.panmap.internal.RegionLayout.WRITER_LOCK_BYTE)).isFalse();
+            assertThat(platform.tryLockWriter(keep)).isTrue();
+            platform.unlockWriter(keep);
         });
     }
 
@@ -481,8 +464,13 @@ class EmulatedWindowsPlatformTest {
                 assertThatThrownBy(() -> platform.unlockMemory(range))
                     .isInstanceOfSatisfying(NativeException.class, e -> assertThat(e.errorName()).isEqualTo("ERROR_NOT_LOCKED"));
                 Kernel32Emulation.failNext("VirtualLock", ERROR_WORKING_SET_QUOTA());
+                Kernel32Emulation.failNext("SetProcessWorkingSetSizeEx", ERROR_PRIVILEGE_NOT_HELD());
                 assertThatThrownBy(() -> platform.lockMemory(range))
-                    .isInstanceOfSatisfying(NativeException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.NO_MEMORY));
+                    .isInstanceOfSatisfying(NativeException.class, e -> {
+                        assertThat(e.function()).isEqualTo("SetProcessWorkingSetSizeEx");
+                        assertThat(e.getSuppressed()).singleElement().isInstanceOfSatisfying(NativeException.class,
+                            s -> assertThat(s.kind()).isEqualTo(ErrorKind.NO_MEMORY));
+                    });
             } finally {
                 platform.unmap(at, MIB);
             }

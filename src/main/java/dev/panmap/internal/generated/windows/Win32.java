@@ -20,7 +20,9 @@ public class Win32 extends Win32$shared {
 
     static final Arena LIBRARY_ARENA = Arena.ofAuto();
 
-    static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
+    static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.libraryLookup(System.mapLibraryName("kernel32"), LIBRARY_ARENA)
+            .or(SymbolLookup.libraryLookup(System.mapLibraryName("advapi32"), LIBRARY_ARENA))
+            .or(SymbolLookup.loaderLookup())
             .or(Linker.nativeLinker().defaultLookup());
 
     private static final int PAGE_NOACCESS = (int)1L;
@@ -67,6 +69,15 @@ public class Win32 extends Win32$shared {
      */
     public static int SEC_COMMIT() {
         return SEC_COMMIT;
+    }
+    private static final int SEC_RESERVE = (int)67108864L;
+    /**
+     * {@snippet lang=c :
+     * #define SEC_RESERVE 67108864
+     * }
+     */
+    public static int SEC_RESERVE() {
+        return SEC_RESERVE;
     }
     private static final int FILE_MAP_COPY = (int)1L;
     /**
@@ -193,6 +204,33 @@ public class Win32 extends Win32$shared {
      */
     public static int LOCKFILE_EXCLUSIVE_LOCK() {
         return LOCKFILE_EXCLUSIVE_LOCK;
+    }
+    private static final int MUTEX_MODIFY_STATE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MUTEX_MODIFY_STATE 1
+     * }
+     */
+    public static int MUTEX_MODIFY_STATE() {
+        return MUTEX_MODIFY_STATE;
+    }
+    private static final int SEMAPHORE_MODIFY_STATE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SEMAPHORE_MODIFY_STATE 2
+     * }
+     */
+    public static int SEMAPHORE_MODIFY_STATE() {
+        return SEMAPHORE_MODIFY_STATE;
+    }
+    private static final int READ_CONTROL = (int)131072L;
+    /**
+     * {@snippet lang=c :
+     * #define READ_CONTROL 131072
+     * }
+     */
+    public static int READ_CONTROL() {
+        return READ_CONTROL;
     }
     private static final int WAIT_OBJECT_0 = (int)0L;
     /**
@@ -328,6 +366,51 @@ public class Win32 extends Win32$shared {
      */
     public static int SDDL_REVISION_1() {
         return SDDL_REVISION_1;
+    }
+    private static final int SE_KERNEL_OBJECT = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define SE_KERNEL_OBJECT 6
+     * }
+     */
+    public static int SE_KERNEL_OBJECT() {
+        return SE_KERNEL_OBJECT;
+    }
+    private static final int OWNER_SECURITY_INFORMATION = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define OWNER_SECURITY_INFORMATION 1
+     * }
+     */
+    public static int OWNER_SECURITY_INFORMATION() {
+        return OWNER_SECURITY_INFORMATION;
+    }
+    private static final int DACL_SECURITY_INFORMATION = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define DACL_SECURITY_INFORMATION 4
+     * }
+     */
+    public static int DACL_SECURITY_INFORMATION() {
+        return DACL_SECURITY_INFORMATION;
+    }
+    private static final int QUOTA_LIMITS_HARDWS_MIN_DISABLE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define QUOTA_LIMITS_HARDWS_MIN_DISABLE 2
+     * }
+     */
+    public static int QUOTA_LIMITS_HARDWS_MIN_DISABLE() {
+        return QUOTA_LIMITS_HARDWS_MIN_DISABLE;
+    }
+    private static final int QUOTA_LIMITS_HARDWS_MAX_DISABLE = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define QUOTA_LIMITS_HARDWS_MAX_DISABLE 8
+     * }
+     */
+    public static int QUOTA_LIMITS_HARDWS_MAX_DISABLE() {
+        return QUOTA_LIMITS_HARDWS_MAX_DISABLE;
     }
     private static final int FORMAT_MESSAGE_IGNORE_INSERTS = (int)512L;
     /**
@@ -527,6 +610,15 @@ public class Win32 extends Win32$shared {
     public static int ERROR_FILENAME_EXCED_RANGE() {
         return ERROR_FILENAME_EXCED_RANGE;
     }
+    private static final int ERROR_TOO_MANY_POSTS = (int)298L;
+    /**
+     * {@snippet lang=c :
+     * #define ERROR_TOO_MANY_POSTS 298
+     * }
+     */
+    public static int ERROR_TOO_MANY_POSTS() {
+        return ERROR_TOO_MANY_POSTS;
+    }
     private static final int ERROR_NOT_OWNER = (int)288L;
     /**
      * {@snippet lang=c :
@@ -589,6 +681,15 @@ public class Win32 extends Win32$shared {
      */
     public static int ERROR_COMMITMENT_LIMIT() {
         return ERROR_COMMITMENT_LIMIT;
+    }
+    private static final int ERROR_PRIVILEGE_NOT_HELD = (int)1314L;
+    /**
+     * {@snippet lang=c :
+     * #define ERROR_PRIVILEGE_NOT_HELD 1314
+     * }
+     */
+    public static int ERROR_PRIVILEGE_NOT_HELD() {
+        return ERROR_PRIVILEGE_NOT_HELD;
     }
 
     private static class CreateFileMappingW {
@@ -1523,6 +1624,67 @@ public class Win32 extends Win32$shared {
         }
     }
 
+    private static class GetFileInformationByHandle {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_INT,
+            Win32.C_POINTER,
+            Win32.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("GetFileInformationByHandle").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t GetFileInformationByHandle(void *hFile, struct BY_HANDLE_FILE_INFORMATION *lpFileInformation)
+     * }
+     */
+    public static FunctionDescriptor GetFileInformationByHandle$descriptor() {
+        return GetFileInformationByHandle.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t GetFileInformationByHandle(void *hFile, struct BY_HANDLE_FILE_INFORMATION *lpFileInformation)
+     * }
+     */
+    public static MethodHandle GetFileInformationByHandle$handle() {
+        return GetFileInformationByHandle.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t GetFileInformationByHandle(void *hFile, struct BY_HANDLE_FILE_INFORMATION *lpFileInformation)
+     * }
+     */
+    public static MemorySegment GetFileInformationByHandle$address() {
+        return GetFileInformationByHandle.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t GetFileInformationByHandle(void *hFile, struct BY_HANDLE_FILE_INFORMATION *lpFileInformation)
+     * }
+     */
+    public static int GetFileInformationByHandle(MemorySegment hFile, MemorySegment lpFileInformation) {
+        var mh$ = GetFileInformationByHandle.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("GetFileInformationByHandle", hFile, lpFileInformation);
+            }
+            return (int)mh$.invokeExact(hFile, lpFileInformation);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class CreateMutexW {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Win32.C_POINTER,
@@ -1578,6 +1740,68 @@ public class Win32 extends Win32$shared {
                 traceDowncall("CreateMutexW", lpMutexAttributes, bInitialOwner, lpName);
             }
             return (MemorySegment)mh$.invokeExact(lpMutexAttributes, bInitialOwner, lpName);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class OpenMutexW {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_POINTER,
+            Win32.C_INT,
+            Win32.C_INT,
+            Win32.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("OpenMutexW").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *OpenMutexW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static FunctionDescriptor OpenMutexW$descriptor() {
+        return OpenMutexW.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *OpenMutexW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static MethodHandle OpenMutexW$handle() {
+        return OpenMutexW.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *OpenMutexW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static MemorySegment OpenMutexW$address() {
+        return OpenMutexW.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *OpenMutexW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static MemorySegment OpenMutexW(int dwDesiredAccess, int bInheritHandle, MemorySegment lpName) {
+        var mh$ = OpenMutexW.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("OpenMutexW", dwDesiredAccess, bInheritHandle, lpName);
+            }
+            return (MemorySegment)mh$.invokeExact(dwDesiredAccess, bInheritHandle, lpName);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1706,6 +1930,193 @@ public class Win32 extends Win32$shared {
         }
     }
 
+    private static class CreateSemaphoreW {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_POINTER,
+            Win32.C_POINTER,
+            Win32.C_INT,
+            Win32.C_INT,
+            Win32.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("CreateSemaphoreW").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *CreateSemaphoreW(struct SECURITY_ATTRIBUTES *lpSemaphoreAttributes, int32_t lInitialCount, int32_t lMaximumCount, const uint16_t *lpName)
+     * }
+     */
+    public static FunctionDescriptor CreateSemaphoreW$descriptor() {
+        return CreateSemaphoreW.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *CreateSemaphoreW(struct SECURITY_ATTRIBUTES *lpSemaphoreAttributes, int32_t lInitialCount, int32_t lMaximumCount, const uint16_t *lpName)
+     * }
+     */
+    public static MethodHandle CreateSemaphoreW$handle() {
+        return CreateSemaphoreW.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *CreateSemaphoreW(struct SECURITY_ATTRIBUTES *lpSemaphoreAttributes, int32_t lInitialCount, int32_t lMaximumCount, const uint16_t *lpName)
+     * }
+     */
+    public static MemorySegment CreateSemaphoreW$address() {
+        return CreateSemaphoreW.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *CreateSemaphoreW(struct SECURITY_ATTRIBUTES *lpSemaphoreAttributes, int32_t lInitialCount, int32_t lMaximumCount, const uint16_t *lpName)
+     * }
+     */
+    public static MemorySegment CreateSemaphoreW(MemorySegment lpSemaphoreAttributes, int lInitialCount, int lMaximumCount, MemorySegment lpName) {
+        var mh$ = CreateSemaphoreW.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("CreateSemaphoreW", lpSemaphoreAttributes, lInitialCount, lMaximumCount, lpName);
+            }
+            return (MemorySegment)mh$.invokeExact(lpSemaphoreAttributes, lInitialCount, lMaximumCount, lpName);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class OpenSemaphoreW {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_POINTER,
+            Win32.C_INT,
+            Win32.C_INT,
+            Win32.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("OpenSemaphoreW").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *OpenSemaphoreW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static FunctionDescriptor OpenSemaphoreW$descriptor() {
+        return OpenSemaphoreW.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *OpenSemaphoreW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static MethodHandle OpenSemaphoreW$handle() {
+        return OpenSemaphoreW.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *OpenSemaphoreW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static MemorySegment OpenSemaphoreW$address() {
+        return OpenSemaphoreW.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *OpenSemaphoreW(uint32_t dwDesiredAccess, int32_t bInheritHandle, const uint16_t *lpName)
+     * }
+     */
+    public static MemorySegment OpenSemaphoreW(int dwDesiredAccess, int bInheritHandle, MemorySegment lpName) {
+        var mh$ = OpenSemaphoreW.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("OpenSemaphoreW", dwDesiredAccess, bInheritHandle, lpName);
+            }
+            return (MemorySegment)mh$.invokeExact(dwDesiredAccess, bInheritHandle, lpName);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ReleaseSemaphore {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_INT,
+            Win32.C_POINTER,
+            Win32.C_INT,
+            Win32.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("ReleaseSemaphore").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ReleaseSemaphore(void *hSemaphore, int32_t lReleaseCount, int32_t *lpPreviousCount)
+     * }
+     */
+    public static FunctionDescriptor ReleaseSemaphore$descriptor() {
+        return ReleaseSemaphore.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ReleaseSemaphore(void *hSemaphore, int32_t lReleaseCount, int32_t *lpPreviousCount)
+     * }
+     */
+    public static MethodHandle ReleaseSemaphore$handle() {
+        return ReleaseSemaphore.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ReleaseSemaphore(void *hSemaphore, int32_t lReleaseCount, int32_t *lpPreviousCount)
+     * }
+     */
+    public static MemorySegment ReleaseSemaphore$address() {
+        return ReleaseSemaphore.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ReleaseSemaphore(void *hSemaphore, int32_t lReleaseCount, int32_t *lpPreviousCount)
+     * }
+     */
+    public static int ReleaseSemaphore(MemorySegment hSemaphore, int lReleaseCount, MemorySegment lpPreviousCount) {
+        var mh$ = ReleaseSemaphore.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ReleaseSemaphore", hSemaphore, lReleaseCount, lpPreviousCount);
+            }
+            return (int)mh$.invokeExact(hSemaphore, lReleaseCount, lpPreviousCount);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class GetSystemInfo {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             Win32.C_POINTER
@@ -1758,6 +2169,69 @@ public class Win32 extends Win32$shared {
                 traceDowncall("GetSystemInfo", lpSystemInfo);
             }
             mh$.invokeExact(lpSystemInfo);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class VirtualAlloc {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_POINTER,
+            Win32.C_POINTER,
+            Win32.C_LONG_LONG,
+            Win32.C_INT,
+            Win32.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("VirtualAlloc").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *VirtualAlloc(void *lpAddress, unsigned long long dwSize, uint32_t flAllocationType, uint32_t flProtect)
+     * }
+     */
+    public static FunctionDescriptor VirtualAlloc$descriptor() {
+        return VirtualAlloc.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *VirtualAlloc(void *lpAddress, unsigned long long dwSize, uint32_t flAllocationType, uint32_t flProtect)
+     * }
+     */
+    public static MethodHandle VirtualAlloc$handle() {
+        return VirtualAlloc.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *VirtualAlloc(void *lpAddress, unsigned long long dwSize, uint32_t flAllocationType, uint32_t flProtect)
+     * }
+     */
+    public static MemorySegment VirtualAlloc$address() {
+        return VirtualAlloc.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *VirtualAlloc(void *lpAddress, unsigned long long dwSize, uint32_t flAllocationType, uint32_t flProtect)
+     * }
+     */
+    public static MemorySegment VirtualAlloc(MemorySegment lpAddress, long dwSize, int flAllocationType, int flProtect) {
+        var mh$ = VirtualAlloc.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("VirtualAlloc", lpAddress, dwSize, flAllocationType, flProtect);
+            }
+            return (MemorySegment)mh$.invokeExact(lpAddress, dwSize, flAllocationType, flProtect);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2315,6 +2789,132 @@ public class Win32 extends Win32$shared {
         }
     }
 
+    private static class GetProcessWorkingSetSizeEx {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_INT,
+            Win32.C_POINTER,
+            Win32.C_POINTER,
+            Win32.C_POINTER,
+            Win32.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("GetProcessWorkingSetSizeEx").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t GetProcessWorkingSetSizeEx(void *hProcess, unsigned long long *lpMinimumWorkingSetSize, unsigned long long *lpMaximumWorkingSetSize, uint32_t *Flags)
+     * }
+     */
+    public static FunctionDescriptor GetProcessWorkingSetSizeEx$descriptor() {
+        return GetProcessWorkingSetSizeEx.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t GetProcessWorkingSetSizeEx(void *hProcess, unsigned long long *lpMinimumWorkingSetSize, unsigned long long *lpMaximumWorkingSetSize, uint32_t *Flags)
+     * }
+     */
+    public static MethodHandle GetProcessWorkingSetSizeEx$handle() {
+        return GetProcessWorkingSetSizeEx.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t GetProcessWorkingSetSizeEx(void *hProcess, unsigned long long *lpMinimumWorkingSetSize, unsigned long long *lpMaximumWorkingSetSize, uint32_t *Flags)
+     * }
+     */
+    public static MemorySegment GetProcessWorkingSetSizeEx$address() {
+        return GetProcessWorkingSetSizeEx.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t GetProcessWorkingSetSizeEx(void *hProcess, unsigned long long *lpMinimumWorkingSetSize, unsigned long long *lpMaximumWorkingSetSize, uint32_t *Flags)
+     * }
+     */
+    public static int GetProcessWorkingSetSizeEx(MemorySegment hProcess, MemorySegment lpMinimumWorkingSetSize, MemorySegment lpMaximumWorkingSetSize, MemorySegment Flags) {
+        var mh$ = GetProcessWorkingSetSizeEx.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("GetProcessWorkingSetSizeEx", hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, Flags);
+            }
+            return (int)mh$.invokeExact(hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, Flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class SetProcessWorkingSetSizeEx {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_INT,
+            Win32.C_POINTER,
+            Win32.C_LONG_LONG,
+            Win32.C_LONG_LONG,
+            Win32.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("SetProcessWorkingSetSizeEx").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t SetProcessWorkingSetSizeEx(void *hProcess, unsigned long long dwMinimumWorkingSetSize, unsigned long long dwMaximumWorkingSetSize, uint32_t Flags)
+     * }
+     */
+    public static FunctionDescriptor SetProcessWorkingSetSizeEx$descriptor() {
+        return SetProcessWorkingSetSizeEx.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t SetProcessWorkingSetSizeEx(void *hProcess, unsigned long long dwMinimumWorkingSetSize, unsigned long long dwMaximumWorkingSetSize, uint32_t Flags)
+     * }
+     */
+    public static MethodHandle SetProcessWorkingSetSizeEx$handle() {
+        return SetProcessWorkingSetSizeEx.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t SetProcessWorkingSetSizeEx(void *hProcess, unsigned long long dwMinimumWorkingSetSize, unsigned long long dwMaximumWorkingSetSize, uint32_t Flags)
+     * }
+     */
+    public static MemorySegment SetProcessWorkingSetSizeEx$address() {
+        return SetProcessWorkingSetSizeEx.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t SetProcessWorkingSetSizeEx(void *hProcess, unsigned long long dwMinimumWorkingSetSize, unsigned long long dwMaximumWorkingSetSize, uint32_t Flags)
+     * }
+     */
+    public static int SetProcessWorkingSetSizeEx(MemorySegment hProcess, long dwMinimumWorkingSetSize, long dwMaximumWorkingSetSize, int Flags) {
+        var mh$ = SetProcessWorkingSetSizeEx.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("SetProcessWorkingSetSizeEx", hProcess, dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, Flags);
+            }
+            return (int)mh$.invokeExact(hProcess, dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, Flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class FormatMessageW {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Win32.C_INT,
@@ -2684,6 +3284,73 @@ public class Win32 extends Win32$shared {
                 traceDowncall("ConvertStringSecurityDescriptorToSecurityDescriptorW", StringSecurityDescriptor, StringSDRevision, SecurityDescriptor, SecurityDescriptorSize);
             }
             return (int)mh$.invokeExact(StringSecurityDescriptor, StringSDRevision, SecurityDescriptor, SecurityDescriptorSize);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class GetSecurityInfo {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Win32.C_INT,
+            Win32.C_POINTER,
+            Win32.C_INT,
+            Win32.C_INT,
+            Win32.C_POINTER,
+            Win32.C_POINTER,
+            Win32.C_POINTER,
+            Win32.C_POINTER,
+            Win32.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("GetSecurityInfo").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t GetSecurityInfo(void *handle, int32_t ObjectType, uint32_t SecurityInfo, void **ppsidOwner, void **ppsidGroup, struct ACL **ppDacl, struct ACL **ppSacl, void **ppSecurityDescriptor)
+     * }
+     */
+    public static FunctionDescriptor GetSecurityInfo$descriptor() {
+        return GetSecurityInfo.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t GetSecurityInfo(void *handle, int32_t ObjectType, uint32_t SecurityInfo, void **ppsidOwner, void **ppsidGroup, struct ACL **ppDacl, struct ACL **ppSacl, void **ppSecurityDescriptor)
+     * }
+     */
+    public static MethodHandle GetSecurityInfo$handle() {
+        return GetSecurityInfo.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t GetSecurityInfo(void *handle, int32_t ObjectType, uint32_t SecurityInfo, void **ppsidOwner, void **ppsidGroup, struct ACL **ppDacl, struct ACL **ppSacl, void **ppSecurityDescriptor)
+     * }
+     */
+    public static MemorySegment GetSecurityInfo$address() {
+        return GetSecurityInfo.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t GetSecurityInfo(void *handle, int32_t ObjectType, uint32_t SecurityInfo, void **ppsidOwner, void **ppsidGroup, struct ACL **ppDacl, struct ACL **ppSacl, void **ppSecurityDescriptor)
+     * }
+     */
+    public static int GetSecurityInfo(MemorySegment handle, int ObjectType, int SecurityInfo, MemorySegment ppsidOwner, MemorySegment ppsidGroup, MemorySegment ppDacl, MemorySegment ppSacl, MemorySegment ppSecurityDescriptor) {
+        var mh$ = GetSecurityInfo.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("GetSecurityInfo", handle, ObjectType, SecurityInfo, ppsidOwner, ppsidGroup, ppDacl, ppSacl, ppSecurityDescriptor);
+            }
+            return (int)mh$.invokeExact(handle, ObjectType, SecurityInfo, ppsidOwner, ppsidGroup, ppDacl, ppSacl, ppSecurityDescriptor);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
