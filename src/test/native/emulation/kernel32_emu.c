@@ -53,6 +53,14 @@
  *  - Mutexes: per-thread ownership with recursion, ERROR_NOT_OWNER, WAIT_ABANDONED when the owner
  *    died: another process's owner dies (its OFD lock goes, the owner record stays in the file),
  *    or the owning thread of this process ended (checked with tgkill(tid, 0) by the next waiter).
+ *  - Semaphores (CreateSemaphoreW, OpenSemaphoreW, ReleaseSemaphore, waits): one count per name for
+ *    every process (a shared mapping of /dev/shm/panmap-emu-sem-<name>), ERROR_TOO_MANY_POSTS past the
+ *    maximum, lifetime as for mutexes. OpenMutexW opens an existing mutex only (ERROR_FILE_NOT_FOUND).
+ *  - SEC_RESERVE sections: a view's pages are PROT_NONE (reading them faults, as on Windows) until
+ *    VirtualAlloc(MEM_COMMIT) commits them in that view; VirtualQuery reports MEM_COMMIT / MEM_RESERVE.
+ *    The creator marks the shm file 0700 so that other processes know it is SEC_RESERVE.
+ *  - VirtualLock is refused with ERROR_WORKING_SET_QUOTA beyond the minimum working set less 8 pages
+ *    (200 KiB by default), which SetProcessWorkingSetSizeEx raises.
  *  - Processes: OpenProcess keeps the process's start time, so a handle keeps naming the same
  *    process after pid reuse; GetProcessTimes works on an exited process's handle, as on
  *    Windows. GetExitCodeProcess reports the real exit status when it could be read while the
@@ -100,6 +108,13 @@
  *  - FormatMessageW knows the wording of the codes used here, prefixed "(emulated) "; other codes
  *    read "(emulated) error N". Only FORMAT_MESSAGE_FROM_SYSTEM (with IGNORE_INSERTS,
  *    ALLOCATE_BUFFER, MAX_WIDTH_MASK) is supported; the language id is ignored.
+ *  - Commit state is per view (Windows commits a SEC_RESERVE section's pages for every view; Wine, per
+ *    view too), and a commit must extend the view's committed prefix (no holes). VirtualAlloc does only
+ *    that: no reservations of its own. Semaphore names are not checked against sections and mutexes of
+ *    the same name, and unnamed semaphores are not emulated. GetSecurityInfo returns the SDDL recorded
+ *    with the object in this process ("" if none), for DACL_SECURITY_INFORMATION of a kernel object
+ *    only; GetFileInformationByHandle reports st_dev and st_ino as the volume serial and file index.
+ *    Get/SetProcessWorkingSetSizeEx work on GetCurrentProcess() only.
  *  - Handle inheritance, bInheritHandle, DuplicateHandle, overlapped I/O and execute protections
  *    are not emulated; CreateFileW's flags and attributes are ignored. Not fork-safe (the Java
  *    tests start child JVMs, which exec).

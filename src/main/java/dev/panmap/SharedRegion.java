@@ -192,8 +192,9 @@ public final class SharedRegion implements AutoCloseable {
 
     /**
      * Unlinks a named region. Processes still attached keep it until they close. On Windows a
-     * page-file-backed region cannot be removed by name: it vanishes when its last handle closes; this
-     * checks that it exists, and the sentence returned says that it stays until then.
+     * page-file-backed region cannot be removed by name: it vanishes when its last handle closes; the
+     * sentence returned says that it stays until then, or that it is gone already (so that the portable
+     * close-then-remove does not fail there).
      *
      * @return what was done, in one sentence
      */
@@ -671,7 +672,7 @@ public final class SharedRegion implements AutoCloseable {
      *
      * @throws IllegalArgumentException for a size below the current one (shrinking)
      * @throws RegionException {@code LIMIT_REACHED} beyond the reserved span, {@code NO_SPACE} when the
-     *         backing cannot be reserved, {@code NOT_SUPPORTED} on Windows and for raw regions
+     *         backing cannot be reserved, {@code NOT_SUPPORTED} for Windows file regions and for raw regions
      */
     public void grow(long newSize) {
         checkOpen();

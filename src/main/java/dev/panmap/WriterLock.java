@@ -24,7 +24,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * holder died holding the lock: that is counted in {@link #staleRecoveries()} and reported by
  * {@link #lastStaleHolder()}. Whether the recorded holder is alive ({@link #holder()}) is whether the
  * system lock is held ({@code F_OFD_GETLK}): no pid is compared, so both are right across pid
- * namespaces (containers sharing {@code /dev/shm}). On Windows, by pid and creation time.
+ * namespaces (containers sharing {@code /dev/shm}). On Windows the lock is a {@code LockFileEx} byte
+ * (file regions) or a named mutex that one thread per open section waits on and releases, so there
+ * too it belongs to the open region, not to a thread, and the system releases it when its holder dies.
  *
  * <p><b>Threads.</b> The OS lock belongs to the open file description, which all threads of one
  * {@link SharedRegion} share, so threads are serialised in-process first. The lock is not reentrant:

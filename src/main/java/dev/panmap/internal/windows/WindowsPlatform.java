@@ -622,6 +622,11 @@ public final class WindowsPlatform implements Platform {
         }
         Win32Api.Opened probe = api.openFileMapping(FILE_MAP_READ(), target.name());
         if (probe.failed()) {
+            if (probe.error() == ERROR_FILE_NOT_FOUND()) {
+                // the portable close-then-remove must not fail here: the section went with its last handle
+                return "section \"" + target.name() + "\" does not exist: a page-file section vanishes when the last process"
+                    + " that has it open closes it, so there is nothing to remove";
+            }
             throw api.failure("OpenFileMappingW", "FILE_MAP_READ, FALSE, " + WinFlags.string(target.name()), probe.error());
         }
         api.closeHandle(probe.handle(), "section \"" + target.name() + "\"");

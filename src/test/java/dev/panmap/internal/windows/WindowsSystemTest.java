@@ -119,6 +119,18 @@ class WindowsSystemTest {
     }
 
     @Test
+    void theCmdLauncherRunsTheJarWithThisJdk() throws Exception {
+        Path jar = Path.of("target", "panmap.jar");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(jar), "no target/panmap.jar: mvn package first");
+        ProcessBuilder pb = new ProcessBuilder("cmd.exe", "/c", "panmap.cmd", "--version").redirectErrorStream(true);
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out).startsWith("panmap ").contains("windows-x86_64");
+    }
+
+    @Test
     void aSectionCannotBeRemovedByNameAndTheCallSaysSo() {
         String name = uniqueName();
         try (SharedRegion region = SharedRegion.create(name, RegionOptions.defaults().size(1 << 16))) {
