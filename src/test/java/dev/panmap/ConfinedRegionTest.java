@@ -3,7 +3,6 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.CompletableFuture;
@@ -11,7 +10,6 @@ import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
 
 /** {@link RegionOptions#confinedToThread}: one thread uses and closes the region; others are refused, and change nothing. */
-@LinuxOnly
 class ConfinedRegionTest {
     @Test
     void onlyTheOpeningThreadUsesOrClosesIt() throws Exception {

@@ -28,7 +28,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * their next {@code segment()}, the heap allocating in the grown part, the limits (reserved span, no
  * shrinking, a full file system), and a backing shrunk under a mapping.
  */
-@LinuxOnly
 class GrowthTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final long KIB = 1024;
@@ -174,6 +173,7 @@ class GrowthTest {
     }
 
     @Test
+    @LinuxOnly // a tmpfs mount; and file regions do not grow on Windows
     void aFullFileSystemFailsTheGrowWithNoSpaceAndChangesNothing() throws Exception {
         Path mount = dir.resolve("small");
         Files.createDirectories(mount);
@@ -202,6 +202,7 @@ class GrowthTest {
     }
 
     @Test
+    @LinuxOnly // Windows refuses to shrink a file that has a view (ERROR_USER_MAPPED_FILE): it cannot happen there
     void aBackingShrunkUnderTheMappingIsCorruptOnRefreshAndReadsZerosNotAFault() throws Exception {
         Path file = dir.resolve("shrunk");
         try (SharedRegion region = SharedRegion.openFile(file, OpenMode.CREATE_ONLY, RegionOptions.defaults().size(256 * KIB))) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.Addressing;
 import dev.panmap.testing.ChildJvm;
-import dev.panmap.testing.LinuxOnly;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
@@ -20,7 +19,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * restarted; a consumer asleep in the kernel woken by another process; broadcast receivers lapped.
  * Both addressing modes. {@code -Dpanmap.ipc.long=true} runs ten times the messages and rounds.
  */
-@LinuxOnly
 class RingCrossProcessTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final int SCALE = Boolean.getBoolean("panmap.ipc.long") ? 10 : 1;

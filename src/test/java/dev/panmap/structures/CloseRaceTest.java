@@ -6,7 +6,6 @@ import dev.panmap.Addressing;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
-import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -18,7 +17,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * through an unbounded segment, so the region leaves a read-only zero reservation behind instead of
  * unmapped memory; the racing thread ends with an IllegalStateException, never a fault.
  */
-@LinuxOnly
 class CloseRaceTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.Addressing;
 import dev.panmap.References;
 import dev.panmap.WriterLock;
-import dev.panmap.testing.LinuxOnly;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -17,7 +16,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Readers without the lock while a writer writes: they never see a half-made node or slot. Every
  * value is a function of its key (or position), so a reader can check what it sees.
  */
-@LinuxOnly
 class ConcurrentReadersTest {
     private static final int N = 20_000;
 

@@ -8,14 +8,12 @@ import dev.panmap.ErrorKind;
 import dev.panmap.RegionException;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
-import dev.panmap.testing.LinuxOnly;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-@LinuxOnly
 class HashIndexTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)

@@ -9,7 +9,6 @@ import dev.panmap.RegionException;
 import dev.panmap.References;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
-import dev.panmap.testing.LinuxOnly;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -17,7 +16,6 @@ import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-@LinuxOnly
 class NodeListTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)

@@ -6,13 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.panmap.Addressing;
 import dev.panmap.ErrorKind;
 import dev.panmap.RegionException;
-import dev.panmap.testing.LinuxOnly;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
-@LinuxOnly
 class RegionHeapTest {
     @Test
     void handsOutAlignedDisjointBlocksUntilFull() {

@@ -6,13 +6,11 @@ import dev.panmap.Addressing;
 import dev.panmap.References;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
-import dev.panmap.testing.LinuxOnly;
 import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-@LinuxOnly
 class SkipListTest {
     private static final long NONE = Long.MIN_VALUE;
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.Addressing;
 import dev.panmap.WriterLock;
 import dev.panmap.testing.ChildJvm;
-import dev.panmap.testing.LinuxOnly;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,7 +14,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** One process builds a list, a hash index and a skip list; a child JVM attaches by name and root, checks and adds. */
-@LinuxOnly
 class StructuresCrossProcessTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final int N = 5000;
