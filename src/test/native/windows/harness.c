@@ -26,6 +26,7 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <sddl.h>
+#include <aclapi.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1298,6 +1299,192 @@ static void check_placeholders(void)
     CloseHandle(h);
 }
 
+
+/* 17. The second pass: what the Java backend now relies on. */
+static void check_second_pass(void)
+{
+    wchar_t name[128], other[128];
+    DWORD err;
+
+    /* waits on a word: a count semaphore read by a release of 1 and a wait of 0, a sleepers' semaphore */
+    object_name(name, ARRAYSIZE(name), L"wake-s");
+    object_name(other, ARRAYSIZE(other), L"wake-n");
+    HANDLE sleepers = CreateSemaphoreW(NULL, 0, 0x7FFFFFFF, name);
+    HANDLE count = CreateSemaphoreW(NULL, 0, 0x7FFFFFFF, other);
+    if (!sleepers || !count) {
+        fail("semaphore-wake", GetLastError(), "CreateSemaphoreW failed");
+    } else {
+        LONG before = -1, sleeping = -1;
+        ReleaseSemaphore(count, 1, &before);              /* a sleeper counts itself */
+        ReleaseSemaphore(count, 1, &sleeping);            /* the waker reads the count ... */
+        DWORD w1 = WaitForSingleObject(count, 0);         /* ... and undoes its +1 */
+        BOOL released = ReleaseSemaphore(sleepers, sleeping, NULL);
+        DWORD got = WaitForSingleObject(sleepers, 0), again = WaitForSingleObject(sleepers, 0);
+        SetLastError(0);
+        BOOL over = ReleaseSemaphore(count, 0x7FFFFFFF, NULL);
+        DWORD overErr = GetLastError();
+        expect(before == 0 && sleeping == 1 && w1 == WAIT_OBJECT_0 && released && got == WAIT_OBJECT_0 && again == WAIT_TIMEOUT
+               && !over && overErr == ERROR_TOO_MANY_POSTS, "semaphore-wake", NOERR,
+               "counts %ld %ld, waits %lu %lu %lu, past the maximum %s (error %lu)", (long)before, (long)sleeping, w1, got,
+               again, over ? "TRUE" : "FALSE", overErr);
+        HANDLE opened = OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, name);
+        expect(opened != NULL, "semaphore-open-existing", opened ? NOERR : GetLastError(), "OpenSemaphoreW failed");
+        if (opened)
+            CloseHandle(opened);
+    }
+    if (sleepers)
+        CloseHandle(sleepers);
+    if (count)
+        CloseHandle(count);
+
+    /* a probe of a lock nobody made: OpenMutexW fails with ERROR_FILE_NOT_FOUND */
+    object_name(name, ARRAYSIZE(name), L"never-made");
+    SetLastError(0);
+    HANDLE none = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name);
+    err = GetLastError();
+    expect(none == NULL && err == ERROR_FILE_NOT_FOUND, "open-mutex-missing", err, "OpenMutexW = %p", none);
+    if (none)
+        CloseHandle(none);
+
+    /* why one owner thread per section: a mutex is recursive for its owning thread */
+    object_name(name, ARRAYSIZE(name), L"recursive");
+    HANDLE mutex = CreateMutexW(NULL, FALSE, name);
+    if (mutex) {
+        HANDLE second = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name);
+        DWORD a = WaitForSingleObject(mutex, 0), b = second ? WaitForSingleObject(second, 0) : WAIT_FAILED;
+        expect(a == WAIT_OBJECT_0 && b == WAIT_OBJECT_0, "mutex-recursive-per-thread", NOERR,
+               "the owning thread's second wait, through another handle, gave %lu (first %lu)", b, a);
+        ReleaseMutex(mutex);
+        if (b == WAIT_OBJECT_0)
+            ReleaseMutex(mutex);
+        if (second)
+            CloseHandle(second);
+        CloseHandle(mutex);
+    }
+
+    /* growth: a SEC_RESERVE section, a view of the whole span, commit what is used */
+    object_name(name, ARRAYSIZE(name), L"reserve");
+    const SIZE_T span = 16 * MiB;
+    HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0, (DWORD)span, name);
+    if (!h) {
+        fail("sec-reserve-commit", GetLastError(), "CreateFileMappingW(SEC_RESERVE, 16 MiB) failed");
+    } else {
+        volatile ULONGLONG *one = map_view(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, span, NULL, &err);
+        volatile ULONGLONG *two = map_view(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, span, NULL, &err);
+        MEMORY_BASIC_INFORMATION before = {0}, after = {0}, beside = {0};
+        if (one && two) {
+            VirtualQuery((void *)one, &before, sizeof before);
+            void *c1 = VirtualAlloc((void *)one, 4 * MiB, MEM_COMMIT, PAGE_READWRITE);
+            VirtualQuery((void *)one, &after, sizeof after);
+            VirtualQuery((void *)two, &beside, sizeof beside);
+            void *c2 = VirtualAlloc((void *)two, 4 * MiB, MEM_COMMIT, PAGE_READWRITE);
+            if (c1 && c2) {
+                one[(4 * MiB - 8) / 8] = 0x5EC5E5E;
+            }
+            expect(before.State == MEM_RESERVE && c1 == (void *)one && after.State == MEM_COMMIT && after.RegionSize == 4 * MiB
+                   && c2 == (void *)two && two[(4 * MiB - 8) / 8] == 0x5EC5E5E, "sec-reserve-commit", c1 && c2 ? NOERR : GetLastError(),
+                   "before %s, commit %p, after %s of %zu bytes, second view's commit %p",
+                   state_name(before.State), c1, state_name(after.State), (size_t)after.RegionSize, c2);
+            note("sec-reserve-commit", "a commit through one view shows in another view as %s", state_name(beside.State));
+        } else {
+            fail("sec-reserve-commit", err, "MapViewOfFileEx of the whole span failed");
+        }
+        if (one)
+            UnmapViewOfFile((void *)one);
+        if (two)
+            UnmapViewOfFile((void *)two);
+        CloseHandle(h);
+    }
+
+    /* lockInMemory: beyond the minimum working set, raise it and lock again */
+    object_name(name, ARRAYSIZE(name), L"working-set");
+    Mapping m;
+    char *view = create_and_map(&m, name, 8 * MiB, FILE_MAP_READ | FILE_MAP_WRITE);
+    if (view) {
+        SetLastError(0);
+        BOOL locked = VirtualLock(view, 8 * MiB);
+        DWORD lockErr = GetLastError();
+        if (!locked && lockErr == ERROR_WORKING_SET_QUOTA) {
+            SIZE_T min = 0, max = 0;
+            DWORD flags = 0;
+            GetProcessWorkingSetSizeEx(GetCurrentProcess(), &min, &max, &flags);
+            BOOL raised = SetProcessWorkingSetSizeEx(GetCurrentProcess(), min + 9 * MiB, max + 18 * MiB,
+                                                     QUOTA_LIMITS_HARDWS_MIN_DISABLE | QUOTA_LIMITS_HARDWS_MAX_DISABLE);
+            BOOL again = raised && VirtualLock(view, 8 * MiB);
+            expect(again, "working-set-raised-lock", again ? NOERR : GetLastError(), "SetProcessWorkingSetSizeEx %s",
+                   raised ? "worked, VirtualLock again failed" : "failed");
+            if (again)
+                VirtualUnlock(view, 8 * MiB);
+        } else if (locked) {
+            skip("working-set-raised-lock", NOERR, "Wine's VirtualLock of 8 MiB needs no larger working set (Windows: ERROR_WORKING_SET_QUOTA)");
+            VirtualUnlock(view, 8 * MiB);
+        } else {
+            fail("working-set-raised-lock", lockErr, "VirtualLock of 8 MiB failed otherwise");
+        }
+    }
+    unmap_and_close(&m);
+
+    /* the section's DACL, for the lock objects an opener makes */
+    object_name(name, ARRAYSIZE(name), L"dacl");
+    h = create_section(name, 64 * KiB, NULL, &err);
+    if (h) {
+        HANDLE o = OpenFileMappingW(FILE_MAP_READ | READ_CONTROL, FALSE, name);
+        PSECURITY_DESCRIPTOR sd = NULL;
+        DWORD r = o ? GetSecurityInfo(o, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL, &sd) : GetLastError();
+        object_name(other, ARRAYSIZE(other), L"dacl-lock");
+        SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
+        HANDLE lock = r == ERROR_SUCCESS ? CreateMutexW(&sa, FALSE, other) : NULL;
+        expect(lock != NULL, "lock-object-with-section-dacl", r != ERROR_SUCCESS ? r : lock ? NOERR : GetLastError(),
+               "OpenFileMappingW(READ_CONTROL) %p, GetSecurityInfo %lu", o, r);
+        if (lock)
+            CloseHandle(lock);
+        if (sd)
+            LocalFree(sd);
+        if (o)
+            CloseHandle(o);
+        CloseHandle(h);
+    }
+
+    /* a file's identity whatever the handle, for its wait objects' names; and force on a read-only view */
+    wchar_t path[MAX_PATH + 64];
+    temp_path(path, ARRAYSIZE(path), L"file-id");
+    HANDLE f1 = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                            CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (f1 != INVALID_HANDLE_VALUE) {
+        LARGE_INTEGER at = {.QuadPart = 64 * KiB};
+        SetFilePointerEx(f1, at, NULL, FILE_BEGIN);
+        SetEndOfFile(f1);
+        HANDLE f2 = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                                FILE_ATTRIBUTE_NORMAL, NULL);
+        BY_HANDLE_FILE_INFORMATION a = {0}, b = {0};
+        BOOL ia = GetFileInformationByHandle(f1, &a), ib = f2 != INVALID_HANDLE_VALUE && GetFileInformationByHandle(f2, &b);
+        expect(ia && ib && a.dwVolumeSerialNumber == b.dwVolumeSerialNumber && a.nFileIndexHigh == b.nFileIndexHigh
+               && a.nFileIndexLow == b.nFileIndexLow, "file-identity", ia && ib ? NOERR : GetLastError(),
+               "volume %lx / %lx, index %lx:%lx / %lx:%lx", a.dwVolumeSerialNumber, b.dwVolumeSerialNumber, a.nFileIndexHigh,
+               a.nFileIndexLow, b.nFileIndexHigh, b.nFileIndexLow);
+        if (f2 != INVALID_HANDLE_VALUE) {
+            HANDLE sec = CreateFileMappingW(f2, NULL, PAGE_READONLY, 0, 0, NULL);
+            void *ro = sec ? MapViewOfFile(sec, FILE_MAP_READ, 0, 0, 0) : NULL;
+            BOOL flushed = ro && FlushViewOfFile(ro, 0);
+            SetLastError(0);
+            BOOL buffers = FlushFileBuffers(f2);
+            DWORD buffersErr = GetLastError();
+            expect(flushed, "flush-read-only-view", flushed ? NOERR : GetLastError(), "FlushViewOfFile of a read-only view failed");
+            note("flush-read-only-view", "FlushFileBuffers through a GENERIC_READ handle: %s (error %lu)", buffers ? "TRUE" : "FALSE",
+                 buffersErr);
+            if (ro)
+                UnmapViewOfFile(ro);
+            if (sec)
+                CloseHandle(sec);
+            CloseHandle(f2);
+        }
+        CloseHandle(f1);
+        DeleteFileW(path);
+    } else {
+        fail("file-identity", GetLastError(), "CreateFileW(%ls) failed", path);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* The children's side                                                                               */
 /* ------------------------------------------------------------------------------------------------ */
@@ -1485,6 +1672,7 @@ int wmain(int argc, wchar_t **argv)
     check_section_lifetime();     /* 14 */
     check_advice();               /* 15 */
     check_placeholders();         /* 16 */
+    check_second_pass();          /* 17 */
 
     SetEvent(g_finished);
     if (dog) {
