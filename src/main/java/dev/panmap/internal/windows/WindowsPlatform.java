@@ -637,8 +637,9 @@ public final class WindowsPlatform implements Platform {
     // ------------------------------------------------------------------ mappings
 
     /**
-     * A section's view covers {@code span} (a section that may grow is that large, reserved) and
-     * commits {@code size} of it; a file's view covers {@code size} only (file regions do not grow here).
+     * A section's view covers {@code span} (a section that may grow is that large, reserved; never more
+     * than the section) and commits {@code size} of it; a file's view covers {@code size} only (file
+     * regions do not grow here).
      */
     @Override
     public long map(Handle handle, long size, long span, Access access, long fixedAddress, boolean populate) {
@@ -648,7 +649,9 @@ public final class WindowsPlatform implements Platform {
             case READ_WRITE -> FILE_MAP_READ() | FILE_MAP_WRITE();
             case COPY_ON_WRITE -> FILE_MAP_COPY();
         };
-        long viewSize = h instanceof Section ? Math.max(size, span) : size;
+        // a section's view covers the span, but never more than the section (a span a header claims
+        // beyond it would fail the whole map; growth past the view is LIMIT_REACHED in mapMore instead)
+        long viewSize = h instanceof Section ? Math.max(size, Math.min(span, status(h).size())) : size;
         h.acquire();
         try {
             synchronized (book) {
