@@ -136,6 +136,22 @@ class EmulatedWindowsPlatformTest {
     }
 
     @Test
+    void aSectionsSizeIsMeasuredOncePerHandleNotMappedForEveryQuery() {
+        String name = name();
+        withHandle(platform.create(Target.shm(name), MIB, creation()), created -> {
+            Kernel32Emulation.reset();
+            assertThat(platform.status(created).size()).isEqualTo(MIB);
+            assertThat(Kernel32Emulation.calls("MapViewOfFileEx")).as("the creator knows it").isZero();
+            withHandle(platform.open(Target.shm(name), false), opened -> {
+                for (int i = 0; i < 5; i++) {
+                    assertThat(platform.status(opened).size()).isEqualTo(MIB);
+                }
+                assertThat(Kernel32Emulation.calls("MapViewOfFileEx")).as("one look, then remembered").isEqualTo(1);
+            });
+        });
+    }
+
+    @Test
     void creatingAnExistingNameIsAlreadyExistsAndClosesTheHandleItGot() {
         String name = name();
         withHandle(platform.create(Target.shm(name), MIB, creation()), first -> {
