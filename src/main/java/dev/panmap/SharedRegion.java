@@ -735,6 +735,7 @@ public final class SharedRegion implements AutoCloseable {
         synchronized (this) {
             try {
                 writerLock.abandon(); // if a thread here holds it: clears the holder record; the OS lock stays until the fd closes
+                dev.panmap.internal.TestPoints.hit("close.afterAbandon");
                 if (attachSlot >= 0) {
                     attachTable.deregister(attachSlot, selfPid, selfStartTime);
                 }

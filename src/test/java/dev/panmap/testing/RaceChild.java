@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One race of the core, forced exactly with {@link TestPoints} in a fresh JVM (so that its address
@@ -37,6 +38,17 @@ public final class RaceChild {
     public static void main(String[] args) throws Exception {
         String scenario = args[0];
         String stem = args[1];
+        if (scenario.equals("create-and-stall")) { // not a scenario: a creator that stops before publishing, for good
+            TestPoints.install(point -> {
+                if (point.equals("create.beforePublish")) {
+                    System.out.println("STALLED " + ProcessHandle.current().pid());
+                    System.out.flush();
+                    LockSupport.park();
+                }
+            });
+            SharedRegion.create(stem, RegionOptions.defaults().size(64 * KIB));
+            return;
+        }
         String result;
         try {
             result = switch (scenario) {
@@ -48,6 +60,8 @@ public final class RaceChild {
                 case "attach-grow-DIRECT" -> attachRacingGrow(stem, Addressing.DIRECT);
                 case "lock-close" -> lockRacingClose(stem, "writerLock.afterOsLock");
                 case "unlock-close" -> lockRacingClose(stem, "writerLock.unlock");
+                case "close-ends-waits" -> closeEndsEveryWait(stem);
+                case "lock-close-record" -> aLockTakenDuringACloseLeavesNoRecord(stem);
                 case "failed-create-unlinked" -> attachWhileCreationFails(stem);
                 case "failed-create-recreated" -> failedCreateMeetsARecreatedName(stem);
                 default -> "fail unknown scenario " + scenario;
@@ -196,8 +210,9 @@ public final class RaceChild {
                 }
                 List<String> foreign = mappingsOf(n1, r2.baseAddress(), r2.baseAddress() + r2.reservedSpan());
                 String story = "B first: " + closed + ", then " + bEnded + "; R2 " + r2Where + "; A: " + aEnded;
-                boolean aOk = aEnded.startsWith("grew") || aEnded.startsWith("refreshed") || aEnded.startsWith("IllegalStateException");
-                if (seen != 0x5eed_0000_0000_0002L || !foreign.isEmpty() || !aOk) {
+                // the close waits for the grow that was already mapping, which then completes
+                boolean aOk = aEnded.startsWith("grew") || aEnded.startsWith("refreshed");
+                if (seen != 0x5eed_0000_0000_0002L || !foreign.isEmpty() || !aOk || !closed.equals("still waiting")) {
                     return "fail " + story + "; R2's write seen by R2's object: " + (seen == 0x5eed_0000_0000_0002L)
                         + "; R1's object inside R2's range: " + foreign;
                 }
@@ -280,6 +295,90 @@ public final class RaceChild {
             String story = "L: " + lEnded + "; W: " + wEnded;
             boolean ok = wEnded.startsWith("IllegalStateException") && !lEnded.equals("HUNG");
             return (ok ? "ok " : "fail ") + story;
+        } finally {
+            r.close();
+            removeQuietly(n);
+        }
+    }
+
+    /**
+     * Thread L has just taken the OS lock and is stopped before it records itself as holder; thread B
+     * closes the region and is stopped after the close took the lock from this object's holders (there
+     * were none yet) and before it unmaps; L goes on, then B. Judged: L ends with
+     * IllegalStateException, and the next holder (another object of the region) finds no record left
+     * behind: no false stale recovery, no dead holder named.
+     */
+    static String aLockTakenDuringACloseLeavesNoRecord(String stem) throws Exception {
+        String n = stem + "-rec";
+        SharedRegion r = SharedRegion.create(n, RegionOptions.defaults().size(64 * KIB));
+        try {
+            Stop atOs = stopAt("writerLock.afterOsLock", "L");
+            Stop afterAbandon = stopAt("close.afterAbandon", "B");
+            CompletableFuture<String> l = thread("L", () -> {
+                r.writerLock().lock();
+                return "locked";
+            });
+            if (!atOs.awaitArrival()) {
+                return "fail L never reached writerLock.afterOsLock: " + outcome(l, 1);
+            }
+            CompletableFuture<String> b = thread("B", () -> {
+                r.close();
+                return "closed";
+            });
+            if (!afterAbandon.awaitArrival()) {
+                return "fail B never reached close.afterAbandon: " + outcome(b, 1);
+            }
+            atOs.go();
+            String lEnded = outcome(l, 5);
+            afterAbandon.go();
+            String bEnded = outcome(b, 5);
+            try (SharedRegion next = SharedRegion.open(n)) {
+                next.writerLock().lock();
+                long stale = next.writerLock().staleRecoveries();
+                next.writerLock().unlock();
+                String story = "L: " + lEnded + "; B: " + bEnded + "; the next holder counts " + stale + " stale recoveries";
+                return (lEnded.startsWith("IllegalStateException") && stale == 0 ? "ok " : "fail ") + story;
+            }
+        } finally {
+            r.close();
+            removeQuietly(n);
+        }
+    }
+
+    /**
+     * Thread L takes the writer lock and keeps it (a long write, or a bug); thread W waits in lock(),
+     * thread T in tryLock(60 s), thread G in grow(); the region is closed. Judged: each of the three
+     * ends at once with IllegalStateException, without L ever unlocking.
+     */
+    static String closeEndsEveryWait(String stem) throws Exception {
+        String n = stem + "-w";
+        SharedRegion r = SharedRegion.create(n, RegionOptions.defaults().size(64 * KIB).maxSize(256 * KIB));
+        try {
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch never = new CountDownLatch(1);
+            thread("L", () -> {
+                r.writerLock().lock();
+                held.countDown();
+                never.await(); // keeps the lock, never unlocks
+                return "";
+            });
+            held.await();
+            CompletableFuture<String> w = thread("W", () -> {
+                r.writerLock().lock();
+                return "locked";
+            });
+            CompletableFuture<String> t = thread("T", () -> "tryLock " + r.writerLock().tryLock(Duration.ofSeconds(60)));
+            CompletableFuture<String> g = thread("G", () -> {
+                r.grow(128 * KIB);
+                return "grew";
+            });
+            Thread.sleep(300);
+            long closing = System.nanoTime();
+            r.close();
+            String story = "W: " + outcome(w, 5) + "; T: " + outcome(t, 5) + "; G: " + outcome(g, 5);
+            long ms = (System.nanoTime() - closing) / 1_000_000;
+            boolean ok = story.split("IllegalStateException").length == 4 && ms < 3_000;
+            return (ok ? "ok " : "fail ") + story + " (" + ms + " ms after the close)";
         } finally {
             r.close();
             removeQuietly(n);
