@@ -560,7 +560,7 @@ public final class WindowsPlatform implements Platform {
         h.acquire();
         try {
             if (h instanceof File) {
-                return new Status(api.fileSize(h.handle, h.what), 0, -1);
+                return new Status(api.fileSize(h.handle, h.what), 0, -1, 1);
             }
             Section section = (Section) h;
             long size = section.size;
@@ -573,7 +573,7 @@ public final class WindowsPlatform implements Platform {
                 }
                 section.size = size;
             }
-            return new Status(size, 0, -1);
+            return new Status(size, 0, -1, 1);
         } finally {
             h.release();
         }
@@ -683,7 +683,7 @@ public final class WindowsPlatform implements Platform {
                     api.unmapViewOfFile(address);
                     throw e;
                 }
-                book.addLive(address, address + viewSize, h.what, fixedAddress == 0);
+                book.addLive(address, address + viewSize, h.what, fixedAddress == 0, h);
                 views.put(address, new View(address + viewSize, h));
                 if (populate) {
                     try {
@@ -751,18 +751,19 @@ public final class WindowsPlatform implements Platform {
         if (h instanceof File) {
             throw fileGrowth(h);
         }
-        long viewEnd;
-        synchronized (book) {
-            View view = views.get(address);
-            viewEnd = view == null ? 0 : view.end();
-        }
-        if (address + newSize > viewEnd) {
-            throw new RegionException(ErrorKind.LIMIT_REACHED, "cannot map " + newSize + " bytes of " + h.what + " at "
-                + WinFlags.hex(address) + ": its view covers " + (viewEnd - address) + " (the span kept when it was mapped)");
-        }
         h.acquire();
         try {
-            ensureCommitted(address + mappedSize, newSize - mappedSize, access, h.what);
+            synchronized (book) { // an unmap takes the book too: the view cannot go while it is committed into
+                View view = views.get(address);
+                if (view == null || view.handle() != h) { // unmapped by a close: the range may hold another region now
+                    throw new IllegalStateException(h.what + " is no longer mapped at " + WinFlags.hex(address) + " (closed)");
+                }
+                if (address + newSize > view.end()) {
+                    throw new RegionException(ErrorKind.LIMIT_REACHED, "cannot map " + newSize + " bytes of " + h.what + " at "
+                        + WinFlags.hex(address) + ": its view covers " + (view.end() - address) + " (the span kept when it was mapped)");
+                }
+                ensureCommitted(address + mappedSize, newSize - mappedSize, access, h.what);
+            }
         } finally {
             h.release();
         }
@@ -788,9 +789,23 @@ public final class WindowsPlatform implements Platform {
             + " (VirtualAlloc2); a named (page-file) region grows");
     }
 
+    /**
+     * A file: deleted by name, which is ours while {@code handle} is open (a deleted file's name stays
+     * taken until its last handle closes, so nobody can have made another file under it); a section:
+     * nothing to do, it vanishes with its last handle.
+     */
+    @Override
+    public boolean removeIfSame(Target target, Handle handle) {
+        if (!target.file()) {
+            return false;
+        }
+        remove(target);
+        return true;
+    }
+
     /** Nothing: Windows refuses to shrink a file that has a view ({@code ERROR_USER_MAPPED_FILE}), so it cannot happen. */
     @Override
-    public void coverTruncated(long address, long size) {
+    public void coverTruncated(Handle handle, long address, long size) {
         // unreachable on Windows
     }
 
