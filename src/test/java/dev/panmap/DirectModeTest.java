@@ -31,7 +31,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * DIRECT mode as a long-lived service uses it: opens and closes of regions of any size at one base,
  * close racing with readers and followed by a reopen at the same base, and bad references.
  */
-@LinuxOnly
 class DirectModeTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private final List<String> names = new ArrayList<>();
@@ -63,6 +62,7 @@ class DirectModeTest {
 
     /** The review's reproduction 1, in three real processes: another process's regions, opened small, big, small, big here. */
     @Test
+    @LinuxOnly // POSIX backend internals, or behaviour checked on Linux only
     void anotherProcessOpensSmallThenBigThenSmallThenBigAtTheSameBase() {
         String small = name("small");
         String big = name("big");
@@ -84,6 +84,7 @@ class DirectModeTest {
     }
 
     @Test
+    @LinuxOnly // POSIX backend internals, or behaviour checked on Linux only
     void anySequenceOfOpensAndClosesOfAnySizeAtOneBaseSucceeds() {
         long base = 0x6300_0000_0000L;
         long[] sizes = {4 << 10, 64 << 10, 1 << 20, 8 << 20, 3 << 20, 12 << 10, 32 << 20};
@@ -119,6 +120,7 @@ class DirectModeTest {
     }
 
     @Test
+    @LinuxOnly // POSIX backend internals, or behaviour checked on Linux only
     void aMappingPanmapDidNotMakeIsNamedAndLeftAlone() {
         long base = 0x6400_0000_0000L;
         String n = name("foreign");
@@ -164,6 +166,7 @@ class DirectModeTest {
     }
 
     @Test
+    @LinuxOnly // POSIX backend internals, or behaviour checked on Linux only
     void offsetRegionsReuseTheirReservationsSoTheAddressSpaceHeldStaysBounded() {
         String n = name("reuse");
         long size = 1 << 20;
@@ -183,6 +186,7 @@ class DirectModeTest {
     }
 
     @Test
+    @LinuxOnly // POSIX backend internals, or behaviour checked on Linux only
     void theReviewsBadReferenceIsAnExceptionOnADirectRegion() {
         String n = name("badref-direct");
         try (SharedRegion r = SharedRegion.create(n, RegionOptions.defaults().size(1 << 20).addressing(Addressing.DIRECT))) {
@@ -194,6 +198,7 @@ class DirectModeTest {
     }
 
     @ParameterizedTest
+    @LinuxOnly // POSIX backend internals, or behaviour checked on Linux only
     @EnumSource(Addressing.class)
     void aBadReferenceIsAClearExceptionInBothModes(Addressing addressing) {
         String n = name("badref");
