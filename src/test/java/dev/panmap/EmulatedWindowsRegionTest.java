@@ -25,6 +25,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @LinuxOnly
 class EmulatedWindowsRegionTest {
+    @org.junit.jupiter.api.AfterAll
+    static void removeLeftovers() {
+        if (org.junit.jupiter.api.condition.OS.LINUX.isCurrentOs()) {
+            dev.panmap.testing.Kernel32Emulation.removeObjects("panmap-emu-region-" + ProcessHandle.current().pid() + "-");
+        }
+    }
+
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static WindowsPlatform platform;

@@ -23,6 +23,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @EnabledOnOs(value = {OS.LINUX, OS.WINDOWS}, disabledReason = "the two supported systems")
 class WriterLockHandleTest {
+    @org.junit.jupiter.api.AfterAll
+    static void removeLeftovers() {
+        if (org.junit.jupiter.api.condition.OS.LINUX.isCurrentOs()) {
+            dev.panmap.testing.Kernel32Emulation.removeObjects("panmap-test-handle-lock-" + ProcessHandle.current().pid() + "-");
+            dev.panmap.testing.Kernel32Emulation.removeObjects("panmap-test-handle-lock-vt-" + ProcessHandle.current().pid() + "-");
+        }
+    }
+
 
     static List<String> platforms() {
         List<String> out = new ArrayList<>(List.of("system"));

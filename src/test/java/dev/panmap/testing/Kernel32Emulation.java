@@ -132,6 +132,20 @@ public final class Kernel32Emulation {
         library = loaded;
     }
 
+    /**
+     * Removes the emulation's objects in {@code /dev/shm} whose names contain {@code fragment} (a test
+     * class's own name stem with this JVM's pid): a child killed holding a lock leaves its mutex's
+     * file behind, as a dead process's object, until the next open of that name, which never comes.
+     */
+    public static void removeObjects(String fragment) {
+        java.io.File[] leftovers = new java.io.File("/dev/shm").listFiles((d, n) -> n.startsWith("panmap-emu-") && n.contains(fragment));
+        if (leftovers != null) {
+            for (java.io.File f : leftovers) {
+                f.delete();
+            }
+        }
+    }
+
     /** The next call of {@code function} fails with {@code error} without doing anything. */
     public static void failNext(String function, int error) {
         try (Arena arena = Arena.ofConfined()) {

@@ -38,6 +38,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @LinuxOnly
 class EmulatedWindowsPlatformTest {
+    @org.junit.jupiter.api.AfterAll
+    static void removeLeftovers() {
+        if (org.junit.jupiter.api.condition.OS.LINUX.isCurrentOs()) {
+            dev.panmap.testing.Kernel32Emulation.removeObjects("panmap-emu-" + ProcessHandle.current().pid() + "-");
+        }
+    }
+
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final long MIB = 1 << 20;
     private static WindowsPlatform platform;

@@ -40,6 +40,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @EnabledOnOs(value = {OS.LINUX, OS.WINDOWS}, disabledReason = "Windows itself, or its emulation on Linux")
 class WindowsBackendTest {
+    @org.junit.jupiter.api.AfterAll
+    static void removeLeftovers() {
+        if (org.junit.jupiter.api.condition.OS.LINUX.isCurrentOs()) {
+            dev.panmap.testing.Kernel32Emulation.removeObjects("panmap-backend-" + ProcessHandle.current().pid() + "-");
+        }
+    }
+
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final long MIB = 1 << 20;
     private static final Duration WAIT = Duration.ofSeconds(60);
