@@ -104,7 +104,13 @@ static void readcheck(long millis) {
     int any = 0;
     do {
         for (int k = 0; k < 256; k++) {
-            uint64_t v = pmr_record_read(&record, copy);
+            uint64_t v = 0;
+            pmr_error e;
+            if (pmr_record_read(&record, copy, &v, &e) != PMR_OK) {
+                printf("ERROR %s %s\n", pmr_kind(e.code), e.message);
+                free(copy);
+                return;
+            }
             for (uint32_t i = 1; i < words; i++) {
                 if (copy[i] != copy[0]) {
                     torn++;
@@ -256,7 +262,13 @@ static void command(char *line) {
     } else if (strcmp(c, "read") == 0) {
         uint32_t words = (record.payload_size + 7) / 8;
         uint64_t *copy = calloc(words, 8);
-        uint64_t v = pmr_record_read(&record, copy);
+        uint64_t v = 0;
+        rc = n >= 2 ? pmr_record_read_timed(&record, copy, strtol(a[1], NULL, 10), &v, &e) : pmr_record_read(&record, copy, &v, &e);
+        if (rc != PMR_OK) {
+            free(copy);
+            error(&e);
+            return;
+        }
         int equal = 1;
         for (uint32_t i = 1; i < record.payload_size / 8; i++) {
             equal &= copy[i] == copy[0];
@@ -270,7 +282,11 @@ static void command(char *line) {
         long count = strtol(a[1], NULL, 10);
         uint32_t words = (record.payload_size + 7) / 8;
         uint64_t *buf = calloc(words, 8);
-        pmr_record_read(&record, buf);
+        if (pmr_record_read(&record, buf, NULL, &e) != PMR_OK) {
+            free(buf);
+            error(&e);
+            return;
+        }
         uint64_t value = buf[0];
         for (long k = 0; k < count; k++) {
             value++;

@@ -65,7 +65,8 @@ static void *reader(void *arg) {
     if (pmr_record_attach(r, 0, &rec, &e) != PMR_OK) die("reader attach", &e);
     uint64_t copy[WORDS], reads = 0, torn = 0, last = 0;
     while (!atomic_load(&writer_done)) {
-        uint64_t v = pmr_record_read(&rec, copy);
+        uint64_t v = 0;
+        if (pmr_record_read(&rec, copy, &v, &e) != PMR_OK) die("read", &e);
         for (int i = 1; i < WORDS; i++) {
             if (copy[i] != copy[0]) { torn++; break; }
         }
