@@ -18,6 +18,12 @@
  *   writehalf V                                 -> HALF  (begins a write, sets half of the words to V, and stops there)
  *   attached                                    -> ATTACHED pid:alive ...
  *   layout                                      -> LAYOUT Class.FIELD VALUE ... (the client's constants, by their Java names)
+ *   version                                     -> VERSION text major minor patch (the library's, then the header's)
+ *   read [MS]                                   -> as read, through pmr_record_read_timed when MS is given
+ *   list ROOT                                   -> LIST count=N sum=S (a whole walk of the NodeList at ROOT)
+ *   hash ROOT KEY...                            -> HASH KEY=VALUE|KEY=- ...
+ *   skip ROOT KEY...                            -> SKIP KEY=VALUE/FLOOR/CEILING ... (- for none)
+ *   skipwalk ROOT FROM                          -> SKIPWALK count=N keysum=S (the keys from FROM on, in order)
  *   attachloop shm|file NAME N                  -> LOOPED n=N failed=F [first failure] (opens read-only and closes, N times)
  *
  * Failures answer "ERROR KIND message" with KIND the Java ErrorKind name.
@@ -88,6 +94,34 @@ static void layout(void) {
         {"RecordLayout.SLOT_PAYLOAD_OFFSET", PMR_RECORD_SLOT_PAYLOAD_OFFSET}, {"RecordLayout.MAX_PAYLOAD", PMR_RECORD_MAX_PAYLOAD},
         {"RecordLayout.slotStride(1)", PMR_RECORD_SLOT_STRIDE(1)}, {"RecordLayout.slotStride(56)", PMR_RECORD_SLOT_STRIDE(56)},
         {"RecordLayout.slotStride(57)", PMR_RECORD_SLOT_STRIDE(57)}, {"RecordLayout.footprint(100)", (long long) PMR_RECORD_FOOTPRINT(100)},
+        {"RegionLayout.MAX_RESERVED_SPAN", (long long) PMR_MAX_RESERVED_SPAN}, {"RegionLayout.MIN_DIRECT_BASE", (long long) PMR_MIN_DIRECT_BASE},
+        {"RegionLayout.USER_SPACE_END", (long long) PMR_USER_SPACE_END},
+        {"StructureLayout.ALIGNMENT", PMR_STRUCTURE_ALIGNMENT}, {"StructureLayout.MAGIC_OFFSET", PMR_STRUCTURE_MAGIC_OFFSET},
+        {"StructureLayout.VERSION_OFFSET", PMR_STRUCTURE_VERSION_OFFSET},
+        {"StructureLayout.Heap.MAGIC", (long long) PMR_HEAP_MAGIC}, {"StructureLayout.Heap.VERSION", PMR_HEAP_VERSION},
+        {"StructureLayout.Heap.START_OFFSET", PMR_HEAP_START_OFFSET}, {"StructureLayout.Heap.END_OFFSET", PMR_HEAP_END_OFFSET},
+        {"StructureLayout.Heap.BUMP_OFFSET", PMR_HEAP_BUMP_OFFSET}, {"StructureLayout.Heap.SIZE", PMR_HEAP_SIZE},
+        {"StructureLayout.List.MAGIC", (long long) PMR_LIST_MAGIC}, {"StructureLayout.List.VERSION", PMR_LIST_VERSION},
+        {"StructureLayout.List.NODE_SIZE_OFFSET", PMR_LIST_NODE_SIZE_OFFSET}, {"StructureLayout.List.FIRST_OFFSET", PMR_LIST_FIRST_OFFSET},
+        {"StructureLayout.List.LAST_OFFSET", PMR_LIST_LAST_OFFSET}, {"StructureLayout.List.COUNT_OFFSET", PMR_LIST_COUNT_OFFSET},
+        {"StructureLayout.List.HEAP_OFFSET", PMR_LIST_HEAP_OFFSET}, {"StructureLayout.List.SIZE", PMR_LIST_SIZE},
+        {"StructureLayout.List.NODE_NEXT_OFFSET", PMR_LIST_NODE_NEXT_OFFSET},
+        {"StructureLayout.List.NODE_PAYLOAD_OFFSET", PMR_LIST_NODE_PAYLOAD_OFFSET},
+        {"StructureLayout.List.MIN_NODE_SIZE", PMR_LIST_MIN_NODE_SIZE},
+        {"StructureLayout.Hash.MAGIC", (long long) PMR_HASH_MAGIC}, {"StructureLayout.Hash.VERSION", PMR_HASH_VERSION},
+        {"StructureLayout.Hash.CAPACITY_OFFSET", PMR_HASH_CAPACITY_OFFSET}, {"StructureLayout.Hash.COUNT_OFFSET", PMR_HASH_COUNT_OFFSET},
+        {"StructureLayout.Hash.TABLE_OFFSET", PMR_HASH_TABLE_OFFSET}, {"StructureLayout.Hash.SIZE", PMR_HASH_SIZE},
+        {"StructureLayout.Hash.SLOT_KEY_OFFSET", PMR_HASH_SLOT_KEY_OFFSET},
+        {"StructureLayout.Hash.SLOT_VALUE_OFFSET", PMR_HASH_SLOT_VALUE_OFFSET}, {"StructureLayout.Hash.SLOT_SIZE", PMR_HASH_SLOT_SIZE},
+        {"StructureLayout.Skip.MAGIC", (long long) PMR_SKIP_MAGIC}, {"StructureLayout.Skip.VERSION", PMR_SKIP_VERSION},
+        {"StructureLayout.Skip.MAX_LEVEL_OFFSET", PMR_SKIP_MAX_LEVEL_OFFSET}, {"StructureLayout.Skip.COUNT_OFFSET", PMR_SKIP_COUNT_OFFSET},
+        {"StructureLayout.Skip.HEAD_OFFSET", PMR_SKIP_HEAD_OFFSET}, {"StructureLayout.Skip.HEAP_OFFSET", PMR_SKIP_HEAP_OFFSET},
+        {"StructureLayout.Skip.RANDOM_OFFSET", PMR_SKIP_RANDOM_OFFSET},
+        {"StructureLayout.Skip.TOP_LEVEL_OFFSET", PMR_SKIP_TOP_LEVEL_OFFSET}, {"StructureLayout.Skip.SIZE", PMR_SKIP_SIZE},
+        {"StructureLayout.Skip.NODE_KEY_OFFSET", PMR_SKIP_NODE_KEY_OFFSET},
+        {"StructureLayout.Skip.NODE_VALUE_OFFSET", PMR_SKIP_NODE_VALUE_OFFSET},
+        {"StructureLayout.Skip.NODE_LEVEL_OFFSET", PMR_SKIP_NODE_LEVEL_OFFSET},
+        {"StructureLayout.Skip.NODE_NEXT_OFFSET", PMR_SKIP_NODE_NEXT_OFFSET}, {"StructureLayout.Skip.MAX_LEVEL", PMR_SKIP_MAX_LEVEL},
     };
     printf("LAYOUT");
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -136,10 +170,19 @@ static void readcheck(long millis) {
            (unsigned long long) backwards);
 }
 
+static int64_t walked;
+
+static int sum_keys(void *context, int64_t key, int64_t value) {
+    (void) context;
+    (void) value;
+    walked = (int64_t) ((uint64_t) walked + (uint64_t) key);
+    return 0;
+}
+
 static void command(char *line) {
-    char *a[8] = {0};
+    char *a[64] = {0};
     int n = 0;
-    for (char *t = strtok(line, " \t\n"); t != NULL && n < 8; t = strtok(NULL, " \t\n")) {
+    for (char *t = strtok(line, " \t\n"); t != NULL && n < 64; t = strtok(NULL, " \t\n")) {
         a[n++] = t;
     }
     if (n == 0) {
@@ -184,6 +227,10 @@ static void command(char *line) {
         exit(0);
     } else if (strcmp(c, "layout") == 0) {
         layout();
+    } else if (strcmp(c, "version") == 0) {
+        int major, minor, patch;
+        const char *text = pmr_version(&major, &minor, &patch);
+        printf("VERSION %s %d %d %d header %s\n", text, major, minor, patch, PMR_VERSION_STRING);
     } else if (strcmp(c, "attachloop") == 0 && n >= 4) {
         long count = strtol(a[3], NULL, 10), failed = 0;
         char first[sizeof e.message] = "";
@@ -248,6 +295,67 @@ static void command(char *line) {
             return;
         }
         printf("SIZE size=%llu\n", (unsigned long long) pmr_size(region));
+    } else if (strcmp(c, "list") == 0 && n >= 2) {
+        pmr_list list;
+        uint64_t count = 0;
+        int64_t sum = 0;
+        if (pmr_list_attach(region, strtoull(a[1], NULL, 10), &list, &e) != PMR_OK || pmr_list_walk(&list, NULL, NULL, &count, &sum, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("LIST count=%llu sum=%lld\n", (unsigned long long) count, (long long) sum);
+    } else if (strcmp(c, "hash") == 0 && n >= 2) {
+        pmr_hash hash;
+        if (pmr_hash_attach(region, strtoull(a[1], NULL, 10), &hash, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        char out[4096] = "HASH";
+        for (int i = 2; i < n; i++) {
+            int64_t key = strtoll(a[i], NULL, 10), value;
+            int found;
+            if (pmr_hash_get(&hash, key, &value, &found, &e) != PMR_OK) {
+                error(&e);
+                return;
+            }
+            size_t used = strlen(out);
+            found ? snprintf(out + used, sizeof out - used, " %lld=%lld", (long long) key, (long long) value)
+                  : snprintf(out + used, sizeof out - used, " %lld=-", (long long) key);
+        }
+        printf("%s\n", out);
+    } else if (strcmp(c, "skip") == 0 && n >= 2) {
+        pmr_skip skip;
+        if (pmr_skip_attach(region, strtoull(a[1], NULL, 10), &skip, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        char out[4096] = "SKIP";
+        for (int i = 2; i < n; i++) {
+            int64_t key = strtoll(a[i], NULL, 10), value, fk, ck;
+            int found, hf, hc;
+            if (pmr_skip_get(&skip, key, &value, &found, &e) != PMR_OK || pmr_skip_floor(&skip, key, &hf, &fk, NULL, &e) != PMR_OK
+                || pmr_skip_ceiling(&skip, key, &hc, &ck, NULL, &e) != PMR_OK) {
+                error(&e);
+                return;
+            }
+            char v[32] = "-", f[32] = "-", cc[32] = "-";
+            if (found) snprintf(v, sizeof v, "%lld", (long long) value);
+            if (hf) snprintf(f, sizeof f, "%lld", (long long) fk);
+            if (hc) snprintf(cc, sizeof cc, "%lld", (long long) ck);
+            size_t used = strlen(out);
+            snprintf(out + used, sizeof out - used, " %lld=%s/%s/%s", (long long) key, v, f, cc);
+        }
+        printf("%s\n", out);
+    } else if (strcmp(c, "skipwalk") == 0 && n >= 3) {
+        pmr_skip skip;
+        uint64_t count = 0;
+        walked = 0;
+        if (pmr_skip_attach(region, strtoull(a[1], NULL, 10), &skip, &e) != PMR_OK
+            || pmr_skip_walk(&skip, strtoll(a[2], NULL, 10), sum_keys, NULL, &count, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("SKIPWALK count=%llu keysum=%lld\n", (unsigned long long) count, (long long) walked);
     } else if ((strcmp(c, "record") == 0 && n >= 2) || (strcmp(c, "format") == 0 && n >= 3)) {
         rc = c[0] == 'r' ? pmr_record_attach(region, strtoull(a[1], NULL, 10), &record, &e)
                          : pmr_record_format(region, strtoull(a[1], NULL, 10), (uint32_t) strtoul(a[2], NULL, 10), &record, &e);
@@ -332,7 +440,7 @@ static void command(char *line) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("READY pid=%d\n", (int) getpid());
-    char line[1024];
+    char line[16384];
     while (fgets(line, sizeof line, stdin) != NULL) {
         command(line);
     }

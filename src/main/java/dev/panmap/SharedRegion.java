@@ -346,6 +346,11 @@ public final class SharedRegion implements AutoCloseable {
                         reserveByTouching(mapped, size);
                     }
                     Header h = new Header(MemorySegment.ofAddress(mapped).reinterpret(headerSize));
+                    // attach slot 0's lock byte before the creator pid: while creating, it tells a waiting
+                    // attacher that the creator is alive, and it becomes this process's slot (FORMAT.md §3.1)
+                    if (platform.kernelLiveness(handle) && !platform.tryLockByte(handle, SLOT_LOCK_BYTE)) {
+                        throw new RegionException(ErrorKind.WOULD_BLOCK, target.name() + ": attach slot 0's lock byte of a new object is held elsewhere");
+                    }
                     writeHeader(h, headerSize, dataSize, span, direct ? mapped : 0);
                     if (target.file()) { // a new file region survives a power loss from here on
                         platform.flush(h.segment(), true);
@@ -556,7 +561,12 @@ public final class SharedRegion implements AutoCloseable {
                                 + Long.toHexString(magic) + ", a panmap header starts with 0x" + Long.toHexString(MAGIC) + ")");
                         }
                         int creator = h.getIntAcquire(CREATOR_PID_OFFSET);
-                        if (creator != 0 && !platform.processExists(creator)) {
+                        // the creator holds attach slot 0's lock byte from before it stores its pid until it
+                        // closes: a pid with the byte free is a creator that died, unless it published and
+                        // closed since the look at the magic. No pid is compared where the kernel keeps locks.
+                        if (creator != 0 && (platform.kernelLiveness(handle)
+                                ? !platform.lockedElsewhere(handle, SLOT_LOCK_BYTE) && h.magicAcquire() == 0
+                                : !platform.processExists(creator))) {
                             throw new RegionException(ErrorKind.CORRUPT_REGION, what + " was never finished: its creator (pid "
                                 + creator + ") died during creation; remove it and create it again");
                         }
