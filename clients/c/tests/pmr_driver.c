@@ -199,11 +199,15 @@ static void command(char *line) {
         } else if (n > 4 && strcmp(a[4], "fallback") == 0) {
             flags |= PMR_ALLOW_OFFSET_FALLBACK;
         }
-        rc = strcmp(a[1], "file") == 0 ? pmr_open_file(a[2], flags, &region, &e) : pmr_open(a[2], flags, &region, &e);
+        pmr_region *opened; /* a region open before stays open until this one succeeds (a DIRECT base taken here) */
+        rc = strcmp(a[1], "file") == 0 ? pmr_open_file(a[2], flags, &opened, &e) : pmr_open(a[2], flags, &opened, &e);
         if (rc != PMR_OK) {
             error(&e);
             return;
         }
+        pmr_close(region);
+        region = opened;
+        have_record = 0;
         printf("OPENED base=%llx direct=%d size=%llu slot=%d\n", (unsigned long long) (uintptr_t) pmr_base(region),
                pmr_is_direct(region), (unsigned long long) pmr_size(region), pmr_attach_slot(region));
     } else if (strcmp(c, "create") == 0 && n >= 6) {
