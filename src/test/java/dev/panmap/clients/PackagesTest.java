@@ -5,10 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.Addressing;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
-import dev.panmap.structures.HashIndex;
-import dev.panmap.structures.NodeList;
-import dev.panmap.structures.RegionHeap;
-import dev.panmap.structures.SkipList;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
@@ -60,7 +56,7 @@ class PackagesTest {
         }
     }
 
-    /** A region whose structures Java wrote: a list of 1..100 at {@code roots[0]}, a hash of k -> k*k, a skip list of k*10 -> -k. */
+    /** A region whose structures Java wrote ({@link CrossLanguageTest#javaStructures}). */
     private long[] regionWithStructures(String name, Addressing addressing, long base) {
         RegionOptions options = RegionOptions.defaults().size(1 << 20).addressing(addressing);
         if (base != 0) {
@@ -71,18 +67,7 @@ class PackagesTest {
             r.close();
             SharedRegion.remove(name);
         });
-        RegionHeap heap = RegionHeap.create(r, 0, 1 << 20);
-        try (var held = r.writerLock().hold()) {
-            NodeList list = NodeList.create(heap, 24);
-            HashIndex hash = HashIndex.create(heap, 200);
-            SkipList skip = SkipList.create(heap);
-            for (long k = 1; k <= 100; k++) {
-                list.add(k);
-                hash.put(k, k * k, -1);
-                skip.put(k * 10, -k, 0);
-            }
-            return new long[] {list.root(), hash.root(), skip.root()};
-        }
+        return CrossLanguageTest.javaStructures(r);
     }
 
     @Test
