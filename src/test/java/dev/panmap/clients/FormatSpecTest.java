@@ -272,7 +272,7 @@ class FormatSpecTest {
 
     /** The Java code that opens and validates an attached region: its refusals are the ones §7 must list. */
     private static final List<String[]> ATTACH_CODE = List.of(
-        new String[] {"src/main/java/dev/panmap/SharedRegion.java", "private Validated validate()", "// ====="},
+        new String[] {"src/main/java/dev/panmap/Opener.java", "private Validated validate()", ""},
         new String[] {"src/main/java/dev/panmap/internal/posix/PosixPlatform.java", "public Handle open(Target target", "private static String describe"},
         new String[] {"src/main/java/dev/panmap/internal/AttachTable.java", "private RegionException full(", "public void deregister"});
 
@@ -288,7 +288,7 @@ class FormatSpecTest {
             String source = Files.readString(ClientProcess.REPO.resolve(code[0]));
             int from = source.indexOf(code[1]);
             assertThat(from).as(code[1] + " in " + code[0]).isNotNegative();
-            String body = source.substring(from, source.indexOf(code[2], from));
+            String body = source.substring(from, code[2].isEmpty() ? source.length() : source.indexOf(code[2], from)); // "": to the end
             for (Pattern p : List.of(thrown, bad)) {
                 Matcher m = p.matcher(body);
                 while (m.find()) {
