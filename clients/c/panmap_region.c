@@ -22,6 +22,8 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 
 /* ---- the layout, checked at compile time ------------------------------------------------------------ */
 #define CHECK_OFFSET(type, field, value) _Static_assert(offsetof(type, field) == (value), #type "." #field)
@@ -1735,6 +1737,525 @@ int pmr_skip_walk(const pmr_skip *s, int64_t from, int (*visit)(void *, int64_t,
     }
     if (count != NULL) {
         *count = visited;
+    }
+    return rc;
+}
+
+/* ---- rings, the consuming side (FORMAT.md §10, ring layout version 2) -----------------------------------------
+ * The numbers are FORMAT.md §10's; they live here, not in the header, while the ring protocol of
+ * version 2 is on its way to the Java side's main line (the header will carry them as PMR_RING_*). */
+#define RING_MAGIC            UINT64_C(0x0000474E49524D50) /* "PMRING" */
+#define BROADCAST_MAGIC       UINT64_C(0x0054534143424D50) /* "PMBCAST" */
+#define RING_VERSION          2
+#define RING_KIND_ONE_TO_ONE  1
+#define RING_KIND_MANY_TO_ONE 2
+#define RING_KIND_BROADCAST   3
+#define RING_ROOT_ALIGNMENT   128
+#define RING_MIN_CAPACITY     UINT64_C(1024)
+#define RING_MAX_CAPACITY     (UINT64_C(1) << 62)
+#define RING_MAX_PRODUCERS    4096
+#define RING_VERSION_OFFSET   8
+#define RING_KIND_OFFSET      12
+#define RING_CAPACITY_OFFSET  16
+#define RING_PRODUCERS_OFFSET 24
+#define RING_TAIL_OFFSET      128
+#define RING_HEAD_OFFSET      256
+#define RING_HEAD_INTENT_OFFSET 264
+#define RING_CONSUMER_OFFSET  272
+#define RING_CONSUMED_OFFSET  280
+#define RING_SKIPPED_CLAIMS_OFFSET 288
+#define RING_SKIPPED_BYTES_OFFSET 296
+#define RING_CONSUMED_INTENT_OFFSET 304
+#define RING_SLEEPING_OFFSET  388
+#define RING_SPACE_SIGNAL_OFFSET 400
+#define RING_PRODUCERS_WAITING_OFFSET 404
+#define RING_SPACE_WAKE_CALLS_OFFSET 408
+#define RING_ENTRIES_OFFSET   640
+#define RING_ENTRY_SIZE       128
+#define RING_ENTRY_CLAIM_START_OFFSET 8
+#define RING_ENTRY_CLAIM_END_OFFSET 16
+#define RING_HEADER_LENGTH    8
+#define RING_PADDING_TYPE     (-1)
+#define RING_LOCK_BASE        (INT64_C(1) << 61)
+#define BCAST_TRANSMITTER_OFFSET 40
+#define BCAST_TAIL_INTENT_OFFSET 128
+#define BCAST_TAIL_OFFSET     136
+#define BCAST_LATEST_OFFSET   144
+#define BCAST_TRANSMITTED_OFFSET 152
+#define BCAST_BUFFER_OFFSET   256
+#define BCAST_HEADER_LENGTH   16
+#define BCAST_SEQUENCE_OFFSET 8
+#define BCAST_MAX_SKIPS       64
+
+struct pmr_ring_consumer {
+    pmr_region *region;
+    unsigned char *ring;       /* the root in this process */
+    unsigned char *buffer;
+    uint64_t root, capacity, mask, head, consumed, grace_ms;
+    uint32_t producers, max_message;
+    int64_t lock_byte;
+    uint64_t stamp;
+    uint64_t suspect_position, suspect_since, suspect_wait; /* a claim or gap unfinished at the head, and since when */
+    uint32_t empty_reads;
+};
+
+static uint64_t align8(uint64_t n) {
+    return (n + 7) & ~UINT64_C(7);
+}
+
+static int64_t header_length(uint64_t h) {
+    return (int32_t) (uint32_t) h;
+}
+
+static int32_t header_type(uint64_t h) {
+    return (int32_t) (uint32_t) (h >> 32);
+}
+
+static uint64_t make_header(int32_t length, int32_t type) {
+    return ((uint64_t) (uint32_t) type << 32) | (uint32_t) length;
+}
+
+/* Checks the magic, version and place of a ring or broadcast buffer; {@return its kind, or a PMR_* code} */
+static int ring_check(const pmr_region *r, uint64_t root, uint64_t magic, const char *what, pmr_error *err) {
+    uint64_t size = pmr_size(r);
+    if (root % RING_ROOT_ALIGNMENT != 0 || root > size || size - root < RING_ROOT_ALIGNMENT) {
+        return fail(err, PMR_INVALID_ARGUMENT, 0, what, "a %s must be at a 128-aligned data offset inside the data area of %s: "
+                    "offset=%llu", what, r->name, (unsigned long long) root);
+    }
+    const unsigned char *at = root_at(r, root);
+    uint64_t found = load_acquire(at, 0);
+    if (found != magic) {
+        return fail(err, PMR_INCOMPATIBLE_REGION, 0, what, "no %s at data offset %llu of %s: magic 0x%llx, expected 0x%llx", what,
+                    (unsigned long long) root, r->name, (unsigned long long) found, (unsigned long long) magic);
+    }
+    uint32_t version = u32(at, RING_VERSION_OFFSET);
+    if (version != RING_VERSION) {
+        return fail(err, PMR_INCOMPATIBLE_REGION, 0, what, "the %s at data offset %llu of %s has layout version %u; this client "
+                    "reads version %d", what, (unsigned long long) root, r->name, version, RING_VERSION);
+    }
+    return (int) u32(at, RING_KIND_OFFSET);
+}
+
+static uint64_t ring_buffer_offset(uint32_t producers) {
+    return RING_ENTRIES_OFFSET + (uint64_t) RING_ENTRY_SIZE * producers; /* a multiple of 128 already */
+}
+
+int pmr_ring_consumer_open(pmr_region *r, uint64_t root, long grace_ms, pmr_ring_consumer **out, pmr_error *err) {
+    *out = NULL;
+    int kind = ring_check(r, root, RING_MAGIC, "message ring", err);
+    if (kind < 0) {
+        return kind;
+    }
+    if (kind != RING_KIND_ONE_TO_ONE && kind != RING_KIND_MANY_TO_ONE) {
+        return fail(err, PMR_INCOMPATIBLE_REGION, 0, "ring", "the ring at data offset %llu of %s is of kind %d%s",
+                    (unsigned long long) root, r->name, kind, kind == RING_KIND_BROADCAST ? " (a broadcast buffer)" : "");
+    }
+    unsigned char *ring = (unsigned char *) pmr_data(r) + root;
+    uint64_t capacity = load_relaxed(ring, RING_CAPACITY_OFFSET);
+    uint32_t producers = u32(ring, RING_PRODUCERS_OFFSET);
+    uint64_t room = pmr_size(r) - root;
+    if (capacity < RING_MIN_CAPACITY || capacity > RING_MAX_CAPACITY || (capacity & (capacity - 1)) != 0 || producers < 1
+        || producers > RING_MAX_PRODUCERS || (kind == RING_KIND_ONE_TO_ONE && producers != 1) || ring_buffer_offset(producers) > room
+        || capacity > room - ring_buffer_offset(producers)) {
+        return fail(err, PMR_CORRUPT_REGION, 0, "ring", "the ring at data offset %llu of %s is damaged: capacity %llu, %u producer "
+                    "entries, in a %llu-byte data area", (unsigned long long) root, r->name, (unsigned long long) capacity, producers,
+                    (unsigned long long) pmr_size(r));
+    }
+    if (!writable(r)) {
+        return fail(err, PMR_INVALID_ARGUMENT, 0, "ring", "consuming the ring at data offset %llu needs %s open for writing",
+                    (unsigned long long) root, r->name);
+    }
+    int64_t lock = RING_LOCK_BASE + (int64_t) (root + RING_CONSUMER_OFFSET);
+    int got = ofd_try(r->fd, lock);
+    if (got < 0) {
+        return sys_fail(err, "fcntl", "F_OFD_SETLK on the ring consumer's lock byte");
+    }
+    if (got == 0) {
+        return fail(err, PMR_WOULD_BLOCK, 0, "ring", "the ring at data offset %llu of %s has a consumer already: pid %d, alive",
+                    (unsigned long long) root, r->name, pmr_stamp_pid(load_acquire(ring, RING_CONSUMER_OFFSET)));
+    }
+    unsigned char *buffer = ring + ring_buffer_offset(producers);
+    /* a dead consumer may have been zeroing a batch it had handled: finish it, count it, move the head */
+    uint64_t head = load_acquire(ring, RING_HEAD_OFFSET), intent = load_acquire(ring, RING_HEAD_INTENT_OFFSET);
+    if (intent != head) {
+        uint64_t index = head & (capacity - 1), bytes = intent - head;
+        if (intent < head || bytes > capacity - index || bytes % 8 != 0 || head > (UINT64_MAX >> 1)) {
+            ofd(r->fd, F_OFD_SETLK, F_UNLCK, lock);
+            return fail(err, PMR_CORRUPT_REGION, 0, "ring", "the ring at data offset %llu of %s is damaged: head %llu, head intent %llu (a "
+                        "batch ends within the lap it starts in, 8-aligned)", (unsigned long long) root, r->name,
+                        (unsigned long long) head, (unsigned long long) intent);
+        }
+        for (uint64_t i = 0; i < bytes; i += 8) {
+            store_relaxed(buffer, index + i, 0);
+        }
+        atomic_store_explicit(word(ring, RING_CONSUMED_OFFSET), load_acquire(ring, RING_CONSUMED_INTENT_OFFSET), memory_order_relaxed);
+        store_release(ring, RING_HEAD_OFFSET, intent);
+    }
+    atomic_store_explicit((_Atomic uint32_t *) (void *) (ring + RING_SLEEPING_OFFSET), 0, memory_order_seq_cst); /* a dead sleeper's */
+    pmr_ring_consumer *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        ofd(r->fd, F_OFD_SETLK, F_UNLCK, lock);
+        return fail(err, PMR_NO_MEMORY, ENOMEM, "calloc", "no memory for a ring consumer");
+    }
+    c->region = r;
+    c->ring = ring;
+    c->buffer = buffer;
+    c->root = root;
+    c->capacity = capacity;
+    c->mask = capacity - 1;
+    c->producers = producers;
+    c->max_message = (uint32_t) (capacity / 8 - RING_HEADER_LENGTH > INT32_MAX - 16 ? INT32_MAX - 16 : capacity / 8 - RING_HEADER_LENGTH);
+    c->lock_byte = lock;
+    c->grace_ms = grace_ms < 0 ? 10 : (uint64_t) grace_ms;
+    c->stamp = stamp_of(r->pid, r->start_time);
+    c->suspect_position = UINT64_MAX;
+    store_release(ring, RING_CONSUMER_OFFSET, c->stamp); /* over a dead consumer's stamp, if any */
+    c->head = load_acquire(ring, RING_HEAD_OFFSET);
+    c->consumed = load_acquire(ring, RING_CONSUMED_OFFSET);
+    *out = c;
+    return PMR_OK;
+}
+
+uint64_t pmr_ring_position(const pmr_ring_consumer *c) { return c->head; }
+uint64_t pmr_ring_consumed(const pmr_ring_consumer *c) { return c->consumed; }
+
+void pmr_ring_consumer_close(pmr_ring_consumer *c) {
+    if (c == NULL) {
+        return;
+    }
+    uint64_t mine = c->stamp;
+    atomic_compare_exchange_strong_explicit(word(c->ring, RING_CONSUMER_OFFSET), &mine, 0, memory_order_acq_rel, memory_order_relaxed);
+    ofd(c->region->fd, F_OFD_SETLK, F_UNLCK, c->lock_byte);
+    free(c);
+}
+
+/* Producers said they wait for room: clear the flag, change the word, wake them all (no private flag). */
+static void wake_producers(pmr_ring_consumer *c) {
+    _Atomic uint32_t *waiting = (_Atomic uint32_t *) (void *) (c->ring + RING_PRODUCERS_WAITING_OFFSET);
+    _Atomic uint32_t *space = (_Atomic uint32_t *) (void *) (c->ring + RING_SPACE_SIGNAL_OFFSET);
+    atomic_store_explicit(waiting, 0, memory_order_seq_cst);
+    atomic_fetch_add_explicit(space, 1, memory_order_seq_cst);
+    syscall(SYS_futex, (uint32_t *) (void *) space, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+    atomic_fetch_add_explicit(word(c->ring, RING_SPACE_WAKE_CALLS_OFFSET), 1, memory_order_relaxed);
+}
+
+/* FORMAT.md §10.6: the count after the batch, then the head intent, before any byte is zeroed; then the
+ * count, then the head. */
+static void ring_release(pmr_ring_consumer *c, uint64_t h0, uint64_t index, uint64_t bytes, uint64_t count) {
+    uint64_t h1 = h0 + bytes, c1 = c->consumed + count;
+    atomic_store_explicit(word(c->ring, RING_CONSUMED_INTENT_OFFSET), c1, memory_order_relaxed);
+    /* the intent before any zero: an exchange is a full barrier (and ThreadSanitizer knows no fences) */
+    atomic_exchange_explicit(word(c->ring, RING_HEAD_INTENT_OFFSET), h1, memory_order_seq_cst);
+    for (uint64_t i = 0; i < bytes; i += 8) {
+        store_relaxed(c->buffer, index + i, 0);
+    }
+    atomic_store_explicit(word(c->ring, RING_CONSUMED_OFFSET), c1, memory_order_relaxed);
+    store_release(c->ring, RING_HEAD_OFFSET, h1);
+    c->consumed = c1;
+    c->head = h1;
+    c->suspect_position = UINT64_MAX;
+    c->empty_reads = 0;
+    if (atomic_load_explicit((_Atomic uint32_t *) (void *) (c->ring + RING_PRODUCERS_WAITING_OFFSET), memory_order_relaxed) != 0) {
+        wake_producers(c);
+    }
+}
+
+/* {@return whether the record at POSITION has stayed unfinished for the grace period, or the back-off after it} */
+static int ring_suspect(pmr_ring_consumer *c, uint64_t position) {
+    uint64_t now = monotonic_ms();
+    if (c->suspect_position != position) {
+        c->suspect_position = position;
+        c->suspect_since = now;
+        c->suspect_wait = c->grace_ms;
+        return c->grace_ms == 0;
+    }
+    return now - c->suspect_since >= c->suspect_wait;
+}
+
+/* The holder is alive (or unknown): ask again twice as late, up to a second (a liveness check is a system call). */
+static void ring_still_alive(pmr_ring_consumer *c) {
+    c->suspect_since = monotonic_ms();
+    c->suspect_wait = c->suspect_wait * 2 < 1 ? 1 : c->suspect_wait * 2 > 1000 ? 1000 : c->suspect_wait * 2;
+}
+
+/* {@return whether producer entry I's holder is alive} (its lock byte held by some open file description) */
+static int entry_alive(pmr_ring_consumer *c, uint32_t i) {
+    int held = ofd_held_elsewhere(c->region->fd, RING_LOCK_BASE + (int64_t) (c->root + ring_buffer_offset(0) + (uint64_t) RING_ENTRY_SIZE * i));
+    return held != 0; /* a failed check counts as alive: never pad a claim on a doubt */
+}
+
+static void count_skipped(pmr_ring_consumer *c, uint64_t bytes) {
+    atomic_fetch_add_explicit(word(c->ring, RING_SKIPPED_CLAIMS_OFFSET), 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(word(c->ring, RING_SKIPPED_BYTES_OFFSET), bytes, memory_order_acq_rel);
+}
+
+/* Nothing was read at H0: an empty ring, a claim in progress, or one a dead producer left.
+ * {@return 1 if the head record became padding (read on), 0 if not, or a PMR_* code} */
+static int ring_resolve(pmr_ring_consumer *c, uint64_t h0, uint64_t index, pmr_error *err) {
+    uint64_t h = load_acquire(c->buffer, index);
+    int64_t length = header_length(h);
+    if (length < 0) {
+        int32_t tag = header_type(h);
+        if (!ring_suspect(c, h0)) {
+            return 0;
+        }
+        if (tag < 0 || (uint32_t) tag >= c->producers || -length < RING_HEADER_LENGTH || align8((uint64_t) -length) > c->capacity - index) {
+            return fail(err, PMR_CORRUPT_REGION, 0, "ring", "the ring at data offset %llu of %s is damaged: the claim at position %llu "
+                        "names producer entry %d of %u and %lld bytes (%llu to the end of the buffer)", (unsigned long long) c->root,
+                        c->region->name, (unsigned long long) h0, tag, c->producers, (long long) -length,
+                        (unsigned long long) (c->capacity - index));
+        }
+        if (load_acquire(c->ring, RING_TAIL_OFFSET) <= h0 || entry_alive(c, (uint32_t) tag)) {
+            ring_still_alive(c); /* unpublished (never padded), or a live producer's: ask again later */
+            return 0;
+        }
+        uint64_t expected = h; /* the dead producer's claim becomes padding */
+        if (atomic_compare_exchange_strong_explicit(word(c->buffer, index), &expected, make_header((int32_t) -length, RING_PADDING_TYPE),
+                                                    memory_order_seq_cst, memory_order_relaxed)) {
+            count_skipped(c, align8((uint64_t) -length));
+            return 1;
+        }
+        return 0;
+    }
+    if (length != 0) {
+        return 0;
+    }
+    if (atomic_load_explicit((_Atomic uint32_t *) (void *) (c->ring + RING_PRODUCERS_WAITING_OFFSET), memory_order_relaxed) != 0) {
+        wake_producers(c);
+    }
+    if ((++c->empty_reads & 63) != 0) {
+        return 0;
+    }
+    uint64_t tail = load_acquire(c->ring, RING_TAIL_OFFSET);
+    if (tail == h0) {
+        c->suspect_position = UINT64_MAX; /* empty */
+        return 0;
+    }
+    if (!ring_suspect(c, h0)) {
+        return 0;
+    }
+    /* a zero header below the tail: padding up to the next record if every entry whose intent holds it is dead */
+    int claimed = 0;
+    uint64_t next_intent = UINT64_MAX;
+    for (uint32_t i = 0; i < c->producers; i++) {
+        const unsigned char *e = c->ring + ring_buffer_offset(0) + (uint64_t) RING_ENTRY_SIZE * i;
+        if (load_acquire(e, 0) == 0) {
+            continue;
+        }
+        uint64_t start = load_relaxed(e, RING_ENTRY_CLAIM_START_OFFSET), end = load_relaxed(e, RING_ENTRY_CLAIM_END_OFFSET);
+        if (start <= h0 && h0 < end) {
+            if (entry_alive(c, i)) {
+                ring_still_alive(c);
+                return 0;
+            }
+            claimed = 1;
+        } else if (start > h0 && start < next_intent) {
+            next_intent = start;
+        }
+    }
+    if (!claimed) {
+        ring_still_alive(c);
+        return 0;
+    }
+    uint64_t limit = tail < h0 - index + c->capacity ? tail : h0 - index + c->capacity;
+    limit = limit < next_intent ? limit : next_intent;
+    uint64_t p = h0 + RING_HEADER_LENGTH;
+    while (p < limit && load_acquire(c->buffer, p & c->mask) == 0) {
+        p += 8;
+    }
+    uint64_t gap = p - h0;
+    if (gap > (uint64_t) INT32_MAX - 8) {
+        return fail(err, PMR_CORRUPT_REGION, 0, "ring", "the ring at data offset %llu of %s is damaged: an unwritten gap of %llu bytes at "
+                    "position %llu", (unsigned long long) c->root, c->region->name, (unsigned long long) gap, (unsigned long long) h0);
+    }
+    uint64_t zero = 0;
+    if (atomic_compare_exchange_strong_explicit(word(c->buffer, index), &zero, make_header((int32_t) gap, RING_PADDING_TYPE),
+                                                memory_order_seq_cst, memory_order_relaxed)) {
+        count_skipped(c, gap);
+        return 1;
+    }
+    return 0;
+}
+
+int pmr_ring_read(pmr_ring_consumer *c, pmr_message_handler handler, void *context, int limit, int *count, pmr_error *err) {
+    int total = 0, rc = PMR_OK, stop = 0, idle = 0;
+    /* a batch goes at most to the end of the buffer; 64 batches in a row without a message (padding written
+     * by a hostile writer as fast as it is consumed) end the read with what it has */
+    while (total < limit && !stop && idle < BCAST_MAX_SKIPS) {
+        uint64_t h0 = c->head, index = h0 & c->mask, contiguous = c->capacity - index, bytes = 0, damaged = 0;
+        int n = 0;
+        while (bytes < contiguous && total + n < limit && !stop) {
+            uint64_t h = load_acquire(c->buffer, index + bytes);
+            int64_t length = header_length(h);
+            if (length <= 0) {
+                break;
+            }
+            int32_t type = header_type(h);
+            uint64_t aligned = align8((uint64_t) length);
+            /* checked before the handler sees it and before any position moves (FORMAT.md §10.2) */
+            if (length < RING_HEADER_LENGTH || aligned > contiguous - bytes
+                || (type != RING_PADDING_TYPE && (type < 1 || (uint64_t) length - RING_HEADER_LENGTH > c->max_message))) {
+                damaged = h;
+                break;
+            }
+            if (type != RING_PADDING_TYPE) {
+                n++;
+                stop = handler != NULL && handler(context, type, c->buffer + index + bytes + RING_HEADER_LENGTH,
+                                                   (uint32_t) (length - RING_HEADER_LENGTH)) != 0;
+            }
+            bytes += aligned;
+        }
+        if (bytes > 0) {
+            ring_release(c, h0, index, bytes, (uint64_t) n);
+        }
+        total += n;
+        idle = n == 0 ? idle + 1 : 0;
+        if (damaged != 0) {
+            rc = fail(err, PMR_CORRUPT_REGION, 0, "ring", "the ring at data offset %llu of %s is damaged: the record at position %llu has "
+                      "length %lld and type %d (a record takes 8 to %u bytes, here at most %llu before the end of the buffer, and its type "
+                      "is >= 1, or -1 for padding)", (unsigned long long) c->root, c->region->name, (unsigned long long) (h0 + bytes),
+                      (long long) header_length(damaged), header_type(damaged), c->max_message + RING_HEADER_LENGTH,
+                      (unsigned long long) (contiguous - bytes));
+            break;
+        }
+        if (bytes == 0) {
+            int resolved = ring_resolve(c, h0, index, err);
+            if (resolved < 0) {
+                rc = resolved;
+            }
+            if (resolved != 1) {
+                break;
+            }
+        } else if (bytes < contiguous) {
+            break; /* stopped before the end of the buffer: nothing more now, or the limit */
+        }
+    }
+    if (count != NULL) {
+        *count = total;
+    }
+    return rc;
+}
+
+int pmr_broadcast_receiver_open(const pmr_region *r, uint64_t root, pmr_broadcast_receiver *b, pmr_error *err) {
+    memset(b, 0, sizeof *b);
+    int kind = ring_check(r, root, BROADCAST_MAGIC, "broadcast buffer", err);
+    if (kind < 0) {
+        return kind;
+    }
+    const unsigned char *at = root_at(r, root);
+    uint64_t capacity = load_relaxed(at, RING_CAPACITY_OFFSET), room = pmr_size(r) - root;
+    if (kind != RING_KIND_BROADCAST || capacity < RING_MIN_CAPACITY || capacity > RING_MAX_CAPACITY || (capacity & (capacity - 1)) != 0
+        || room < BCAST_BUFFER_OFFSET || capacity > room - BCAST_BUFFER_OFFSET) {
+        return fail(err, PMR_CORRUPT_REGION, 0, "broadcast", "the broadcast buffer at data offset %llu of %s is damaged: kind %d, capacity "
+                    "%llu", (unsigned long long) root, r->name, kind, (unsigned long long) capacity);
+    }
+    b->region = r;
+    b->root = root;
+    b->capacity = capacity;
+    b->max_message = (uint32_t) (capacity / 8 - BCAST_HEADER_LENGTH > INT32_MAX - 16 ? INT32_MAX - 16 : capacity / 8 - BCAST_HEADER_LENGTH);
+    b->scratch = malloc(align8(b->max_message) + 8);
+    if (b->scratch == NULL) {
+        return fail(err, PMR_NO_MEMORY, ENOMEM, "malloc", "no memory for a broadcast receiver's copy (%u bytes)", b->max_message);
+    }
+    b->expected = (int64_t) load_acquire(at, BCAST_TRANSMITTED_OFFSET);
+    b->cursor = load_acquire(at, BCAST_TAIL_OFFSET);
+    atomic_thread_fence(memory_order_acquire);
+    if ((uint64_t) b->expected < load_acquire(at, BCAST_TRANSMITTED_OFFSET)) {
+        b->expected = -1; /* a message went out between the two reads: count from the first one seen */
+    }
+    return PMR_OK;
+}
+
+void pmr_broadcast_receiver_close(pmr_broadcast_receiver *b) {
+    free(b->scratch);
+    b->scratch = NULL;
+}
+
+static int bcast_damaged(const pmr_broadcast_receiver *b, pmr_error *err, const char *what, uint64_t x, uint64_t y, uint64_t z) {
+    return fail(err, PMR_CORRUPT_REGION, 0, "broadcast", "the broadcast buffer at data offset %llu of %s is damaged: %s (%llu, %llu, %llu)",
+                (unsigned long long) b->root, b->region->name, what, (unsigned long long) x, (unsigned long long) y, (unsigned long long) z);
+}
+
+/* Lapped: jump to the latest record after checking the positions against each other in the order the
+ * transmitter stores them, each read after the one it is compared with (FORMAT.md §10.7). */
+static int bcast_lap(pmr_broadcast_receiver *b, const unsigned char *at, uint64_t tail_before, pmr_error *err) {
+    uint64_t span = 2 * align8((uint64_t) b->max_message + BCAST_HEADER_LENGTH);
+    b->lapped++;
+    uint64_t intent = load_acquire(at, BCAST_TAIL_INTENT_OFFSET), tail = load_acquire(at, BCAST_TAIL_OFFSET);
+    uint64_t latest = load_acquire(at, BCAST_LATEST_OFFSET), intent_after = load_acquire(at, BCAST_TAIL_INTENT_OFFSET);
+    if ((int64_t) latest < 0 || tail_before > intent || tail + span < intent || latest + span < tail || latest > intent_after) {
+        return bcast_damaged(b, err, "tail, tail intent and latest are not within two records of each other", tail, intent, latest);
+    }
+    b->cursor = latest;
+    return PMR_OK;
+}
+
+int pmr_broadcast_receive(pmr_broadcast_receiver *b, pmr_message_handler handler, void *context, int limit, int *count, pmr_error *err) {
+    const unsigned char *at = root_at(b->region, b->root);
+    const unsigned char *buffer = at + BCAST_BUFFER_OFFSET;
+    uint64_t mask = b->capacity - 1;
+    int n = 0, skips = 0, rc = PMR_OK;
+    while (n < limit && skips < BCAST_MAX_SKIPS) {
+        uint64_t tail = load_acquire(at, BCAST_TAIL_OFFSET);
+        if (b->cursor >= tail) {
+            break;
+        }
+        uint64_t intent = load_acquire(at, BCAST_TAIL_INTENT_OFFSET);
+        if (tail > intent) {
+            rc = bcast_damaged(b, err, "the tail is past the tail intent read after it", tail, intent, 0);
+            break;
+        }
+        if (b->cursor + b->capacity <= intent) {
+            if ((rc = bcast_lap(b, at, tail, err)) != PMR_OK) {
+                break;
+            }
+            skips++;
+            continue;
+        }
+        uint64_t index = b->cursor & mask;
+        uint64_t first = load_relaxed(buffer, index);
+        int64_t length = (int32_t) (uint32_t) first;
+        int32_t type = header_type(first);
+        int padding = type == RING_PADDING_TYPE;
+        uint64_t sequence = padding ? 0 : load_relaxed(buffer, index + BCAST_SEQUENCE_OFFSET < b->capacity - 8 ? index + BCAST_SEQUENCE_OFFSET
+                                                                                                            : b->capacity - 8);
+        int64_t payload = length - BCAST_HEADER_LENGTH;
+        int sane = padding ? length >= 8 && (uint64_t) length <= b->capacity - index
+                           : type >= 1 && payload >= 0 && payload <= (int64_t) b->max_message && align8((uint64_t) length) <= b->capacity - index;
+        if (sane && !padding) {
+            copy_out(buffer + index + BCAST_HEADER_LENGTH, b->scratch, (uint32_t) payload);
+        }
+        atomic_thread_fence(memory_order_acquire); /* the copy before the check of the transmitter's intent */
+        if (b->cursor + b->capacity <= load_acquire(at, BCAST_TAIL_INTENT_OFFSET)) {
+            if ((rc = bcast_lap(b, at, tail, err)) != PMR_OK) {
+                break;
+            }
+            skips++;
+            continue;
+        }
+        if (!sane) {
+            rc = bcast_damaged(b, err, "a record with an impossible length or type at a position", (uint64_t) length, (uint64_t) (uint32_t) type,
+                               b->cursor);
+            break;
+        }
+        b->cursor += align8((uint64_t) length);
+        if (padding) {
+            skips++;
+            continue;
+        }
+        skips = 0;
+        if (b->expected >= 0 && (int64_t) sequence > b->expected) {
+            b->lost += sequence - (uint64_t) b->expected;
+        }
+        b->expected = (int64_t) sequence + 1;
+        n++;
+        b->received++;
+        if (handler != NULL && handler(context, type, b->scratch, (uint32_t) payload) != 0) {
+            break;
+        }
+    }
+    if (count != NULL) {
+        *count = n;
     }
     return rc;
 }

@@ -468,6 +468,53 @@ PMR_API int pmr_skip_walk(const pmr_skip *skip, int64_t from, int (*visit)(void 
                           void *context, uint64_t *count, pmr_error *err);
 PMR_API uint64_t pmr_skip_count(const pmr_skip *skip);
 
+/* ---- rings, the consuming side (FORMAT.md §10, ring layout version 2) ---------------------------------------
+ * A message ring's consumer and a broadcast buffer's receiver, as Java's dev.panmap.ipc writes them.
+ * Bounded like the structures: a record's length and type are checked before a handler sees it and
+ * before any position moves (a damaged record is PMR_CORRUPT_REGION, and the head stays at it), a
+ * receiver's positions are checked against each other and its laps and padding records in a row are
+ * counted against a limit (64), so forged positions or a flood of padding end a read, never spin it. */
+
+/* A handler: TYPE >= 1, LENGTH payload bytes at PAYLOAD (valid during the call). Non-zero stops the read
+ * after this message. */
+typedef int (*pmr_message_handler)(void *context, int32_t type, const void *payload, uint32_t length);
+
+typedef struct pmr_ring_consumer pmr_ring_consumer;
+/*
+ * Registers this handle as the consumer of the message ring at data offset ROOT (a writable region):
+ * takes the consumer's lock byte (2^61 + ROOT + 272; PMR_WOULD_BLOCK while a live consumer holds it),
+ * finishes a dead consumer's batch, and goes on from the ring's head. PMR_INCOMPATIBLE_REGION (no ring
+ * there, another ring version, a broadcast buffer), PMR_CORRUPT_REGION (damaged sizes, a dead
+ * consumer's batch that cannot be). GRACE_MS: how long a claim may stay unfinished at the head before
+ * its producer's liveness is asked (Java's default is 10).
+ */
+PMR_API int pmr_ring_consumer_open(pmr_region *region, uint64_t root, long grace_ms, pmr_ring_consumer **out, pmr_error *err);
+/* Hands up to LIMIT messages to HANDLER in order; *COUNT = how many. Never blocks: 0 on an empty ring.
+ * Resolves claims of dead producers as Java does (padding, counted). */
+PMR_API int pmr_ring_read(pmr_ring_consumer *consumer, pmr_message_handler handler, void *context, int limit, int *count, pmr_error *err);
+/* The ring's head (consumed up to) and consumed count as this consumer last stored them. */
+PMR_API uint64_t pmr_ring_position(const pmr_ring_consumer *consumer);
+PMR_API uint64_t pmr_ring_consumed(const pmr_ring_consumer *consumer);
+/* Gives the consumer's place back (clears its stamp, then unlocks). NULL is ignored. */
+PMR_API void pmr_ring_consumer_close(pmr_ring_consumer *consumer);
+
+typedef struct pmr_broadcast_receiver {
+    const pmr_region *region;
+    uint64_t root, capacity, cursor;
+    int64_t expected;          /* the next sequence number, -1 when unknown */
+    uint64_t lapped, lost, received;
+    uint32_t max_message;
+    unsigned char *scratch;    /* a private copy of a payload (malloc'd, at most the largest payload) */
+} pmr_broadcast_receiver;
+/* Attaches a receiver to the broadcast buffer at ROOT (any region, read-only too): it receives what is
+ * transmitted from now on. */
+PMR_API int pmr_broadcast_receiver_open(const pmr_region *region, uint64_t root, pmr_broadcast_receiver *receiver, pmr_error *err);
+/* Receives up to LIMIT messages, each copied out and validated before HANDLER sees it; *COUNT = how
+ * many. A receiver a lap behind jumps to the latest message (lapped, lost count them). */
+PMR_API int pmr_broadcast_receive(pmr_broadcast_receiver *receiver, pmr_message_handler handler, void *context, int limit, int *count,
+                                  pmr_error *err);
+PMR_API void pmr_broadcast_receiver_close(pmr_broadcast_receiver *receiver);
+
 /* ---- process stamps (FORMAT.md §3.2) ----------------------------------------------------------------- */
 static inline int32_t pmr_stamp_pid(uint64_t stamp) { return (int32_t) (uint32_t) stamp; }
 static inline uint32_t pmr_stamp_start_tag(uint64_t stamp) { return (uint32_t) (stamp >> 32); }

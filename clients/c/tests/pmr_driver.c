@@ -24,6 +24,10 @@
  *   hash ROOT KEY...                            -> HASH KEY=VALUE|KEY=- ...
  *   skip ROOT KEY...                            -> SKIP KEY=VALUE/FLOOR/CEILING ... (- for none)
  *   skipwalk ROOT FROM                          -> SKIPWALK count=N keysum=S (the keys from FROM on, in order)
+ *   consume ROOT [GRACE_MS] | ringclose         -> CONSUMER head=H consumed=C | RINGCLOSED
+ *   ringread LIMIT                              -> RINGREAD count=N first=F last=L sum=S head=H (payloads' first 8 bytes)
+ *   receive ROOT                                -> RECEIVER position=P
+ *   bcastread LIMIT                             -> BCAST count=N first=F last=L sum=S lapped=L lost=K
  *   attachloop shm|file NAME N                  -> LOOPED n=N failed=F [first failure] (opens read-only and closes, N times)
  *
  * Failures answer "ERROR KIND message" with KIND the Java ErrorKind name.
@@ -171,6 +175,26 @@ static void readcheck(long millis) {
 }
 
 static int64_t walked;
+static pmr_ring_consumer *consumer;
+static pmr_broadcast_receiver receiver;
+static int have_receiver;
+static uint64_t got_first, got_last, got_sum;
+static int got_any;
+
+/* collects a message: its payload's first 8 bytes (0 if shorter), the first and last of a read, their sum */
+static int collect(void *context, int32_t type, const void *payload, uint32_t length) {
+    (void) context;
+    (void) type;
+    uint64_t v = 0;
+    memcpy(&v, payload, length < 8 ? length : 8);
+    if (!got_any) {
+        got_first = v;
+        got_any = 1;
+    }
+    got_last = v;
+    got_sum += v;
+    return 0;
+}
 
 static int sum_keys(void *context, int64_t key, int64_t value) {
     (void) context;
@@ -205,6 +229,12 @@ static void command(char *line) {
             error(&e);
             return;
         }
+        pmr_ring_consumer_close(consumer);
+        consumer = NULL;
+        if (have_receiver) {
+            pmr_broadcast_receiver_close(&receiver);
+            have_receiver = 0;
+        }
         pmr_close(region);
         region = opened;
         have_record = 0;
@@ -220,11 +250,21 @@ static void command(char *line) {
         }
         printf("CREATED base=%llx size=%llu\n", (unsigned long long) (uintptr_t) pmr_base(region), (unsigned long long) pmr_size(region));
     } else if (strcmp(c, "close") == 0) {
+        pmr_ring_consumer_close(consumer);
+        consumer = NULL;
+        if (have_receiver) {
+            pmr_broadcast_receiver_close(&receiver);
+            have_receiver = 0;
+        }
         pmr_close(region);
         region = NULL;
         have_record = 0;
         printf("CLOSED\n");
     } else if (strcmp(c, "exit") == 0) {
+        pmr_ring_consumer_close(consumer);
+        if (have_receiver) {
+            pmr_broadcast_receiver_close(&receiver);
+        }
         pmr_close(region);
         printf("BYE\n");
         fflush(stdout);
@@ -360,6 +400,51 @@ static void command(char *line) {
             return;
         }
         printf("SKIPWALK count=%llu keysum=%lld\n", (unsigned long long) count, (long long) walked);
+    } else if (strcmp(c, "consume") == 0 && n >= 2) {
+        pmr_ring_consumer_close(consumer);
+        consumer = NULL;
+        if (pmr_ring_consumer_open(region, strtoull(a[1], NULL, 10), n >= 3 ? strtol(a[2], NULL, 10) : 10, &consumer, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("CONSUMER head=%llu consumed=%llu\n", (unsigned long long) pmr_ring_position(consumer),
+               (unsigned long long) pmr_ring_consumed(consumer));
+    } else if (strcmp(c, "ringclose") == 0) {
+        pmr_ring_consumer_close(consumer);
+        consumer = NULL;
+        printf("RINGCLOSED\n");
+    } else if (strcmp(c, "ringread") == 0 && n >= 2 && consumer != NULL) {
+        int count = 0;
+        got_any = 0;
+        got_first = got_last = got_sum = 0;
+        if (pmr_ring_read(consumer, collect, NULL, (int) strtol(a[1], NULL, 10), &count, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("RINGREAD count=%d first=%llu last=%llu sum=%llu head=%llu\n", count, (unsigned long long) got_first,
+               (unsigned long long) got_last, (unsigned long long) got_sum, (unsigned long long) pmr_ring_position(consumer));
+    } else if (strcmp(c, "receive") == 0 && n >= 2) {
+        if (have_receiver) {
+            pmr_broadcast_receiver_close(&receiver);
+            have_receiver = 0;
+        }
+        if (pmr_broadcast_receiver_open(region, strtoull(a[1], NULL, 10), &receiver, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        have_receiver = 1;
+        printf("RECEIVER position=%llu\n", (unsigned long long) receiver.cursor);
+    } else if (strcmp(c, "bcastread") == 0 && n >= 2 && have_receiver) {
+        int count = 0;
+        got_any = 0;
+        got_first = got_last = got_sum = 0;
+        if (pmr_broadcast_receive(&receiver, collect, NULL, (int) strtol(a[1], NULL, 10), &count, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("BCAST count=%d first=%llu last=%llu sum=%llu lapped=%llu lost=%llu\n", count, (unsigned long long) got_first,
+               (unsigned long long) got_last, (unsigned long long) got_sum, (unsigned long long) receiver.lapped,
+               (unsigned long long) receiver.lost);
     } else if ((strcmp(c, "record") == 0 && n >= 2) || (strcmp(c, "format") == 0 && n >= 3)) {
         rc = c[0] == 'r' ? pmr_record_attach(region, strtoull(a[1], NULL, 10), &record, &e)
                          : pmr_record_format(region, strtoull(a[1], NULL, 10), (uint32_t) strtoul(a[2], NULL, 10), &record, &e);

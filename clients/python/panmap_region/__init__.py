@@ -38,10 +38,12 @@ content of a region can crash a Python reader (a truncated backing can: see FORM
 from ._layout import LAYOUT, LAYOUT_VERSION, record_footprint, record_slot_stride
 from ._region import (ATTACH_TIMEOUT, ProcessInfo, Record, Region, RegionError, crc32c, error_kind, shm_path, stamp_of,
                       stamp_pid, start_time)
+from ._rings import BroadcastReceiver, RingConsumer
 from ._structures import HashIndex, NodeList, SkipList, hash_of
 
 __version__ = "1.0.0"
 
-__all__ = ["Region", "Record", "RegionError", "ProcessInfo", "NodeList", "HashIndex", "SkipList", "LAYOUT",
+__all__ = ["Region", "Record", "RegionError", "ProcessInfo", "NodeList", "HashIndex", "SkipList", "RingConsumer",
+           "BroadcastReceiver", "LAYOUT",
            "LAYOUT_VERSION", "ATTACH_TIMEOUT", "crc32c", "error_kind", "hash_of", "record_footprint", "record_slot_stride",
            "shm_path", "stamp_of", "stamp_pid", "start_time", "__version__"]

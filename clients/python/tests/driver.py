@@ -5,12 +5,15 @@ PYTHONPATH=clients/python python3 clients/python/tests/driver.py."""
 import os
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from panmap_region import LAYOUT, HashIndex, NodeList, Record, Region, RegionError, SkipList, __version__
+from panmap_region import (LAYOUT, BroadcastReceiver, HashIndex, NodeList, Record, Region, RegionError, RingConsumer, SkipList,
+                           __version__)
 
 region: Optional[Region] = None
 record: Optional[Record] = None
+consumer: Optional[RingConsumer] = None
+receiver: Optional[BroadcastReceiver] = None
 
 
 def out(line: str) -> None:
@@ -49,9 +52,12 @@ def opened(a: List[str], writable: bool) -> Region:
 
 
 def command(a: List[str]) -> None:
-    global region, record
+    global region, record, consumer
     c = a[0]
     if c == "open":
+        if consumer is not None:
+            consumer.close()
+            consumer = None
         region = opened(a, a[3] == "rw")
         out("OPENED base=0 direct=0 size=%d slot=%d" % (region.size, region.slot))
     elif c == "create":
@@ -61,6 +67,8 @@ def command(a: List[str]) -> None:
         region = make(a[2], size, max_size=max_size, direct=direct, base=base)
         out("CREATED base=%x size=%d" % (region.base_address, region.size))
     elif c == "close":
+        if consumer is not None:
+            consumer.close()
         if region is not None:
             region.close()
         region = record = None
@@ -90,10 +98,36 @@ def command(a: List[str]) -> None:
         region_command(region, a)
 
 
+def collected(messages: List[Tuple[int, bytes]]) -> str:
+    values = [int.from_bytes(p[:8].ljust(8, b"\0"), "little") for _, p in messages]
+    return "count=%d first=%d last=%d sum=%d" % (len(values), values[0] if values else 0, values[-1] if values else 0,
+                                                 sum(values) & ((1 << 64) - 1))
+
+
 def region_command(r: Region, a: List[str]) -> None:
-    global record
+    global record, consumer, receiver
     c = a[0]
-    if c == "get":
+    if c == "consume":
+        if consumer is not None:
+            consumer.close()
+            consumer = None
+        consumer = RingConsumer(r, int(a[1]), int(a[2]) / 1000 if len(a) > 2 else 0.010)
+        out("CONSUMER head=%d consumed=%d" % (consumer.head, consumer.consumed))
+    elif c == "ringclose":
+        if consumer is not None:
+            consumer.close()
+        consumer = None
+        out("RINGCLOSED")
+    elif c == "ringread" and consumer is not None:
+        messages = consumer.poll(int(a[1]))
+        out("RINGREAD %s head=%d" % (collected(messages), consumer.head))
+    elif c == "receive":
+        receiver = BroadcastReceiver(r, int(a[1]))
+        out("RECEIVER position=%d" % receiver.cursor)
+    elif c == "bcastread" and receiver is not None:
+        messages = receiver.poll(int(a[1]))
+        out("BCAST %s lapped=%d lost=%d" % (collected(messages), receiver.lapped, receiver.lost))
+    elif c == "get":
         out("VALUE %d" % signed(r.data_word(int(a[1]))))
     elif c == "put":
         r.set_data_word(int(a[1]), int(a[2]))
