@@ -49,6 +49,8 @@ class ClientContentFuzzTest {
     private static final long BOUND_MILLIS = 10_000;
     private static final Set<String> DOCUMENTED = Set.of("CORRUPT_REGION", "INCOMPATIBLE_REGION", "INVALID_ARGUMENT", "WOULD_BLOCK");
     private static final int RECORD_AT = 0;
+    private static final int RING_AT = 512;        // a one-to-one ring of version 2, 1 KiB: [512, 2304)
+    private static final int BROADCAST_AT = 2432;  // a broadcast buffer of version 2, 1 KiB: [2432, 3712)
     private static final int HEAP_AT = 4096;
 
     private final List<AutoCloseable> cleanup = new ArrayList<>();
@@ -61,10 +63,19 @@ class ClientContentFuzzTest {
     }
 
     /** Where the structures are: roots, and the places a field-targeted mutation aims at. */
-    private record Layout(long list, long hash, long skip, long used, List<Long> listNodes, long table, long capacity, List<Long> skipNodes) {}
+    private record Layout(long list, long hash, long skip, long used, List<Long> listNodes, long table, long capacity, List<Long> skipNodes,
+                          RingConsumptionTest.V2 ring, RingConsumptionTest.V2 broadcast) {}
 
     private Layout fill(SharedRegion r) {
         SeqRecord record = SeqRecord.format(r, RECORD_AT, 64);
+        RingConsumptionTest.V2 ring = new RingConsumptionTest.V2(r.segment(), RING_AT, 1024, 1, 1);
+        for (long v = 1; v <= 5; v++) {
+            ring.send(1, v, 8 + 8 * (int) v);
+        }
+        RingConsumptionTest.V2 broadcast = new RingConsumptionTest.V2(r.segment(), BROADCAST_AT, 1024, 3, 0);
+        for (long v = 1; v <= 30; v++) {
+            broadcast.transmit(v, 8 + 8 * (int) (v % 4)); // more than a lap: the buffer wraps
+        }
         RegionHeap heap = RegionHeap.create(r, HEAP_AT, r.size() - HEAP_AT);
         List<Long> listNodes = new ArrayList<>();
         List<Long> skipNodes = new ArrayList<>();
@@ -82,14 +93,16 @@ class ClientContentFuzzTest {
                 skipNodes.add(r.references().toOffset(n));
             }
             long table = r.references().toOffset(hash.tableReference());
-            return new Layout(list.root(), hash.root(), skip.root(), HEAP_AT + 64 + heap.used(), listNodes, table, hash.capacity(), skipNodes);
+            return new Layout(list.root(), hash.root(), skip.root(), HEAP_AT + 64 + heap.used(), listNodes, table, hash.capacity(), skipNodes,
+                ring, broadcast);
         }
     }
 
     /** The read operations put to the client after each mutation. */
     private static List<String> operations(Layout l, Random rng) {
         return List.of("record " + RECORD_AT, "read", "list " + l.list(), "hash " + l.hash() + " " + (1 + rng.nextInt(60)) + " " + rng.nextLong(),
-            "skip " + l.skip() + " " + (rng.nextInt(500) - 50), "skipwalk " + l.skip() + " " + Long.MIN_VALUE);
+            "skip " + l.skip() + " " + (rng.nextInt(500) - 50), "skipwalk " + l.skip() + " " + Long.MIN_VALUE, "consume " + RING_AT + " 0",
+            "ringread 50", "bcastread 50");
     }
 
     /** One seeded mutation of the pristine structures; {@return what it did, for the log of a failure} */
@@ -102,7 +115,11 @@ class ClientContentFuzzTest {
         for (int i = 0; i < n; i++) {
             long at;
             long value;
-            switch (rng.nextInt(9)) {
+            switch (rng.nextInt(13)) {
+                case 9 -> at = RING_AT + 8 * rng.nextInt(48);                     // the ring's control block
+                case 10 -> at = l.ring().buffer - 0 + 8 * rng.nextInt(1024 / 8);   // its records' headers and payloads
+                case 11 -> at = BROADCAST_AT + 8 * rng.nextInt(24);               // the broadcast's control block
+                case 12 -> at = l.broadcast().buffer + 8 * rng.nextInt(1024 / 8); // its records
                 case 0 -> at = rng.nextInt((int) (l.used() / 8)) * 8L; // anywhere in what was written
                 case 1 -> at = l.list() + 8 * rng.nextInt(8);           // the list's root
                 case 2 -> at = l.listNodes().get(rng.nextInt(l.listNodes().size())) + (rng.nextBoolean() ? 0 : 8);
@@ -152,15 +169,24 @@ class ClientContentFuzzTest {
         MemorySegment.copy(data, 0, pristine, 0, l.used());
         ClientProcess c = ClientProcess.start(kind);
         cleanup.add(c);
-        c.expect("open shm " + name + " ro", "OPENED");
+        c.expect("open shm " + name + " rw", "OPENED"); // a ring's consumer needs a writable region
 
         Map<String, Long> outcomes = new TreeMap<>();
         Random rng = new Random(SEED ^ kind.ordinal());
         long operations = 0;
         long slowest = 0;
         List<String> wrong = new ArrayList<>();
+        long bcastTail = l.broadcast().tail;
+        long bcastSequence = l.broadcast().sequence;
         for (int i = 0; i < CASES; i++) {
             MemorySegment.copy(pristine, 0, data, 0, l.used());
+            // a receiver that starts at the broadcast's tail, then three more broadcasts for it, then the damage
+            c.expect("receive " + BROADCAST_AT, "RECEIVER");
+            l.broadcast().tail = bcastTail;
+            l.broadcast().sequence = bcastSequence;
+            for (int k = 0; k < 3; k++) {
+                l.broadcast().transmit(100 + k, 8 * rng.nextInt(4));
+            }
             String what = mutate(data, r, l, rng);
             for (String op : operations(l, rng)) {
                 long start = System.nanoTime();
@@ -179,7 +205,9 @@ class ClientContentFuzzTest {
             + " outcomes %s%n", kind, SEED, CASES, operations, slowest, BOUND_MILLIS, outcomes);
         assertThat(wrong).as("operations that did not end within the bound with a result or a documented error").isEmpty();
         assertThat(outcomes.keySet()).as("the mutations reach the checks (a fuzz that breaks nothing proves nothing)")
-            .anyMatch(k -> k.endsWith("CORRUPT_REGION")).anyMatch(k -> k.startsWith("list LIST")).anyMatch(k -> k.startsWith("read READ"));
+            .anyMatch(k -> k.endsWith("CORRUPT_REGION")).anyMatch(k -> k.startsWith("list LIST")).anyMatch(k -> k.startsWith("read READ"))
+            .anyMatch(k -> k.startsWith("ringread RINGREAD")).anyMatch(k -> k.startsWith("bcastread BCAST"))
+            .anyMatch(k -> k.startsWith("ringread CORRUPT_REGION")).anyMatch(k -> k.startsWith("bcastread CORRUPT_REGION"));
 
         // a hostile writer: random words rewritten while the client reads (a timed read ends with WOULD_BLOCK at worst)
         MemorySegment.copy(pristine, 0, data, 0, l.used());
@@ -195,6 +223,7 @@ class ClientContentFuzzTest {
                 writes.incrementAndGet();
             }
         });
+        c.expect("receive " + BROADCAST_AT, "RECEIVER");
         hostile.start();
         Map<String, Long> concurrent = new TreeMap<>();
         long concurrentOps = 0;
