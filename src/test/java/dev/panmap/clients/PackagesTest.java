@@ -129,7 +129,12 @@ class PackagesTest {
         run(Map.of(), "python3", "-m", "venv", venv.toString());
         Path bin = venv.resolve("bin");
         Map<String, String> env = Map.of("PIP_DISABLE_PIP_VERSION_CHECK", "1", "PYTHONDONTWRITEBYTECODE", "1");
-        run(env, bin.resolve("pip").toString(), "install", "-q", ClientProcess.PYTHON.toString());
+        // from a copy of the sources, as a fresh checkout has them: a build leaves build/ and *.egg-info where it runs
+        Path sources = WORK.resolve("python-src");
+        deleteTree(sources);
+        run(Map.of(), "sh", "-c", "mkdir -p " + sources + " && cd " + ClientProcess.PYTHON + " && git ls-files -z | xargs -0 cp --parents -t " + sources);
+        run(env, bin.resolve("pip").toString(), "install", "-q", sources.toString());
+        assertThat(ClientProcess.PYTHON.resolve("build")).as("nothing built in the source tree").doesNotExist();
         // the installed package, not the source tree: imported from another directory
         String where = ClientProcess.run(List.of("sh", "-c", "cd / && " + bin.resolve("python") + " -c 'import panmap_region, importlib.resources as r; "
             + "print(panmap_region.__file__); print(r.files(\"panmap_region\").joinpath(\"py.typed\").is_file())'"), env, Duration.ofMinutes(2)).output();
@@ -145,10 +150,10 @@ class PackagesTest {
         assertThat(run(env, bin.resolve("panmap-region").toString(), "--help").output()).contains("inspect");
 
         run(env, bin.resolve("pip").toString(), "install", "-q", "pytest", "mypy");
-        String pytest = run(env, "sh", "-c", "cd " + ClientProcess.PYTHON + " && " + bin.resolve("python")
-            + " -m pytest -q -p no:cacheprovider tests").output();
+        // the pytest script (not python -m, which would put the sources first on the path): the installed package is tested
+        String pytest = run(env, "sh", "-c", "cd " + sources + " && " + bin.resolve("pytest") + " -q -p no:cacheprovider tests").output();
         assertThat(pytest).containsPattern("\\d+ passed").doesNotContain("failed", "error");
-        String mypy = run(env, "sh", "-c", "cd " + ClientProcess.PYTHON + " && " + bin.resolve("mypy") + " --strict --cache-dir=/dev/null"
+        String mypy = run(env, "sh", "-c", "cd " + sources + " && " + bin.resolve("mypy") + " --strict --cache-dir=/dev/null"
             + " panmap_region tests").output();
         assertThat(mypy).contains("Success: no issues found");
     }
