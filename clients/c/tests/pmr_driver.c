@@ -181,6 +181,11 @@ static int have_receiver;
 static uint64_t got_first, got_last, got_sum;
 static int got_any;
 
+static void collect_start(void) {
+    got_any = 0;
+    got_first = got_last = got_sum = 0;
+}
+
 /* collects a message: its payload's first 8 bytes (0 if shorter), the first and last of a read, their sum */
 static int collect(void *context, int32_t type, const void *payload, uint32_t length) {
     (void) context;
@@ -201,6 +206,19 @@ static int sum_keys(void *context, int64_t key, int64_t value) {
     (void) value;
     walked = (int64_t) ((uint64_t) walked + (uint64_t) key);
     return 0;
+}
+
+/* Closes the open region, with the ring consumer and receiver that read it. */
+static void forget_region(void) {
+    pmr_ring_consumer_close(consumer);
+    consumer = NULL;
+    if (have_receiver) {
+        pmr_broadcast_receiver_close(&receiver);
+        have_receiver = 0;
+    }
+    pmr_close(region);
+    region = NULL;
+    have_record = 0;
 }
 
 static void command(char *line) {
@@ -229,15 +247,8 @@ static void command(char *line) {
             error(&e);
             return;
         }
-        pmr_ring_consumer_close(consumer);
-        consumer = NULL;
-        if (have_receiver) {
-            pmr_broadcast_receiver_close(&receiver);
-            have_receiver = 0;
-        }
-        pmr_close(region);
+        forget_region();
         region = opened;
-        have_record = 0;
         printf("OPENED base=%llx direct=%d size=%llu slot=%d\n", (unsigned long long) (uintptr_t) pmr_base(region),
                pmr_is_direct(region), (unsigned long long) pmr_size(region), pmr_attach_slot(region));
     } else if (strcmp(c, "create") == 0 && n >= 6) {
@@ -250,22 +261,10 @@ static void command(char *line) {
         }
         printf("CREATED base=%llx size=%llu\n", (unsigned long long) (uintptr_t) pmr_base(region), (unsigned long long) pmr_size(region));
     } else if (strcmp(c, "close") == 0) {
-        pmr_ring_consumer_close(consumer);
-        consumer = NULL;
-        if (have_receiver) {
-            pmr_broadcast_receiver_close(&receiver);
-            have_receiver = 0;
-        }
-        pmr_close(region);
-        region = NULL;
-        have_record = 0;
+        forget_region();
         printf("CLOSED\n");
     } else if (strcmp(c, "exit") == 0) {
-        pmr_ring_consumer_close(consumer);
-        if (have_receiver) {
-            pmr_broadcast_receiver_close(&receiver);
-        }
-        pmr_close(region);
+        forget_region();
         printf("BYE\n");
         fflush(stdout);
         exit(0);
@@ -415,8 +414,7 @@ static void command(char *line) {
         printf("RINGCLOSED\n");
     } else if (strcmp(c, "ringread") == 0 && n >= 2 && consumer != NULL) {
         int count = 0;
-        got_any = 0;
-        got_first = got_last = got_sum = 0;
+        collect_start();
         if (pmr_ring_read(consumer, collect, NULL, (int) strtol(a[1], NULL, 10), &count, &e) != PMR_OK) {
             error(&e);
             return;
@@ -436,8 +434,7 @@ static void command(char *line) {
         printf("RECEIVER position=%llu\n", (unsigned long long) receiver.cursor);
     } else if (strcmp(c, "bcastread") == 0 && n >= 2 && have_receiver) {
         int count = 0;
-        got_any = 0;
-        got_first = got_last = got_sum = 0;
+        collect_start();
         if (pmr_broadcast_receive(&receiver, collect, NULL, (int) strtol(a[1], NULL, 10), &count, &e) != PMR_OK) {
             error(&e);
             return;

@@ -60,6 +60,16 @@ def _header(length: int, type_: int) -> int:
     return ((type_ & 0xFFFFFFFF) << 32) | (length & 0xFFFFFFFF)
 
 
+def _poll(read: Callable[[Handler, int], int], limit: int) -> List[Tuple[int, bytes]]:
+    out: List[Tuple[int, bytes]] = []
+
+    def keep(type_: int, payload: bytes) -> bool:
+        out.append((type_, payload))
+        return False
+    read(keep, limit)
+    return out
+
+
 def _check(region: Region, root: int, magic: int, what: str) -> int:
     """Magic, version and place; {@return the kind}."""
     if root % ROOT_ALIGNMENT or root < 0 or root + ROOT_ALIGNMENT > region.size:
@@ -163,13 +173,7 @@ class RingConsumer:
 
     def poll(self, limit: int = 1024) -> List[Tuple[int, bytes]]:
         """Up to LIMIT messages as (type, payload) pairs, in order; [] on an empty ring."""
-        out: List[Tuple[int, bytes]] = []
-
-        def keep(type_: int, payload: bytes) -> bool:
-            out.append((type_, payload))
-            return False
-        self.read(keep, limit)
-        return out
+        return _poll(self.read, limit)
 
     def read(self, handler: Handler, limit: int = 1024) -> int:
         """Hands up to LIMIT messages to HANDLER in order; {@return how many}. Never blocks."""
@@ -361,13 +365,8 @@ class BroadcastReceiver:
         self.cursor = latest
 
     def poll(self, limit: int = 1024) -> List[Tuple[int, bytes]]:
-        out: List[Tuple[int, bytes]] = []
-
-        def keep(type_: int, payload: bytes) -> bool:
-            out.append((type_, payload))
-            return False
-        self.read(keep, limit)
-        return out
+        """Up to LIMIT messages as (type, payload) pairs, in order; [] when nothing new was sent."""
+        return _poll(self.read, limit)
 
     def read(self, handler: Handler, limit: int = 1024) -> int:
         """Receives up to LIMIT messages, each copied out and validated before HANDLER sees it. {@return how many}"""

@@ -25,7 +25,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -53,14 +53,9 @@ class ClientContentFuzzTest {
     private static final int BROADCAST_AT = 2432;  // a broadcast buffer of version 2, 1 KiB: [2432, 3712)
     private static final int HEAP_AT = 4096;
 
-    private final List<AutoCloseable> cleanup = new ArrayList<>();
+    @RegisterExtension
+    final Closer cleanup = new Closer();
 
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            cleanup.get(i).close();
-        }
-    }
 
     /** Where the structures are: roots, and the places a field-targeted mutation aims at. */
     private record Layout(long list, long hash, long skip, long used, List<Long> listNodes, long table, long capacity, List<Long> skipNodes,
@@ -153,6 +148,22 @@ class ClientContentFuzzTest {
         return what.toString();
     }
 
+    /**
+     * Puts one operation to the client and counts its outcome; one that takes longer than the bound or
+     * ends in an undocumented error goes to {@code wrong}. {@return how long it took, ms}
+     */
+    private static long put(ClientProcess c, String op, Map<String, Long> outcomes, List<String> wrong, String context) {
+        long start = System.nanoTime();
+        String answer = c.ask(op);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        String outcome = answer.startsWith("ERROR ") ? answer.split(" ")[1] : answer.split(" ")[0];
+        outcomes.merge(op.split(" ")[0] + " " + outcome, 1L, Long::sum);
+        if (millis > BOUND_MILLIS || answer.startsWith("ERROR ") && !DOCUMENTED.contains(outcome)) {
+            wrong.add(context + ": " + op + " -> " + answer + " in " + millis + " ms");
+        }
+        return millis;
+    }
+
     @ParameterizedTest
     @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
     void everyReadEndsInABoundWithAResultOrADocumentedError(Kind kind) throws Exception {
@@ -189,16 +200,8 @@ class ClientContentFuzzTest {
             }
             String what = mutate(data, r, l, rng);
             for (String op : operations(l, rng)) {
-                long start = System.nanoTime();
-                String answer = c.ask(op);
-                long millis = (System.nanoTime() - start) / 1_000_000;
-                slowest = Math.max(slowest, millis);
+                slowest = Math.max(slowest, put(c, op, outcomes, wrong, "case " + i + " (" + what + ")"));
                 operations++;
-                String outcome = answer.startsWith("ERROR ") ? answer.split(" ")[1] : answer.split(" ")[0];
-                outcomes.merge(op.split(" ")[0] + " " + outcome, 1L, Long::sum);
-                if (millis > BOUND_MILLIS || answer.startsWith("ERROR ") && !DOCUMENTED.contains(outcome)) {
-                    wrong.add("case " + i + " (" + what + "): " + op + " -> " + answer + " in " + millis + " ms");
-                }
             }
         }
         System.out.printf("client content fuzz, %s: seed 0x%x, %d cases, %d operations, slowest %d ms, 0 hangs (bound %d ms), 0 crashes;"
@@ -231,17 +234,8 @@ class ClientContentFuzzTest {
             Random ops = new Random(SEED + 2);
             for (int i = 0; i < CASES / 2; i++) {
                 for (String op : operations(l, ops)) {
-                    String o = op.equals("read") ? "read 2000" : op;
-                    long start = System.nanoTime();
-                    String answer = c.ask(o);
-                    long millis = (System.nanoTime() - start) / 1_000_000;
-                    slowest = Math.max(slowest, millis);
+                    slowest = Math.max(slowest, put(c, op.equals("read") ? "read 2000" : op, concurrent, wrong, "while a hostile writer writes"));
                     concurrentOps++;
-                    String outcome = answer.startsWith("ERROR ") ? answer.split(" ")[1] : answer.split(" ")[0];
-                    concurrent.merge(o.split(" ")[0] + " " + outcome, 1L, Long::sum);
-                    if (millis > BOUND_MILLIS || answer.startsWith("ERROR ") && !DOCUMENTED.contains(outcome)) {
-                        wrong.add("while a hostile writer writes: " + o + " -> " + answer + " in " + millis + " ms");
-                    }
                 }
             }
         } finally {

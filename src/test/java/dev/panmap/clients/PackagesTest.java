@@ -17,8 +17,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The clients as packages people install (issue 24): the C library installed with {@code make install}
@@ -33,14 +33,9 @@ import org.junit.jupiter.api.Test;
 class PackagesTest {
     static final Path WORK = ClientProcess.REPO.resolve("target/clients-packages");
 
-    private final List<AutoCloseable> cleanup = new ArrayList<>();
+    @RegisterExtension
+    final Closer cleanup = new Closer();
 
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            cleanup.get(i).close();
-        }
-    }
 
     private static ClientProcess.Result run(Map<String, String> env, String... command) {
         var r = ClientProcess.run(List.of(command), env, Duration.ofMinutes(10));
