@@ -314,6 +314,7 @@ static int ofd_held_elsewhere(int fd, int64_t byte) {
 
 /* ---- mapping ---------------------------------------------------------------------------------------------- */
 #define RESERVATION (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+#define PMR_CREATED_FILE 0x100 /* a handle flag of its own: this handle created a file region */
 
 static long page_size(void) {
     return sysconf(_SC_PAGESIZE);
@@ -656,17 +657,17 @@ static int validate(pmr_region *r, validated *v, pmr_error *err) {
                 return rc;
             }
             int32_t creator = (int32_t) u32(peek, PMR_CREATOR_PID_OFFSET);
-            /* The creator holds attach slot 0's lock byte from its exclusive create on and stores its pid after
-             * taking it (FORMAT.md §3.1): a pid with the byte free means the creator died, unless it published
-             * and closed since our look at the magic (so look again after the lock). No pid is compared. */
+            /* The creator holds the writer lock from before it stores its pid until after the magic (FORMAT.md
+             * §3.1): a pid with the lock free means the creator died, unless it published and let go since our
+             * look at the magic (so look again after the lock). No pid is compared. */
             int dead = 0;
             if (magic == 0 && creator != 0) {
-                int held = ofd_held_elsewhere(r->fd, PMR_SLOT_LOCK_BYTE);
+                int held = ofd_held_elsewhere(r->fd, PMR_WRITER_LOCK_BYTE);
                 if (held < 0) {
                     int e = errno;
                     munmap(peek, peek_size);
                     errno = e;
-                    return sys_fail(err, "fcntl", "F_OFD_GETLK on attach slot 0's lock byte");
+                    return sys_fail(err, "fcntl", "F_OFD_GETLK on the writer lock byte");
                 }
                 dead = !held && load_acquire(peek, PMR_MAGIC_OFFSET) == 0;
             }
@@ -678,9 +679,12 @@ static int validate(pmr_region *r, validated *v, pmr_error *err) {
             }
             if (dead) {
                 return fail(err, PMR_CORRUPT_REGION, 0, "validate", "%s was never finished: its creator (pid %d) died during "
-                            "creation (the lock it holds while creating is free); remove it and create it again", r->name, creator);
+                            "creation (the writer lock it holds while creating is free); remove it and create it again", r->name, creator);
             }
             snprintf(waiting, sizeof waiting, "%s has no panmap header yet (creator pid %d)", r->name, creator);
+        }
+        if (fstat(r->fd, &st) == 0 && st.st_nlink == 0) { /* removed: a failed creation, or someone, unlinked it */
+            return fail(err, PMR_NOT_FOUND, 0, "validate", "%s was removed while this process waited for its header", r->name);
         }
         if (monotonic_ms() >= deadline) {
             return fail(err, PMR_INCOMPATIBLE_REGION, 0, "validate", "%s (waited %d ms)", waiting, ATTACH_TIMEOUT_MS);
@@ -847,10 +851,10 @@ static int create_common(pmr_region *r, const pmr_create_options *o, pmr_error *
         return fail(err, PMR_INVALID_ARGUMENT, 0, "create", "creating %s: a reserved span of %llu bytes is more than %llu", r->name,
                     (unsigned long long) span, (unsigned long long) PMR_MAX_RESERVED_SPAN);
     }
-    /* attach slot 0's lock byte, before the object has a size: held from here on, it tells a waiting
-     * attacher that the creator is alive (FORMAT.md §3.1); it becomes this process's attach slot */
-    if (ofd_try(r->fd, PMR_SLOT_LOCK_BYTE) != 1) {
-        return sys_fail(err, "fcntl", "F_OFD_SETLK on attach slot 0's lock byte of a new object");
+    /* the writer lock, before the object has a size and until its header is published: it tells a waiting
+     * attacher that the creator is alive (FORMAT.md §3.1); no holder is recorded */
+    if (ofd_try(r->fd, PMR_WRITER_LOCK_BYTE) != 1) {
+        return sys_fail(err, "fcntl", "F_OFD_SETLK on the writer lock byte of a new object");
     }
     if (fchmod(r->fd, o->mode == 0 ? 0600 : o->mode) != 0) {
         return sys_fail(err, "fchmod", r->name);
@@ -898,6 +902,11 @@ static int create_common(pmr_region *r, const pmr_create_options *o, pmr_error *
     uint32_t crc = pmr_crc32c(h + PMR_CHECKSUMMED_FROM, PMR_CHECKSUM_OFFSET - PMR_CHECKSUMMED_FROM);
     memcpy(h + PMR_CHECKSUM_OFFSET, &crc, 4);
     store_release(h, PMR_MAGIC_OFFSET, PMR_MAGIC); /* published */
+    if (r->flags & PMR_CREATED_FILE) { /* a new file region survives a power loss from here on */
+        msync(h, header, MS_SYNC);
+        fsync(r->fd);
+    }
+    ofd(r->fd, F_OFD_SETLK, F_UNLCK, PMR_WRITER_LOCK_BYTE);
     r->header_size = header;
     r->capacity = capacity;
     r->addressing = o->direct ? PMR_ADDRESSING_DIRECT_MODE : PMR_ADDRESSING_OFFSET_MODE;
@@ -915,12 +924,21 @@ static int create_at(const char *path, int shm, const pmr_create_options *o, pmr
     if (rc != PMR_OK) {
         return finish_open(r, rc, out);
     }
+    if (!shm) {
+        r->flags |= PMR_CREATED_FILE;
+    }
     rc = create_common(r, o, err);
-    if (rc != PMR_OK) {
-        if (shm) {
-            shm_unlink(path);
-        } else {
-            unlink(path);
+    if (rc != PMR_OK) { /* remove the object, and only it: the name may name another object by now */
+        struct stat mine, named;
+        char dev_shm[300];
+        snprintf(dev_shm, sizeof dev_shm, "/dev/shm%s", path);
+        if (fstat(r->fd, &mine) == 0 && lstat(shm ? dev_shm : path, &named) == 0 && mine.st_dev == named.st_dev
+            && mine.st_ino == named.st_ino) {
+            if (shm) {
+                shm_unlink(path);
+            } else {
+                unlink(path);
+            }
         }
     }
     return finish_open(r, rc, out);

@@ -311,23 +311,31 @@ class Region:
             raise _os_error(e, "creating " + name)
         region = cls(fd, name, True, path, backing)
         try:
-            # attach slot 0's lock byte, before the object has a size: it tells a waiting attacher that the
-            # creator is alive (FORMAT.md §3.1), and it becomes this process's attach slot
-            if not _ofd_try(fd, SLOT_LOCK_BYTE):
-                raise RegionError("WOULD_BLOCK", "%s: attach slot 0's lock byte of a new object is held elsewhere" % name)
+            # the writer lock, before the object has a size and until its header is published: it tells a
+            # waiting attacher that the creator is alive (FORMAT.md §3.1); no holder is recorded
+            if not _ofd_try(fd, WRITER_LOCK_BYTE):
+                raise RegionError("WOULD_BLOCK", "%s: the writer lock of a new object is held elsewhere" % name)
             _os.fchmod(fd, mode)  # the umask narrowed the mode given to open
             _os.ftruncate(fd, total)
             region._map(total)
             region._write_header(header, data, span, base, max_attached, mode)
+            if backing == "FILE":  # a new file region survives a power loss from here on
+                assert region._mm is not None
+                region._mm.flush(0, header)
+                _os.fsync(fd)
+            _ofd(fd, F_OFD_SETLK, F_UNLCK, WRITER_LOCK_BYTE)
             region._adopt(_Validated(header, total, span, max_attached,
                                      ADDRESSING_DIRECT_MODE if direct else ADDRESSING_OFFSET_MODE, base, total))
             region._join_table()
         except BaseException as e:
-            region.close()
-            try:
-                _os.unlink(path)
+            try:  # remove the object, and only it: the name may name another object by now
+                mine = _os.fstat(fd)
+                named = _os.lstat(path)
+                if (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino):
+                    _os.unlink(path)
             except OSError:
                 pass
+            region.close()
             if isinstance(e, OSError):
                 raise _os_error(e, "creating " + name)
             raise
@@ -426,10 +434,10 @@ class Region:
                         if magic == MAGIC:
                             return self._check(bytes(view[:CURRENT_SIZE_OFFSET]), words[CURRENT_SIZE_OFFSET // 8], page)
                         creator: int = _struct.unpack_from("<i", view, CREATOR_PID_OFFSET)[0]
-                        # the creator holds attach slot 0's lock byte from its exclusive create on and stores its pid
-                        # after taking it (FORMAT.md §3.1): a pid with the byte free means it died, unless it published
-                        # and closed since the look at the magic (so look again after the lock). No pid is compared.
-                        dead = (magic == 0 and creator != 0 and not _ofd_held_elsewhere(self._fd, SLOT_LOCK_BYTE)
+                        # the creator holds the writer lock from before it stores its pid until after the magic
+                        # (FORMAT.md §3.1): a pid with the lock free means it died, unless it published and let go
+                        # since the look at the magic (so look again after the lock). No pid is compared.
+                        dead = (magic == 0 and creator != 0 and not _ofd_held_elsewhere(self._fd, WRITER_LOCK_BYTE)
                                 and words[MAGIC_OFFSET // 8] == 0)
                     finally:
                         words.release()
@@ -441,8 +449,10 @@ class Region:
                                       "header starts with 0x%x)" % (self.name, magic, MAGIC))
                 if dead:
                     raise RegionError("CORRUPT_REGION", "%s was never finished: its creator (pid %d) died during creation (the "
-                                      "lock it holds while creating is free); remove it and create it again" % (self.name, creator))
+                                      "writer lock it holds while creating is free); remove it and create it again" % (self.name, creator))
                 waiting = "%s has no panmap header yet (creator pid %d)" % (self.name, creator)
+            if _os.fstat(self._fd).st_nlink == 0:  # removed: a failed creation, or someone, unlinked it
+                raise RegionError("NOT_FOUND", "%s was removed while this process waited for its header" % self.name)
             if _time.monotonic() >= deadline:
                 raise RegionError("INCOMPATIBLE_REGION", "%s (waited %d ms)" % (waiting, timeout * 1000))
             _time.sleep(pause)

@@ -48,6 +48,19 @@ def test_a_symbolic_link_is_refused_and_never_followed() -> None:
             Region.create_file(link, 4096)
 
 
+def test_an_object_removed_while_waiting_for_its_header_is_not_found_at_once() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "removed")
+        with open(path, "wb") as f:
+            f.write(bytes(8192))  # magic 0, no creator pid: a creation in progress
+        import threading
+        threading.Timer(0.3, os.unlink, [path]).start()
+        start = time.monotonic()
+        with pytest.raises(RegionError) as e:
+            Region.open_file(path, timeout=10)
+        assert e.value.kind == "NOT_FOUND" and "removed while" in e.value.text and time.monotonic() - start < 5
+
+
 def test_a_fifo_is_refused_without_hanging() -> None:
     with tempfile.TemporaryDirectory() as d:
         fifo = os.path.join(d, "fifo")
@@ -93,10 +106,10 @@ def test_a_creator_that_died_mid_creation_is_told_apart_from_one_still_writing()
             Region.open_file(path, timeout=3)
         assert e.value.kind == "CORRUPT_REGION" and "died during creation" in e.value.text
         assert time.monotonic() - start < 2, "no wait for a creator whose lock is free"
-        # the same bytes with slot 0's lock byte held (a live creator, its pid meaningless here): wait
+        # the same bytes with the writer lock held (a live creator, its pid meaningless here): wait
         holder = subprocess.Popen([sys.executable, "-c", "import fcntl,os,struct,sys,time\n"
                                    "fd=os.open(sys.argv[1],os.O_RDWR)\n"
-                                   "fcntl.fcntl(fd,37,struct.pack('=hh4xqqi4x',1,0,1<<62,1,0))\n"
+                                   "fcntl.fcntl(fd,37,struct.pack('=hh4xqqi4x',1,0,(1<<63)-2,1,0))\n"
                                    "print('held',flush=True)\ntime.sleep(30)\n", path], stdout=subprocess.PIPE)
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"

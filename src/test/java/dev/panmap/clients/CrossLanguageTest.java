@@ -568,8 +568,8 @@ class CrossLanguageTest {
 
     /**
      * A creator still writing the header, whose pid means nothing here (as for a creator in another pid
-     * namespace): it holds attach slot 0's lock byte, so all three wait for it and attach once it
-     * publishes, where a pid check would have called it dead (FORMAT.md §3.1).
+     * namespace): it holds the writer lock, so all three wait for it and attach once it publishes, where
+     * a pid check would have called it dead (FORMAT.md §3.1).
      */
     @Test
     void aLiveCreatorWhosePidMeansNothingHereIsWaitedForByAllThree() throws Exception {
@@ -588,9 +588,9 @@ class CrossLanguageTest {
             ch.write(ByteBuffer.wrap(header), 0);
             ch.write(ByteBuffer.allocate(8), RegionLayout.MAGIC_OFFSET); // not published yet
         }
-        // the "creator": holds byte 2^62 through its own open file description
+        // the "creator": holds the writer lock (byte 2^63-2) through its own open file description
         Process creator = new ProcessBuilder("python3", "-c", "import fcntl,os,struct,sys,time\n"
-            + "fd=os.open(sys.argv[1],os.O_RDWR)\nfcntl.fcntl(fd,37,struct.pack('=hh4xqqi4x',1,0,1<<62,1,0))\n"
+            + "fd=os.open(sys.argv[1],os.O_RDWR)\nfcntl.fcntl(fd,37,struct.pack('=hh4xqqi4x',1,0,(1<<63)-2,1,0))\n"
             + "print('held',flush=True)\nsys.stdin.read()\n", file.toString()).start();
         cleanup.add(creator::destroyForcibly);
         assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(creator.getInputStream())).readLine()).isEqualTo("held");

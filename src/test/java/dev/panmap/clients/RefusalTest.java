@@ -58,8 +58,15 @@ class RefusalTest {
         }
     }
 
-    /** The expected outcome of a client where it differs from the document's kind (null: the document's). */
-    private record Scenario(java.util.function.Supplier<Target> make, String javaDiffers, Map<Kind, String> clientsDiffer) {}
+    /**
+     * How to make a rule happen, and where the outcome differs from the document's kind ({@code javaDiffers}
+     * null: the document's). {@code fresh}: made anew for each of the three (the scenario uses itself up).
+     */
+    private record Scenario(java.util.function.Supplier<Target> make, String javaDiffers, Map<Kind, String> clientsDiffer, boolean fresh) {
+        Scenario(java.util.function.Supplier<Target> make, String javaDiffers, Map<Kind, String> clientsDiffer) {
+            this(make, javaDiffers, clientsDiffer, false);
+        }
+    }
 
     private Map<String, Scenario> scenarios() {
         Map<String, Scenario> s = new TreeMap<>();
@@ -87,6 +94,21 @@ class RefusalTest {
             ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(RegionLayout.CREATOR_PID_OFFSET, Integer.MAX_VALUE - 7);
             return bytesFile("unfinished", b);
         }, null, Map.of()));
+        // a creation in progress (magic 0, no pid) whose object is removed while the attacher waits
+        s.put("H20", new Scenario(() -> {
+            Target t = bytesFile("removed", new byte[8192]);
+            Thread remover = new Thread(() -> {
+                try {
+                    Thread.sleep(150);
+                    Files.delete(Path.of(t.name()));
+                } catch (IOException | InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            remover.start();
+            cleanup.add(remover::join);
+            return t;
+        }, null, Map.of(), true));
         s.put("H4", header("magic", h -> h.putLong(RegionLayout.MAGIC_OFFSET, 0x1122334455667788L), false));
         s.put("H5", header("version", h -> h.putInt(RegionLayout.VERSION_OFFSET, RegionLayout.LAYOUT_VERSION + 1), true));
         s.put("H6", header("checksum", h -> h.putLong(RegionLayout.CREATED_MILLIS_OFFSET, h.getLong(RegionLayout.CREATED_MILLIS_OFFSET) ^ 1), false));
@@ -184,7 +206,7 @@ class RefusalTest {
     }
 
     private static String java(Target t) {
-        RegionOptions options = RegionOptions.defaults().attachTimeout(Duration.ofMillis(300));
+        RegionOptions options = RegionOptions.defaults().attachTimeout(Duration.ofMillis(t.name().endsWith("removed") ? 3000 : 300));
         OpenMode mode = t.writable() ? OpenMode.OPEN_ONLY : OpenMode.OPEN_READ_ONLY;
         try (SharedRegion r = t.file() ? SharedRegion.openFile(Path.of(t.name()), mode, options) : SharedRegion.open(t.name(), mode, options)) {
             return "OPENS";
@@ -219,6 +241,9 @@ class RefusalTest {
                 c.expect(t.command(), "OPENED"); // the first open takes the base in the driver's process
             }
             for (ClientProcess client : List.of(c, py)) {
+                if (e.getValue().fresh()) {
+                    t = e.getValue().make().get();
+                }
                 String wants = e.getValue().clientsDiffer().getOrDefault(client.kind(), kind);
                 String answer = client.ask(t.command());
                 String outcome = answer.startsWith("OPENED") ? "OPENS" : answer.startsWith("ERROR ") ? answer.split(" ")[1] : answer;
