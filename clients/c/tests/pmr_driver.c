@@ -13,7 +13,8 @@
  *   refresh | size                              -> SIZE size=N
  *   record OFF | format OFF PAYLOAD             -> RECORD payload=N version=V
  *   read                                        -> READ version=V first=W equal=0|1
- *   readcheck MILLIS                            -> CHECKED reads=N torn=T versions=D first=F last=L backwards=B
+ *   readcheck MILLIS [MIN MAXMILLIS]            -> CHECKED reads=N torn=T versions=D first=F last=L backwards=B
+ *                                                  (for MILLIS, then on until MIN versions were seen or MAXMILLIS passed)
  *   write COUNT                                 -> WROTE version=V value=W (COUNT versions, every word = last value + 1)
  *   writehalf V                                 -> HALF  (begins a write, sets half of the words to V, and stops there)
  *   attached                                    -> ATTACHED pid:alive ...
@@ -135,10 +136,11 @@ static void layout(void) {
 }
 
 /* Reads the record for MILLIS ms; its payload is words that a writer always sets all equal. */
-static void readcheck(long millis) {
+static void readcheck(long millis, uint64_t min_versions, long max_millis) {
     uint32_t words = record.payload_size / 8;
     uint64_t *copy = calloc(words == 0 ? 1 : words, 8);
-    uint64_t reads = 0, torn = 0, versions = 0, backwards = 0, first = 0, last = 0, deadline = ms() + (uint64_t) millis;
+    uint64_t start = ms(), reads = 0, torn = 0, versions = 0, backwards = 0, first = 0, last = 0, deadline = start + (uint64_t) millis;
+    uint64_t limit = start + (uint64_t) (max_millis > millis ? max_millis : millis);
     int any = 0;
     do {
         for (int k = 0; k < 256; k++) {
@@ -167,7 +169,7 @@ static void readcheck(long millis) {
             last = v;
             reads++;
         }
-    } while (ms() < deadline);
+    } while (ms() < deadline || (versions < min_versions && ms() < limit));
     free(copy);
     printf("CHECKED reads=%llu torn=%llu versions=%llu first=%llu last=%llu backwards=%llu\n", (unsigned long long) reads,
            (unsigned long long) torn, (unsigned long long) versions, (unsigned long long) first, (unsigned long long) last,
@@ -471,7 +473,7 @@ static void command(char *line) {
                (unsigned long long) pmr_record_repaired(&record));
         free(copy);
     } else if (strcmp(c, "readcheck") == 0 && n >= 2) {
-        readcheck(strtol(a[1], NULL, 10));
+        readcheck(strtol(a[1], NULL, 10), n >= 4 ? strtoull(a[2], NULL, 10) : 0, n >= 4 ? strtol(a[3], NULL, 10) : 0);
     } else if (strcmp(c, "write") == 0 && n >= 2) {
         long count = strtol(a[1], NULL, 10);
         uint32_t words = (record.payload_size + 7) / 8;

@@ -25,12 +25,14 @@ def signed(v: int) -> int:
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
-def readcheck(rec: Record, millis: int) -> None:
+def readcheck(rec: Record, millis: int, min_versions: int = 0, max_millis: int = 0) -> None:
+    """Reads for MILLIS, then on until MIN_VERSIONS versions were seen or MAX_MILLIS passed."""
     words = rec.payload_size // 8
     reads = torn = versions = backwards = 0
     first = last = -1
-    deadline = time.monotonic() + millis / 1000
-    while time.monotonic() < deadline:
+    start = time.monotonic()
+    deadline, limit = start + millis / 1000, start + max(millis, max_millis) / 1000
+    while time.monotonic() < deadline or (versions < min_versions and time.monotonic() < limit):
         for _ in range(64):
             v, payload = rec.read()
             w = memoryview(payload[:words * 8]).cast("Q")
@@ -199,7 +201,7 @@ def record_command(r: Region, rec: Record, a: List[str]) -> None:
         w = memoryview(payload[:rec.payload_size // 8 * 8]).cast("Q")
         out("READ version=%d first=%d equal=%d repaired=%d" % (v, w[0], int(all(x == w[0] for x in w)), rec.repaired))
     elif c == "readcheck":
-        readcheck(rec, int(a[1]))
+        readcheck(rec, *map(int, a[1:4]))
     elif c == "write":
         _, payload = rec.read()
         value: int = memoryview(payload[:8]).cast("Q")[0]
