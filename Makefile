@@ -9,15 +9,17 @@ $(error no JDK >= 22 found: see the line above, install one or set JAVA_HOME)
 endif
 export JAVA_HOME := $(JDK)
 MVN := mvn -B --no-transfer-progress
+# the library (pom.xml), the command line (cli/) and the demo (demo/), built together
+ALL := -f parent/pom.xml
 JAVA := $(JDK)/bin/java
 
 .PHONY: build test windows-harness jcstress demo bench bench-quick bench-ring bindings clean
 
-build: ## target/panmap.jar (runnable with java -jar)
-	$(MVN) -q package -DskipTests
+build: ## the library (target/panmap-*.jar), the command line (cli/target/panmap-cli-*-all.jar, runnable with java -jar or ./panmap) and the demo
+	$(MVN) -q $(ALL) package -DskipTests
 
-test: ## the whole test suite (unit, ABI conformance, cross-process, the Windows backend emulated), the Wine harness, then the jcstress litmus tests, bounded
-	$(MVN) verify
+test: ## the whole test suite (the library's: unit, ABI conformance, cross-process, the Windows backend emulated; the command line's; the demo's), the Wine harness, then the jcstress litmus tests, bounded
+	$(MVN) $(ALL) verify
 	scripts/windows-harness.sh
 	$(MAKE) -C jcstress quick JAVA_HOME=$(JDK)
 
@@ -28,7 +30,7 @@ jcstress: ## the full jcstress run of the publication protocols (see jcstress/RE
 	$(MAKE) -C jcstress full JAVA_HOME=$(JDK)
 
 demo: build ## the showcase: processes sharing regions (see README)
-	$(JAVA) --enable-native-access=ALL-UNNAMED -cp target/panmap.jar dev.panmap.demo.Demo
+	$(JAVA) --enable-native-access=ALL-UNNAMED -cp target/classes:demo/target/classes dev.panmap.demo.Demo
 
 bench: ## the full benchmark (see jmh/README.md), results under target/bench/
 	$(MAKE) -C jmh bench JAVA_HOME=$(JDK)
@@ -44,5 +46,5 @@ bindings: ## regenerate the jextract bindings and fail if they differ from the c
 	scripts/bindings.sh windows
 
 clean:
-	$(MVN) -q clean
+	$(MVN) -q $(ALL) clean
 	rm -rf jmh/target jcstress/target
