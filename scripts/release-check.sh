@@ -7,7 +7,8 @@
 # then checks that every artifact a release publishes is there (for panmap and panmap-cli: the jar,
 # its sources and javadoc jars; the CLI's executable jar and distribution), that the library jar
 # holds the library only and has no runtime dependency, and that the two builds are byte for byte
-# the same (project.build.outputTimestamp). Exit 0 only if all of it holds.
+# the same (project.build.outputTimestamp). Exit 0 only if all of it holds. RELEASE_CHECK_REUSE=1
+# checks the builds of the last run again without building.
 #
 # What it cannot do here: sign (no key; the release workflow signs with MAVEN_GPG_KEY) and upload
 # to the Central Portal (no credentials; central-publishing-maven-plugin builds its bundle only to
@@ -18,8 +19,12 @@ cd "$root"
 JAVA_HOME=$(scripts/find-jdk)
 export JAVA_HOME
 out=$root/target/release-check
-rm -rf "$out"
-mkdir -p "$out"
+# RELEASE_CHECK_REUSE=1: check the two builds of the last run again, without building
+reuse=${RELEASE_CHECK_REUSE:-}
+if [ -z "$reuse" ]; then
+  rm -rf "$out"
+  mkdir -p "$out"
+fi
 
 version=$(sed -n 's|^  <version>\(.*\)</version>|\1|p' parent/pom.xml | head -n 1)
 [ -n "$version" ] || { echo "release-check: cannot read the version from parent/pom.xml" >&2; exit 1; }
@@ -27,11 +32,13 @@ echo "== release-check: version $version, built twice (target/release-check/a an
 
 # the tree as it is: tracked files and new ones, not ignored ones (no target/)
 for side in a b; do
+  [ -n "$reuse" ] && break
   mkdir -p "$out/$side"
   git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -x -C "$out/$side"
 done
 
 for side in a b; do
+  [ -n "$reuse" ] && break
   start=$SECONDS
   if ! (cd "$out/$side" && ./mvnw -B -q --no-transfer-progress -f parent/pom.xml -P release -Dgpg.skip -DskipTests verify) \
       >"$out/build-$side.log" 2>&1; then
@@ -71,14 +78,25 @@ while IFS= read -r f; do
 done < <(cd "$out/a" && find . cli demo -maxdepth 2 -path '*/target/*' -type f \( -name '*.jar' -o -name '*.zip' -o -name '*.tar.gz' \) \
            | sed 's|^\./||' | sort -u)
 
+echo "== the license in every jar"
+for f in "target/panmap-$version.jar" cli/target/panmap-cli.jar "cli/target/panmap-cli-$version-all.jar"; do
+  [ -f "$out/a/$f" ] || continue
+  entries=$(unzip -Z1 "$out/a/$f")   # (not piped into grep -q: pipefail would see unzip's SIGPIPE)
+  for entry in META-INF/LICENSE META-INF/NOTICE; do
+    grep -qx "$entry" <<<"$entries" || fail "$f has no $entry"
+  done
+done
+echo "META-INF/LICENSE and META-INF/NOTICE checked"
+
 echo "== the library jar holds the library only"
 lib=$out/a/target/panmap-$version.jar
 if [ -f "$lib" ]; then
-  others=$(unzip -Z1 "$lib" | grep -Ev '^(META-INF/|dev/panmap/|module-info\.class$)' || true)
+  entries=$(unzip -Z1 "$lib")
+  others=$(grep -Ev '^(META-INF/|dev/$|dev/panmap/|module-info\.class$)' <<<"$entries" || true)
   [ -z "$others" ] || fail "the library jar holds more than dev.panmap: $others"
-  unzip -Z1 "$lib" | grep -Eq '^dev/panmap/(cli|demo)/' && fail "the library jar holds the command line or the demo"
-  unzip -Z1 "$lib" | grep -qx 'module-info.class' || fail "the library jar has no module-info.class"
-  echo "$(unzip -Z1 "$lib" | grep -c '\.class$') classes, all in dev.panmap (module dev.panmap)"
+  ! grep -Eq '^dev/panmap/(cli|demo)/' <<<"$entries" || fail "the library jar holds the command line or the demo"
+  grep -qx 'module-info.class' <<<"$entries" || fail "the library jar has no module-info.class"
+  echo "$(grep -c '\.class$' <<<"$entries") classes, all in dev.panmap (module dev.panmap)"
 fi
 
 echo "== the library's runtime dependencies (none expected)"
