@@ -52,12 +52,25 @@ public final class SkippedTests {
             Element test = (Element) cases.item(i);
             NodeList skipped = test.getElementsByTagName("skipped");
             if (skipped.getLength() > 0) {
-                String reason = ((Element) skipped.item(0)).getAttribute("message").strip().replaceAll("\\s+", " ");
+                String reason = reason((Element) skipped.item(0));
                 String className = test.getAttribute("classname");
                 String name = className.substring(className.lastIndexOf('.') + 1) + "." + test.getAttribute("name");
                 byReason.computeIfAbsent(reason.isEmpty() ? "(no reason given)" : reason, r -> new ArrayList<>()).add(name);
             }
         }
         return cases.getLength();
+    }
+
+    /**
+     * A disabled test's reason is the message attribute; an aborted one's (a failed assumption) is
+     * the first line of the stack trace in the element: "...TestAbortedException: Assumption failed: why".
+     */
+    private static String reason(Element skipped) {
+        String message = skipped.getAttribute("message").strip();
+        if (message.isEmpty()) {
+            message = skipped.getTextContent().strip().lines().findFirst().orElse("");
+            message = message.replaceFirst("^[\\w.$]+(Exception|Error): ", "").replaceFirst("^Assumption failed: ", "");
+        }
+        return message.replaceAll("\\s+", " ");
     }
 }
