@@ -110,7 +110,7 @@ dist=$out/a/cli/target/panmap-cli-bin.tar.gz
 if [ -f "$dist" ]; then
   listing=$(tar tzvf "$dist")
   echo "$listing"
-  for entry in bin/panmap bin/panmap.cmd lib/panmap-cli.jar LICENSE NOTICE README.md; do
+  for entry in bin/panmap lib/panmap-cli.jar LICENSE NOTICE README.md; do
     grep -q " panmap-cli-$version/$entry\$" <<<"$listing" || fail "the distribution has no $entry"
   done
   grep -Eq '^-rwxr-xr-x .* panmap-cli-'"$version"'/bin/panmap$' <<<"$listing" || fail "bin/panmap is not executable in the distribution"
