@@ -26,6 +26,7 @@ final class Opener {
     long spanKept; // the address space the mapping keeps (for the cleanup of a failed open)
     boolean anonymous;     // a memfd: created here, or received (then handle is set before open())
     String pageFallback;
+    boolean creationLocked; // this creator holds the writer lock while it writes the header (see creationLock())
 
     Opener(Platform platform, Target target, OpenMode mode, RegionOptions options, boolean raw) {
         this.platform = platform;
@@ -67,15 +68,15 @@ final class Opener {
         }
         long mapped = 0;
         long size = 0;
+        SharedRegion region = null;
         try {
-            SharedRegion region;
             if (raw) {
                 size = created ? createSize : platform.status(handle).size();
                 if (size == 0) {
                     throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is empty: nothing to map");
                 }
                 mapped = platform.map(handle, size, access(), 0, options.populate());
-                region = new SharedRegion(this, mapped, size, size, 0, 0, Addressing.OFFSET, false, 0);
+                region = new SharedRegion(this, mapped, size, size, 0, 0, Addressing.OFFSET, false, 0, 0);
             } else if (created) {
                 long dataSize = createSize - headerSize;
                 size = createSize;
@@ -93,8 +94,12 @@ final class Opener {
                     platform.flush(h.segment(), true);
                     platform.makeDurable(handle, target);
                 }
+                if (creationLocked) { // published: attachers no longer look at the creator
+                    platform.unlockWriter(handle);
+                    creationLocked = false;
+                }
                 region = new SharedRegion(this, mapped, size, span, headerSize, options.maxAttached(), options.addressing(), false,
-                    direct ? mapped + headerSize : headerSize);
+                    direct ? mapped + headerSize : headerSize, 1);
             } else {
                 Validated v = validate();
                 size = v.regionSize;
@@ -121,30 +126,32 @@ final class Opener {
                     mapped = platform.map(handle, size, v.span, access(), 0, options.populate());
                 }
                 region = new SharedRegion(this, mapped, size, v.span, v.headerSize, v.attachCapacity, v.addressing, fallback,
-                    direct ? v.base + v.headerSize : v.headerSize);
+                    direct ? v.base + v.headerSize : v.headerSize, v.generation);
             }
             mapped = 0; // the region's arena owns the mapping now
-            try {
-                region.attach();
-                if (options.lockInMemory()) {
-                    region.lockInMemory();
-                }
-            } catch (RuntimeException e) {
-                region.close();
-                throw e;
+            region.attach();
+            if (options.lockInMemory()) {
+                region.lockInMemory();
             }
             return region;
         } catch (RuntimeException | Error e) {
-            if (mapped != 0) {
-                SharedRegion.unmapQuietly(platform, mapped, spanKept);
-            }
-            platform.close(handle);
+            // what a failed create made is removed while its descriptor is still open, so that the name
+            // is removed only if it still names that object (someone may have made another under it)
             if (created && !anonymous) {
                 try {
-                    platform.remove(target);
+                    dev.panmap.internal.TestPoints.hit("create.beforeRemove");
+                    platform.removeIfSame(target, handle);
                 } catch (RuntimeException suppressed) {
                     e.addSuppressed(suppressed);
                 }
+            }
+            if (region != null) {
+                region.close(); // unmaps and closes the descriptor
+            } else {
+                if (mapped != 0) {
+                    SharedRegion.unmapQuietly(platform, mapped, spanKept);
+                }
+                platform.close(handle);
             }
             throw e;
         }
@@ -194,12 +201,14 @@ final class Opener {
             case CREATE_ONLY -> {
                 handle = platform.create(target, createSize, creation);
                 created = true;
+                creationLock();
             }
             case OPEN_OR_CREATE -> {
                 for (int attempt = 0; ; attempt++) {
                     try {
                         handle = platform.create(target, createSize, creation);
                         created = true;
+                        creationLock();
                         return;
                     } catch (NativeException e) {
                         if (e.kind() != ErrorKind.ALREADY_EXISTS) {
@@ -218,6 +227,24 @@ final class Opener {
             }
             default -> handle = platform.open(target, mode.writable());
         }
+    }
+
+    /**
+     * A new panmap object's creator holds its writer lock until the header is published (taken before
+     * the creator pid is written, released after the magic): an attacher that finds a creator pid but
+     * no magic knows from the kernel whether the creator is still at work or died
+     * ({@link #creatorGone}), with no pid compared, so across pid namespaces too. Nobody else can hold
+     * it yet: attachers do not lock before the header is there.
+     */
+    private void creationLock() {
+        if (!raw && platform.kernelLiveness(handle)) {
+            creationLocked = platform.tryLockWriter(handle);
+        }
+    }
+
+    /** {@return whether the creator that wrote pid {@code creator} into a header without magic is gone} */
+    private boolean creatorGone(int creator) {
+        return platform.kernelLiveness(handle) ? !platform.lockedElsewhere(handle, WRITER_LOCK_BYTE) : !platform.processExists(creator);
     }
 
     /** Maps a new DIRECT region (keeping {@code span}) at the requested base, or at the first free slot from the default. */
@@ -263,11 +290,13 @@ final class Opener {
         h.putLong(CREATED_MILLIS_OFFSET, System.currentTimeMillis());
         h.putInt(FLAGS_OFFSET, 0);
         h.putInt(CHECKSUM_OFFSET, RegionLayout.checksum(h.segment()));
+        dev.panmap.internal.TestPoints.hit("create.beforePublish");
         h.publishMagicRelease();
     }
 
     /** What an attach trusts of a header: {@code regionSize} is the current size (grown, maybe), {@code span} the most it may grow to. */
-    private record Validated(long headerSize, long regionSize, long span, int attachCapacity, Addressing addressing, long base) {}
+    private record Validated(long headerSize, long regionSize, long span, int attachCapacity, Addressing addressing, long base,
+                             long generation) {}
 
     /** Reads and checks the header through a read-only peek mapping; never writes. */
     private Validated validate() {
@@ -275,7 +304,12 @@ final class Opener {
         long pause = 100_000;
         String what = target.name();
         while (true) {
-            long size = platform.status(handle).size();
+            Platform.Status status = platform.status(handle);
+            long size = status.size();
+            if (status.links() == 0) { // removed since we opened it: a failed create cleans up so
+                throw new RegionException(ErrorKind.NOT_FOUND, what + " was removed while this process waited for its header"
+                    + " (its creation failed, or someone removed it)");
+            }
             String waitingFor;
             if (size < MIN_HEADER_SIZE) {
                 if (size != 0) {
@@ -298,7 +332,10 @@ final class Opener {
                             + Long.toHexString(magic) + ", a panmap header starts with 0x" + Long.toHexString(MAGIC) + ")");
                     }
                     int creator = h.getIntAcquire(CREATOR_PID_OFFSET);
-                    if (creator != 0 && !platform.processExists(creator)) {
+                    if (creator != 0 && creatorGone(creator)) {
+                        if (h.magicAcquire() == MAGIC) { // it finished and let go just now
+                            return check(h);
+                        }
                         throw new RegionException(ErrorKind.CORRUPT_REGION, what + " was never finished: its creator (pid "
                             + creator + ") died during creation; remove it and create it again");
                     }
@@ -336,7 +373,11 @@ final class Opener {
         int addressingCode = h.getInt(ADDRESSING_OFFSET);
         long base = h.getLong(BASE_ADDRESS_OFFSET);
         long span = h.getLong(RESERVED_SPAN_OFFSET);
-        long current = h.getLongAcquire(CURRENT_SIZE_OFFSET); // mutable: grow() release-stores it after the backing is there
+        // mutable: grow() publishes the size, then the generation. The generation first, then the size:
+        // the size is at least that generation's, so a grow published after this is seen by segment()
+        Header.Growth growth = h.growthAcquire();
+        long current = growth.size();
+        dev.panmap.internal.TestPoints.hit("attach.afterSize");
         // the object's size only now, after the current size: a grow extends the object before it
         // publishes the size, so a size read before this load may predate it (a false "truncated")
         long objectSize = platform.status(handle).size();
@@ -368,6 +409,6 @@ final class Opener {
                 + " bytes, its header says " + current);
         }
         return new Validated(headerSize, current, span, capacity,
-            addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base);
+            addressingCode == ADDRESSING_DIRECT_MODE ? Addressing.DIRECT : Addressing.OFFSET, base, growth.generation());
     }
 }

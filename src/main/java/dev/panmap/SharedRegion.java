@@ -214,8 +214,9 @@ public final class SharedRegion implements AutoCloseable {
         return Platform.current().canonicalName(name);
     }
 
+    /** @param generation the header's generation, read before the size {@code mappingSize} came from (0 for raw regions) */
     SharedRegion(Opener o, long mappingAddress, long mappingSize, long span, long dataOffset, int attachCapacity,
-                         Addressing addressing, boolean offsetFallback, long storedDataBase) {
+                 Addressing addressing, boolean offsetFallback, long storedDataBase, long generation) {
         this.platform = o.platform;
         this.target = o.target;
         this.openMode = o.mode;
@@ -240,7 +241,7 @@ public final class SharedRegion implements AutoCloseable {
         this.header = o.raw ? null : new Header(mapping.asSlice(0, dataOffset));
         this.mapping = mapping;
         this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
-        this.generation = header == null ? 0 : header.getLongAcquire(GENERATION_OFFSET);
+        this.generation = generation; // never re-read here: a grow since then must look new to segment()
         this.references = new References(storedDataBase, mappingAddress + dataOffset);
         this.attachTable = this.header == null ? null
             : new AttachTable(this.header, attachCapacity, platform, handle, SLOT_LOCK_BYTE); // capacity as validated, never re-read
@@ -294,20 +295,52 @@ public final class SharedRegion implements AutoCloseable {
     /**
      * Grows the data area to {@code newSize} bytes (rounded up to pages), in place: every process's
      * mapping stays where it is, so DIRECT pointers (and OFFSET addresses) stay valid. Under the writer
-     * lock (taken here if the calling thread does not hold it): the backing is reserved first
-     * ({@code posix_fallocate}: a full file system fails the grow with {@code NO_SPACE} and leaves the
-     * region as it was), then the new size and generation are published in the header with release
-     * stores. Other processes map the new part on their next {@link #segment()} or {@link #refresh()}.
+     * lock (taken here if the calling thread does not hold it, waiting as long as it takes: see
+     * {@link #tryGrow} for a bounded wait): the backing is reserved first ({@code posix_fallocate}: a
+     * full file system fails the grow with {@code NO_SPACE} and leaves the region as it was), then the
+     * new size and then the generation are published in the header with release stores. Other
+     * processes map the new part on their next {@link #segment()} or {@link #refresh()}.
      *
      * <p>The region can grow up to the {@link #reservedSpan()} chosen at creation
      * ({@link RegionOptions#maxSize}); every process keeps that much address space from its first
      * mapping on. Shrinking is not offered: a process that still reads the old end would fault.
      *
+     * <p>A {@link #close()} from another thread waits for a grow already mapping; a grow that starts
+     * after the close, or finds it while waiting for the lock, throws {@link IllegalStateException}.
+     *
      * @throws IllegalArgumentException for a size below the current one (shrinking)
+     * @throws IllegalStateException if the region is closed, or was opened read-only
      * @throws RegionException {@code LIMIT_REACHED} beyond the reserved span, {@code NO_SPACE} when the
      *         backing cannot be reserved, {@code NOT_SUPPORTED} on Windows and for raw regions
      */
     public void grow(long newSize) {
+        checkGrowable();
+        boolean took = !writerLock.isHeldByCurrentThread();
+        if (took) {
+            writerLock.lock();
+        }
+        growHoldingLock(newSize, took);
+    }
+
+    /**
+     * Grows as {@link #grow(long)} does, waiting at most {@code wait} for the writer lock (a process
+     * that holds the lock, or only a read lock on its byte, can keep a grow waiting: see
+     * {@link WriterLock}).
+     *
+     * @return {@code false} if the lock was not had in time; the region is then as it was
+     * @throws InterruptedException if interrupted while waiting for the lock
+     */
+    public boolean tryGrow(long newSize, java.time.Duration wait) throws InterruptedException {
+        checkGrowable();
+        boolean took = !writerLock.isHeldByCurrentThread();
+        if (took && !writerLock.tryLock(wait)) {
+            return false;
+        }
+        growHoldingLock(newSize, took);
+        return true;
+    }
+
+    private void checkGrowable() {
         checkOpen();
         if (header == null) {
             throw new RegionException(ErrorKind.NOT_SUPPORTED, name() + " is a raw region: it has no header to publish a new size in");
@@ -315,13 +348,13 @@ public final class SharedRegion implements AutoCloseable {
         if (!openMode.writable()) {
             throw new IllegalStateException("region " + name() + " was opened " + openMode + ": only a writable region can grow");
         }
-        boolean took = !writerLock.isHeldByCurrentThread();
-        if (took) {
-            writerLock.lock();
-        }
+    }
+
+    /** @param took whether this call took the writer lock (and lets it go again) */
+    private void growHoldingLock(long newSize, boolean took) {
         try {
             synchronized (this) {
-                refreshLocked();
+                refreshLocked(); // checks the region is still open: a close waits for this block, never cuts into it
                 long page = Math.max(platform.pageSize(), platform.pagePlan(handle).alignment()); // whole huge pages, if huge
                 long target = dataOffset + (newSize + page - 1) / page * page;
                 long current = mappingSize;
@@ -342,13 +375,12 @@ public final class SharedRegion implements AutoCloseable {
                 }
                 platform.mapMore(handle, mappingAddress, current, target, access(openMode));
                 long next = header.getLongAcquire(GENERATION_OFFSET) + 1;
-                header.putLongRelease(CURRENT_SIZE_OFFSET, target);
-                header.putLongRelease(GENERATION_OFFSET, next);
+                header.publishGrowth(target, next);
                 adopt(target, next);
             }
         } finally {
             if (took) {
-                writerLock.unlock();
+                writerLock.unlockAfterUse(); // quietly if a close took the lock from under us meanwhile
             }
         }
     }
@@ -357,7 +389,10 @@ public final class SharedRegion implements AutoCloseable {
      * Catches up with the region as it is now: maps what another process grew, and checks the backing
      * against the size (an object shrunk under the mapping, by someone truncating the file, makes the
      * region unusable here: this and every later {@link #segment()} throws {@code CORRUPT_REGION}
-     * naming the sizes, and the missing part reads as zeros instead of faulting).
+     * naming the sizes, and the missing part reads as zeros instead of faulting). A {@link #close()}
+     * from another thread waits for a refresh under way.
+     *
+     * @throws IllegalStateException if the region is closed
      */
     public void refresh() {
         checkOpen();
@@ -366,7 +401,9 @@ public final class SharedRegion implements AutoCloseable {
         }
     }
 
+    /** Under this object's monitor, which {@link #close()} takes too: the region is open throughout. */
     private void refreshLocked() {
+        checkOpen();
         RegionException b = broken;
         if (b != null) {
             throw b;
@@ -374,14 +411,14 @@ public final class SharedRegion implements AutoCloseable {
         if (header == null) {
             return;
         }
-        long gen = header.getLongAcquire(GENERATION_OFFSET);
-        long size = header.getLongAcquire(CURRENT_SIZE_OFFSET);
+        Header.Growth growth = header.growthAcquire(); // the generation, then a size at least its own
+        long size = growth.size();
         long objectSize = platform.status(handle).size();
         if (objectSize < Math.max(size, mappingSize)) {
             long page = platform.pageSize();
             long keep = Math.min(mappingSize, (objectSize + page - 1) / page * page);
             if (keep < mappingSize) {
-                platform.coverTruncated(mappingAddress + keep, mappingSize - keep);
+                platform.coverTruncated(handle, mappingAddress + keep, mappingSize - keep);
             }
             RegionException e = new RegionException(ErrorKind.CORRUPT_REGION, name() + " is truncated: its backing is " + objectSize
                 + " bytes, the region " + Math.max(size, mappingSize) + " (someone shrank the file or object under it)");
@@ -394,21 +431,24 @@ public final class SharedRegion implements AutoCloseable {
                     + " is not whole pages within its reserved span " + span);
             }
             platform.mapMore(handle, mappingAddress, mappingSize, size, access(openMode));
-            adopt(size, gen);
+            adopt(size, growth.generation());
         } else {
-            generation = gen;
+            generation = growth.generation();
         }
     }
 
-    /** Takes the mapping as {@code size} bytes long (the arena's cleanup unmaps the whole span anyway). */
+    /**
+     * Takes the mapping as {@code size} bytes long. The mapping size first: it is what the arena's
+     * cleanup unmaps (the whole span is kept anyway), and nothing handed out may lie past it.
+     */
     private void adopt(long size, long gen) {
         MemorySegment m = MemorySegment.ofAddress(mappingAddress).reinterpret(size, arena, null);
         if (openMode == OpenMode.OPEN_READ_ONLY) {
             m = m.asReadOnly();
         }
+        mappingSize = size;
         mapping = m;
         data = m.asSlice(dataOffset, size - dataOffset);
-        mappingSize = size;
         generation = gen;
     }
 
@@ -689,20 +729,24 @@ public final class SharedRegion implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        try {
-            if (writerLock.isHeldHere()) {
-                writerLock.abandon(); // clears the holder record; the OS lock stays until the fd closes
-            }
-            if (attachSlot >= 0) {
-                attachTable.deregister(attachSlot, selfPid, selfStartTime);
-            }
-        } finally {
+        // a grow or refresh already mapping finishes first (it holds this monitor); any later one, and
+        // any waiting for the monitor, finds the region closed: none can map into a range this close
+        // gives back, which another region may take at once
+        synchronized (this) {
             try {
-                closeArena(); // unmaps; other threads' accesses now fail with IllegalStateException
+                writerLock.abandon(); // if a thread here holds it: clears the holder record; the OS lock stays until the fd closes
+                dev.panmap.internal.TestPoints.hit("close.afterAbandon");
+                if (attachSlot >= 0) {
+                    attachTable.deregister(attachSlot, selfPid, selfStartTime);
+                }
             } finally {
-                // only now, with this process's mapping gone, can another process take the writer
-                // lock: a thread of ours that was still writing can no longer land a late store
-                platform.close(handle);
+                try {
+                    closeArena(); // unmaps; other threads' accesses now fail with IllegalStateException
+                } finally {
+                    // only now, with this process's mapping gone, can another process take the writer
+                    // lock: a thread of ours that was still writing can no longer land a late store
+                    platform.close(handle);
+                }
             }
         }
     }

@@ -33,7 +33,14 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Waiting.</b> A waiter spins briefly on the header's holder word, then parks with a growing
  * pause (up to 1 ms), and retries the non-blocking OS lock whenever the word says free or the pause
- * ends; it never sleeps in the kernel, so it can be interrupted or time out.
+ * ends; it never sleeps in the kernel, so it can be interrupted or time out. A process with read
+ * access to the region can keep writers waiting (a shared lock on the lock's byte); bound the wait
+ * with {@link #tryLock(Duration)} where that matters.
+ *
+ * <p><b>Closing.</b> {@link SharedRegion#close()} ends every wait in this object with
+ * {@link IllegalStateException} (within 10 ms), and takes the lock from a thread of this object that
+ * holds it: that thread's {@link #unlock()} then frees its in-process hold and throws. No path leaves
+ * the in-process lock held.
  *
  * <pre>{@code
  * try (WriterLock.Held held = region.writerLock().hold()) {
@@ -49,7 +56,10 @@ public final class WriterLock {
     private final Platform platform;
     private final Platform.Handle handle;
     private final Header header; // null for raw regions: no holder record
+    private static final long LOCAL_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
     private final ReentrantLock local = new ReentrantLock();
+    private final Object state = new Object(); // guards owner and the holder record against abandon()
     private volatile Thread owner;
 
     WriterLock(SharedRegion region, Platform platform, Platform.Handle handle, Header header) {
@@ -74,7 +84,11 @@ public final class WriterLock {
         }
     }
 
-    /** Takes the lock, waiting as long as needed (not interruptible; see {@link #tryLock(Duration)}). */
+    /**
+     * Takes the lock, waiting as long as needed (not interruptible; see {@link #tryLock(Duration)}).
+     *
+     * @throws IllegalStateException if the region is closed, also while waiting (a close ends every wait)
+     */
     public void lock() {
         boolean interrupted = false;
         while (true) {
@@ -103,8 +117,13 @@ public final class WriterLock {
         if (!local.tryLock()) {
             return false;
         }
-        if (tryOs()) {
-            return true;
+        try {
+            if (tryOs()) {
+                return true;
+            }
+        } catch (RuntimeException | Error e) {
+            local.unlock();
+            throw e;
         }
         local.unlock();
         return false;
@@ -114,6 +133,7 @@ public final class WriterLock {
      * Takes the lock, waiting at most {@code timeout}.
      *
      * @return {@code false} if the time ran out
+     * @throws IllegalStateException if the region is closed, also while waiting (a close ends every wait)
      */
     public boolean tryLock(Duration timeout) throws InterruptedException {
         long nanos = timeout.toNanos();
@@ -125,9 +145,7 @@ public final class WriterLock {
         checkUsable();
         checkNotHeldByMe();
         boolean forever = deadline == Long.MAX_VALUE;
-        if (forever) {
-            local.lockInterruptibly();
-        } else if (!local.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        if (!lockLocal(deadline)) {
             return false;
         }
         try {
@@ -161,76 +179,138 @@ public final class WriterLock {
             if (owner != Thread.currentThread() && local.isHeldByCurrentThread()) {
                 local.unlock();
             }
+            if (e instanceof IllegalStateException && region.isClosed()) {
+                region.checkOpen(); // closed while we waited: say so, not which descriptor went first
+            }
             throw e;
         }
     }
 
+    /**
+     * Takes the in-process lock by the {@code deadline}, in slices, so that a close seen between two
+     * slices ends the wait with {@link IllegalStateException}: a holder that never lets go (or a close
+     * that took the lock from it) cannot keep a waiter here forever.
+     */
+    private boolean lockLocal(long deadline) throws InterruptedException {
+        while (true) {
+            long slice = deadline == Long.MAX_VALUE ? LOCAL_SLICE_NANOS : Math.min(LOCAL_SLICE_NANOS, Math.max(0, deadline - System.nanoTime()));
+            if (local.tryLock(slice, TimeUnit.NANOSECONDS)) {
+                if (region.isClosed()) {
+                    local.unlock();
+                    region.checkOpen();
+                }
+                return true;
+            }
+            region.checkOpen();
+            if (deadline != Long.MAX_VALUE && System.nanoTime() - deadline >= 0) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * Tries the OS lock; if had, records this thread and process as holder. Under {@link #state},
+     * which {@link #abandon} takes too: a close either finds the holder recorded and clears it, or
+     * this finds the region closed and lets the OS lock go without touching the header (which the
+     * close unmaps next).
+     */
     private boolean tryOs() {
         if (!platform.tryLockWriter(handle)) {
             return false;
         }
-        owner = Thread.currentThread();
-        if (header != null) {
-            long previous = header.getLongVolatile(LOCK_HOLDER_OFFSET);
-            // the OS lock is ours now, and a holder clears its record before it lets the lock go (release(),
-            // abandon()): a record found here was left by a holder that died holding the lock. No pid is
-            // compared, so this is right across pid namespaces.
-            if (previous != 0) {
-                header.putLong(LOCK_LAST_STALE_START_OFFSET, header.getLong(LOCK_HOLDER_START_OFFSET));
-                header.putLongRelease(LOCK_LAST_STALE_OFFSET, previous);
-                header.getAndAddLong(LOCK_STALE_RECOVERIES_OFFSET, 1);
+        dev.panmap.internal.TestPoints.hit("writerLock.afterOsLock");
+        synchronized (state) {
+            if (region.isClosed()) {
+                try {
+                    platform.unlockWriter(handle);
+                } catch (IllegalStateException descriptorClosed) {
+                    // the close has closed the descriptor already, and the kernel let the lock go with it
+                }
+                region.checkOpen();
             }
-            header.putLong(LOCK_HOLDER_START_OFFSET, region.selfStartTime());
-            header.putLongRelease(LOCK_HOLDER_OFFSET, ProcessStamp.of(region.selfPid(), region.selfStartTime()));
-            header.getAndAddLong(LOCK_ACQUISITIONS_OFFSET, 1);
+            owner = Thread.currentThread();
+            if (header != null) {
+                long previous = header.getLongVolatile(LOCK_HOLDER_OFFSET);
+                // the OS lock is ours now, and a holder clears its record before it lets the lock go (release(),
+                // abandon()): a record found here was left by a holder that died holding the lock. No pid is
+                // compared, so this is right across pid namespaces.
+                if (previous != 0) {
+                    header.putLong(LOCK_LAST_STALE_START_OFFSET, header.getLong(LOCK_HOLDER_START_OFFSET));
+                    header.putLongRelease(LOCK_LAST_STALE_OFFSET, previous);
+                    header.getAndAddLong(LOCK_STALE_RECOVERIES_OFFSET, 1);
+                }
+                header.putLong(LOCK_HOLDER_START_OFFSET, region.selfStartTime());
+                header.putLongRelease(LOCK_HOLDER_OFFSET, ProcessStamp.of(region.selfPid(), region.selfStartTime()));
+                header.getAndAddLong(LOCK_ACQUISITIONS_OFFSET, 1);
+            }
         }
         return true;
     }
 
     /**
-     * Releases the lock.
+     * Releases the lock. If the region was closed while this thread held it, the close has let the
+     * lock go already: this frees the thread's in-process hold and throws.
      *
-     * @throws IllegalStateException if the current thread does not hold it (also on a second unlock)
+     * @throws IllegalStateException if the current thread does not hold it (also on a second unlock),
+     *         or the region was closed meanwhile
      */
     public void unlock() {
-        if (region.isClosed()) { // close() already let the OS lock go with the descriptor
-            if (local.isHeldByCurrentThread()) {
-                local.unlock();
-            }
-            region.checkOpen();
+        if (!release()) {
+            region.checkOpen(); // the only way to lose a held lock
+            throw new IllegalStateException("the writer lock of " + region.name() + " was taken from this thread");
         }
-        if (owner != Thread.currentThread()) {
-            throw new IllegalStateException("the writer lock of " + region.name() + " is not held by this thread ("
-                + Thread.currentThread().getName() + ")" + (owner == null ? ": it is not held in this process" : ""));
-        }
+    }
+
+    /** {@link #unlock()} for panmap's own use of the lock (a grow): no exception if a close took it meanwhile. */
+    void unlockAfterUse() {
         release();
     }
 
     /**
-     * {@link SharedRegion#close()} of a region whose lock a thread of this object holds: clears the
-     * holder record while the header is still mapped and forgets the owner. The OS lock itself goes
-     * when the region's descriptor closes, after the mapping is gone, so that a thread still writing
-     * cannot race with the next holder. The owning thread's later {@code unlock()} is then an
-     * {@link IllegalStateException}.
+     * {@link SharedRegion#close()}: if a thread of this object holds the lock, clears the holder
+     * record while the header is still mapped and forgets the owner. The OS lock itself goes when the
+     * region's descriptor closes, after the mapping is gone, so that a thread still writing cannot
+     * race with the next holder. The owning thread's later {@code unlock()} is then an
+     * {@link IllegalStateException}, and frees its in-process hold; threads waiting for the lock end
+     * with {@link IllegalStateException} too.
      */
     void abandon() {
-        owner = null;
-        if (header != null) {
-            header.putLongRelease(LOCK_HOLDER_OFFSET, 0);
+        synchronized (state) {
+            if (owner != null) {
+                owner = null;
+                if (header != null) {
+                    header.putLongRelease(LOCK_HOLDER_OFFSET, 0);
+                }
+            }
         }
     }
 
-    private void release() {
-        owner = null;
+    /**
+     * Lets go: the holder record, the OS lock and the in-process hold, the last whatever happens.
+     *
+     * @return whether this thread still held the lock (false: a close took it)
+     * @throws IllegalStateException if this thread does not hold the in-process lock
+     */
+    private boolean release() {
+        if (!local.isHeldByCurrentThread()) {
+            throw new IllegalStateException("the writer lock of " + region.name() + " is not held by this thread ("
+                + Thread.currentThread().getName() + ")" + (owner == null ? ": it is not held in this process" : ""));
+        }
+        dev.panmap.internal.TestPoints.hit("writerLock.unlock");
         try {
-            if (header != null) {
-                header.putLongRelease(LOCK_HOLDER_OFFSET, 0);
+            synchronized (state) {
+                if (owner != Thread.currentThread()) {
+                    return false;
+                }
+                owner = null;
+                if (header != null) {
+                    header.putLongRelease(LOCK_HOLDER_OFFSET, 0);
+                }
+                platform.unlockWriter(handle);
+                return true;
             }
-            platform.unlockWriter(handle);
         } finally {
-            if (local.isHeldByCurrentThread()) {
-                local.unlock();
-            }
+            local.unlock();
         }
     }
 

@@ -33,8 +33,12 @@ import java.util.TreeMap;
  * <p>Not thread-safe: the platform holds its own lock around a whole mapping operation.
  */
 public final class AddressBook {
-    /** A live mapping: its range, what it maps (for messages), and whether the system placed it. */
-    public record Live(long start, long end, String what, boolean placedAnywhere) {}
+    /**
+     * A live mapping: its range, what it maps (for messages), whether the system placed it, and whose
+     * it is: the handle of the open object it maps, so that an operation on one region can never map
+     * over another's range that happens to start at the same address after a close.
+     */
+    public record Live(long start, long end, String what, boolean placedAnywhere, Object owner) {}
 
     private final TreeMap<Long, Long> reserved = new TreeMap<>(); // start -> end, disjoint, merged per kind
     private final java.util.TreeSet<Long> anywhere = new java.util.TreeSet<>(); // starts of reserved ranges of the anywhere kind
@@ -156,8 +160,19 @@ public final class AddressBook {
         return gaps(start, end).isEmpty();
     }
 
-    public void addLive(long start, long end, String what, boolean placedAnywhere) {
-        live.put(start, new Live(start, end, what, placedAnywhere));
+    public void addLive(long start, long end, String what, boolean placedAnywhere, Object owner) {
+        live.put(start, new Live(start, end, what, placedAnywhere, owner));
+    }
+
+    /** {@return the live mapping that starts at {@code start} and belongs to {@code owner}, or null} */
+    public Live liveOf(long start, Object owner) {
+        Live l = live.get(start);
+        return l != null && l.owner() == owner ? l : null;
+    }
+
+    /** {@return the live mappings in address order} (for tests and tools) */
+    public List<Live> liveMappings() {
+        return new ArrayList<>(live.values());
     }
 
     /** {@return the live mapping that starts at {@code start}, removed from the book, or null} */

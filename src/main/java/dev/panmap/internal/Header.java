@@ -83,4 +83,30 @@ public final class Header {
     public long getAndAddLong(long offset, long delta) {
         return (long) LONG.getAndAdd(segment, offset, delta);
     }
+
+    /** A region's growth as one reader saw it: the generation, and a current size at least that generation's. */
+    public record Growth(long generation, long size) {}
+
+    /**
+     * Publishes a grow (under the writer lock, after the new part is backed and mapped by the grower):
+     * the current size, then the generation, each a release store. A reader that sees the new
+     * generation ({@link #growthAcquire}) sees the new size: a process never takes a generation it has
+     * not mapped the size of, which would leave it behind for good.
+     */
+    public void publishGrowth(long size, long generation) {
+        putLongRelease(CURRENT_SIZE_OFFSET, size);
+        TestPoints.hit("grow.betweenStores");
+        putLongRelease(GENERATION_OFFSET, generation);
+    }
+
+    /**
+     * {@return the generation, then the current size, each an acquire load}: the pairing of
+     * {@link #publishGrowth}. The size may be newer than the generation (a grow between the loads),
+     * never older; a process that maps this size and records this generation maps the next grow on
+     * its next look.
+     */
+    public Growth growthAcquire() {
+        long generation = getLongAcquire(GENERATION_OFFSET);
+        return new Growth(generation, getLongAcquire(CURRENT_SIZE_OFFSET));
+    }
 }

@@ -44,8 +44,11 @@ public interface Platform {
     /** Mapping access. */
     enum Access { READ_ONLY, READ_WRITE, COPY_ON_WRITE }
 
-    /** What {@link #status} reports of an open object. */
-    record Status(long size, int permissions, int ownerUid) {}
+    /**
+     * What {@link #status} reports of an open object; {@code links} is its number of names (0: it was
+     * removed while open; Windows: 1 while the section exists).
+     */
+    record Status(long size, int permissions, int ownerUid, long links) {}
 
     /** {@code madvise} hints. */
     enum Advice { NORMAL, SEQUENTIAL, RANDOM, WILL_NEED, DONT_NEED }
@@ -114,6 +117,16 @@ public interface Platform {
      */
     String remove(Target target);
 
+    /**
+     * Removes {@code target} by name only if the name still refers to the object {@code handle} has
+     * open: the cleanup of a create that failed, which must not remove what another process made under
+     * the same name in the meantime. (The check and the removal are two steps: a name recreated in
+     * between, within microseconds, is not seen; POSIX has no unlink of an open descriptor.)
+     *
+     * @return whether it was removed
+     */
+    boolean removeIfSame(Target target, Handle handle);
+
     // ------------------------------------------------------------------ mappings
 
     /**
@@ -136,7 +149,11 @@ public interface Platform {
 
     /**
      * Maps bytes {@code [mappedSize, newSize)} of the object at {@code address + mappedSize}, into the
-     * span that {@link #map} kept; fails if it does not fit, or where growth in place is not offered.
+     * span that {@link #map} kept for this same handle; fails if it does not fit, or where growth in
+     * place is not offered.
+     *
+     * @throws IllegalStateException if the live mapping at {@code address} is not {@code handle}'s
+     *         (it was unmapped, and the range may now hold another region): nothing is mapped
      */
     void mapMore(Handle handle, long address, long mappedSize, long newSize, Access access);
 
@@ -149,8 +166,10 @@ public interface Platform {
     /**
      * Lays a read-only zero reservation over part of a live mapping whose object shrank under it, so
      * that a racing reader reads zeros there instead of faulting.
+     *
+     * @throws IllegalStateException if that range is not inside {@code handle}'s live mapping
      */
-    void coverTruncated(long address, long size);
+    void coverTruncated(Handle handle, long address, long size);
 
     /**
      * Maps {@code size} bytes of the object read-only, anywhere, for a short look (a header peek):

@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * <tr><td>{@code create.beforePublish}</td><td>a creator has written the header, not yet its magic</td></tr>
  * <tr><td>{@code create.beforeRemove}</td><td>a failed create is about to remove the object it made</td></tr>
  * <tr><td>{@code writerLock.afterOsLock}</td><td>a locker has the OS lock, not yet its holder record</td></tr>
- * <tr><td>{@code writerLock.unlock}</td><td>an unlock has checked the region is open, not yet let go</td></tr>
+ * <tr><td>{@code writerLock.unlock}</td><td>an unlock holds the in-process lock, not yet let go</td></tr>
+ * <tr><td>{@code close.afterAbandon}</td><td>a close has taken the writer lock from this object's holder, not yet unmapped</td></tr>
  * </table>
  */
 public final class TestPoints {

@@ -44,7 +44,7 @@ class AddressBookTest {
     @Test
     void liveMappingsAreFoundByOverlapAndRemovedByStart() {
         AddressBook book = new AddressBook();
-        book.addLive(0x10000, 0x20000, "shm \"/a\"", false);
+        book.addLive(0x10000, 0x20000, "shm \"/a\"", false, null);
         assertThat(book.liveOverlapping(0x1f000, 0x30000)).extracting(AddressBook.Live::what).isEqualTo("shm \"/a\"");
         assertThat(book.liveOverlapping(0x20000, 0x30000)).isNull();
         assertThat(book.liveOverlapping(0x0, 0x10000)).isNull();

@@ -95,6 +95,11 @@ public final class ChildJvm implements AutoCloseable {
         return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, main, args);
     }
 
+    /** As {@link #startWrapped(List, Class, String...)}, with the given JVM options (C1 only). */
+    public static ChildJvm startWrapped(List<String> wrapper, List<String> jvmOptions, Class<?> main, String... args) {
+        return launch(wrapper, jvmOptions, true, main, args);
+    }
+
     /**
      * Starts {@code main} (native access on) behind a wrapper command, with an explicit class path:
      * for a child of another user, who may not read the build tree.

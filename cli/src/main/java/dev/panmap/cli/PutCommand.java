@@ -1,9 +1,6 @@
 package dev.panmap.cli;
 
-import dev.panmap.ErrorKind;
 import dev.panmap.OpenMode;
-import dev.panmap.ProcessInfo;
-import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.WriterLock;
@@ -34,9 +31,7 @@ final class PutCommand extends StringCommand {
         if (text == null) {
             throw usage("give the TEXT to write");
         }
-        if (waitSeconds < 0) {
-            throw usage("--wait must not be negative: " + waitSeconds);
-        }
+        Duration wait = waitOption(waitSeconds);
         if (raw != null) {
             try (SharedRegion region = target.open(OpenMode.OPEN_ONLY, RegionOptions.defaults())) {
                 report(target, Strings.write(region.segment(), offset, text, target.label()), "");
@@ -45,10 +40,8 @@ final class PutCommand extends StringCommand {
         }
         try (SharedRegion region = target.open(OpenMode.OPEN_ONLY, RegionOptions.defaults())) {
             WriterLock lock = region.writerLock();
-            if (!lock.tryLock(Duration.ofMillis((long) (waitSeconds * 1000)))) {
-                ProcessInfo holder = lock.holder().orElse(null);
-                throw new RegionException(ErrorKind.WOULD_BLOCK, "the writer lock of " + target.label() + " is held"
-                    + (holder == null ? "" : " by pid " + holder.pid()) + "; gave up after " + waitSeconds + " s (--wait)");
+            if (!lock.tryLock(wait)) {
+                throw lockNotHad(lock, target, waitSeconds);
             }
             try {
                 report(target, Strings.write(region.segment(), offset, text, "the data area of " + target.label()), " under the writer lock");

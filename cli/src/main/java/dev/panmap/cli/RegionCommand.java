@@ -75,6 +75,22 @@ abstract class RegionCommand implements Callable<Integer> {
         return spec.findOption("--raw") != null;
     }
 
+    /** {@return {@code seconds} of a {@code --wait} option as a duration; a negative one is a usage error} */
+    Duration waitOption(double seconds) {
+        if (seconds < 0) {
+            throw usage("--wait must not be negative: " + seconds);
+        }
+        return Duration.ofMillis((long) (seconds * 1000));
+    }
+
+    /** {@return the error of a command that waited {@code seconds} for the writer lock of {@code target} in vain} */
+    static dev.panmap.RegionException lockNotHad(dev.panmap.WriterLock lock, Target target, double seconds) {
+        dev.panmap.ProcessInfo holder = lock.holder().orElse(null);
+        return new dev.panmap.RegionException(dev.panmap.ErrorKind.WOULD_BLOCK, "the writer lock of " + target.label() + " is held"
+            + (holder == null ? " (no holder recorded: a process with read access may hold a read lock on its byte)" : " by pid " + holder.pid())
+            + "; gave up after " + seconds + " s (--wait)");
+    }
+
     ParameterException usage(String message) {
         return new ParameterException(spec.commandLine(), message);
     }

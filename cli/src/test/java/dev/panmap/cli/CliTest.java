@@ -120,6 +120,14 @@ class CliTest {
         assertThat(inspectJson(name)).containsEntry("size", 262144L).containsEntry("generation", 2L).containsEntry("reservedSpan", 4096L + 1048576L);
         assertThat(fails(1, "grow", name, "--size", "2M")).startsWith("LIMIT_REACHED: " + name + " cannot grow to 2097152 data bytes");
         assertThat(fails(2, "grow", name, "--size", "4K")).contains("shrinking is not offered");
+        try (dev.panmap.SharedRegion holder = dev.panmap.SharedRegion.open(name); var held = holder.writerLock().hold()) {
+            long start = System.nanoTime();
+            assertThat(fails(1, "grow", name, "--size", "512K", "--wait", "0.3"))
+                .startsWith("WOULD_BLOCK: the writer lock of " + name + " is held by pid " + ProcessHandle.current().pid()
+                    + "; gave up after 0.3 s (--wait)");
+            assertThat(System.nanoTime() - start).as("it gave up, it did not wait for the holder").isLessThan(20_000_000_000L);
+        }
+        assertThat(ok("grow", name, "--size", "512K", "--wait", "0").stdout()).startsWith("grew " + name + " from 256K to 512K");
         String fixed = name("cli-fixed");
         ok("create", fixed, "--size", "64K");
         assertThat(ok("inspect", fixed).stdout()).contains("cannot grow (created without RegionOptions.maxSize)");

@@ -174,8 +174,11 @@ public final class Posix {
         }
     }
 
-    /** What panmap reads of {@code struct stat}. */
-    public record FileStatus(long size, int mode, int uid, int gid, boolean regularFile) {
+    /**
+     * What panmap reads of {@code struct stat}: {@code device} and {@code inode} say which object a
+     * descriptor or a name is, {@code links} how many names it has (0: removed while open).
+     */
+    public record FileStatus(long size, int mode, int uid, int gid, boolean regularFile, long device, long inode, long links) {
         /** {@return the permission bits, e.g. {@code 0600}} */
         public int permissions() {
             return mode & 07777;
@@ -191,7 +194,7 @@ public final class Posix {
             check(rc, "fstat", Integer.toString(fd), s);
             int mode = stat.st_mode(st);
             return new FileStatus(stat.st_size(st), mode, stat.st_uid(st), stat.st_gid(st),
-                (mode & S_IFMT()) == S_IFREG());
+                (mode & S_IFMT()) == S_IFREG(), stat.st_dev(st), stat.st_ino(st), stat.st_nlink(st));
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {

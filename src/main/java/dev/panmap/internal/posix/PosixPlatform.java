@@ -133,12 +133,12 @@ public final class PosixPlatform implements Platform {
                 HugePageSupport.reserve(handle, fd, size);
             }
         } catch (RuntimeException e) {
-            close(handle);
             try {
-                remove(target);
+                removeIfSame(target, handle); // not by name alone: someone may have made another object under it by now
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
+            close(handle);
             throw e;
         }
         return handle;
@@ -192,7 +192,7 @@ public final class PosixPlatform implements Platform {
         int n = fd.use();
         try {
             Posix.FileStatus st = Posix.fstat(n);
-            return new Status(st.size(), st.permissions(), st.uid());
+            return new Status(st.size(), st.permissions(), st.uid(), st.links());
         } finally {
             fd.release();
         }
@@ -243,6 +243,71 @@ public final class PosixPlatform implements Platform {
         return "removed " + describe(target) + "; processes that have it open keep it until they close";
     }
 
+    @Override
+    public boolean removeIfSame(Target target, Handle handle) {
+        Posix.FileStatus ours = withFd(handle, Posix::fstat);
+        Path path = target.file() ? Path.of(target.name()) : Path.of("/dev/shm", target.name().substring(1)); // glibc's shm_open
+        try {
+            java.util.Map<String, Object> named = Files.readAttributes(path, "unix:dev,ino", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (((Number) named.get("dev")).longValue() != ours.device() || ((Number) named.get("ino")).longValue() != ours.inode()) {
+                return false; // the name is someone else's object now
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            return false; // gone already, or not ours to judge: leave it
+        }
+        remove(target);
+        return true;
+    }
+
+    /**
+     * Checks the book against the kernel's view ({@code /proc/self/maps}), holding the book so that no
+     * mapping changes meanwhile: inside each live range there may be only the owner's object (same
+     * device and inode as its descriptor) and panmap's anonymous reservations. (For tests and tools.)
+     *
+     * @return one line per mapping that breaks that, empty if none
+     */
+    public List<String> auditMappings() {
+        synchronized (book) {
+            List<String> maps;
+            try {
+                maps = Files.readAllLines(Path.of("/proc/self/maps"));
+            } catch (IOException e) {
+                return List.of("cannot read /proc/self/maps: " + e);
+            }
+            List<String> problems = new ArrayList<>();
+            for (AddressBook.Live live : book.liveMappings()) {
+                Posix.FileStatus owner;
+                try {
+                    owner = withFd((Handle) live.owner(), Posix::fstat);
+                } catch (IllegalStateException closed) {
+                    problems.add("live mapping " + Flags.hex(live.start()) + " of " + live.what() + ", whose descriptor is closed");
+                    continue;
+                }
+                long major = ((owner.device() >>> 8) & 0xfff) | ((owner.device() >>> 32) & ~0xfffL);
+                long minor = (owner.device() & 0xff) | ((owner.device() >>> 12) & ~0xffL);
+                for (String line : maps) {
+                    String[] f = line.trim().split("\\s+", 6);
+                    if (f.length < 5) {
+                        continue;
+                    }
+                    int dash = f[0].indexOf('-');
+                    long from = Long.parseUnsignedLong(f[0].substring(0, dash), 16);
+                    long to = Long.parseUnsignedLong(f[0].substring(dash + 1), 16);
+                    long inode = Long.parseLong(f[4]);
+                    if (from >= live.end() || to <= live.start() || inode == 0) {
+                        continue; // outside, or anonymous (a reservation)
+                    }
+                    String[] dev = f[3].split(":");
+                    if (inode != owner.inode() || Long.parseLong(dev[0], 16) != major || Long.parseLong(dev[1], 16) != minor) {
+                        problems.add("inside the live mapping " + Flags.hex(live.start()) + "-" + Flags.hex(live.end()) + " of "
+                            + live.what() + " (inode " + owner.inode() + "): " + line.replaceAll("\\s+", " "));
+                    }
+                }
+            }
+            return problems;
+        }
+    }
+
     private static final int RESERVATION_FLAGS = MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE();
 
     /** The most growth room a closed mapping leaves reserved for reuse (see {@link #unmap}). */
@@ -286,11 +351,15 @@ public final class PosixPlatform implements Platform {
         Fd fd = (Fd) handle;
         int n = fd.use();
         try {
+            dev.panmap.internal.TestPoints.hit("mapMore.beforeBook");
             synchronized (book) {
-                AddressBook.Live live = book.liveOverlapping(address, address + 1);
-                if (live == null || live.start() != address || newSize > live.end() - live.start()) {
+                AddressBook.Live live = book.liveOf(address, fd);
+                if (live == null) { // unmapped by a close: the range may hold another region now, never map over it
+                    throw new IllegalStateException(fd.what + " is no longer mapped at " + Flags.hex(address) + " (closed)");
+                }
+                if (newSize > live.end() - live.start()) {
                     throw new RegionException(ErrorKind.INVALID_ARGUMENT, fd.what + ": " + newSize + " bytes do not fit the "
-                        + (live == null ? 0 : live.end() - live.start()) + " bytes of address space kept at " + Flags.hex(address));
+                        + (live.end() - live.start()) + " bytes of address space kept at " + Flags.hex(address));
                 }
                 mapOverOwnReservation(address + mappedSize, newSize - mappedSize, prot(access), flags(access), n, mappedSize);
             }
@@ -332,11 +401,11 @@ public final class PosixPlatform implements Platform {
 
     /** Lays a read-only zero reservation over {@code [address, address+size)}, part of a live mapping whose object shrank. */
     @Override
-    public void coverTruncated(long address, long size) {
+    public void coverTruncated(Handle handle, long address, long size) {
         synchronized (book) {
             AddressBook.Live live = book.liveOverlapping(address, address + size);
-            if (live == null || address < live.start() || address + size > live.end()) {
-                throw new IllegalArgumentException("not inside one live mapping: " + Flags.hex(address) + "+" + size);
+            if (live == null || live.owner() != handle || address < live.start() || address + size > live.end()) {
+                throw new IllegalStateException(((Fd) handle).what + " has no live mapping around " + Flags.hex(address) + "+" + size);
             }
             Posix.mmap(address, size, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
         }
@@ -394,7 +463,7 @@ public final class PosixPlatform implements Platform {
                     throw e;
                 }
             }
-            book.addLive(address, address + span, fd.what, true);
+            book.addLive(address, address + span, fd.what, true, fd);
             return address;
         }
     }
@@ -504,7 +573,7 @@ public final class PosixPlatform implements Platform {
             }
             mapOverReservation(address, size, prot, flags, n); // panmap's own reservation only
             book.unreserve(address, end); // the rest of the span stays a zero reservation, kept for growth
-            book.addLive(address, end, fd.what, false);
+            book.addLive(address, end, fd.what, false, fd);
             return address;
         }
     }

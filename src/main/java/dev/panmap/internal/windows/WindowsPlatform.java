@@ -387,12 +387,12 @@ public final class WindowsPlatform implements Platform {
         h.acquire();
         try {
             if (h instanceof File) {
-                return new Status(api.fileSize(h.handle, h.what), 0, -1);
+                return new Status(api.fileSize(h.handle, h.what), 0, -1, 1);
             }
             long view = api.mapViewOfFileEx(h.handle, FILE_MAP_READ(), 0, 0, 0, h.what);
             try {
                 Win32Api.MemoryInfo info = api.virtualQuery(view);
-                return new Status(info == null ? 0 : info.size(), 0, -1);
+                return new Status(info == null ? 0 : info.size(), 0, -1, 1);
             } finally {
                 api.unmapViewOfFile(view);
             }
@@ -476,7 +476,7 @@ public final class WindowsPlatform implements Platform {
                     throw new NativeException(ErrorKind.ADDRESS_IN_USE, e.function(), e.arguments(), e.errorCode(), e.errorName(),
                         e.errorMessage() + "; occupied by a mapping panmap did not make" + (there.isEmpty() ? "" : ": " + there));
                 }
-                book.addLive(address, address + size, h.what, fixedAddress == 0);
+                book.addLive(address, address + size, h.what, fixedAddress == 0, h);
                 views.put(address, new View(address + size, h));
                 if (populate) {
                     try {
@@ -526,9 +526,23 @@ public final class WindowsPlatform implements Platform {
         mapMore(handle, 0, oldSize, newSize, Access.READ_WRITE);
     }
 
+    /**
+     * A file: deleted by name, which is ours while {@code handle} is open (a deleted file's name stays
+     * taken until its last handle closes, so nobody can have made another file under it); a section:
+     * nothing to do, it vanishes with its last handle.
+     */
+    @Override
+    public boolean removeIfSame(Target target, Handle handle) {
+        if (!target.file()) {
+            return false;
+        }
+        remove(target);
+        return true;
+    }
+
     /** Nothing: Windows refuses to shrink a file that has a view ({@code ERROR_USER_MAPPED_FILE}), so it cannot happen. */
     @Override
-    public void coverTruncated(long address, long size) {
+    public void coverTruncated(Handle handle, long address, long size) {
         // unreachable on Windows
     }
 
