@@ -306,7 +306,7 @@ final class Opener {
         while (true) {
             Platform.Status status = platform.status(handle);
             long size = status.size();
-            if (status.links() == 0) { // removed since we opened it: a failed create cleans up so
+            if (status.links() == 0 && !anonymous) { // removed since we opened it (a failed create cleans up so); a memfd never has a name
                 throw new RegionException(ErrorKind.NOT_FOUND, what + " was removed while this process waited for its header"
                     + " (its creation failed, or someone removed it)");
             }
