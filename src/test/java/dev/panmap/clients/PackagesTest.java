@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.Addressing;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
-import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.io.IOException;
@@ -24,8 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The clients as packages people install (issue 24): the C library installed with {@code make install}
  * and an example built against it through pkg-config (shared, static, and under AddressSanitizer); the
  * Python package installed with pip into a fresh virtual environment under the build directory, where
- * its own tests (pytest) and {@code mypy --strict} run; and {@code python3 -m panmap_region inspect
- * --json} printing what {@code panmap inspect --json} prints. pytest, mypy and the build backend come
+ * its own tests (pytest) and {@code mypy --strict} run ({@code PythonInspectJsonTest}, beside the command
+ * line, compares the two inspects' JSON). pytest, mypy and the build backend come
  * from PyPI into that environment, as test-time tools only: the package itself needs nothing but the
  * standard library.
  */
@@ -151,54 +150,5 @@ class PackagesTest {
         String mypy = run(env, "sh", "-c", "cd " + sources + " && " + bin.resolve("mypy") + " --strict --cache-dir=/dev/null"
             + " panmap_region tests").output();
         assertThat(mypy).contains("Success: no issues found");
-    }
-
-    @Test
-    void pythonInspectJsonIsJavasInspectJson() throws Exception {
-        String name = Names.unique("pkg-inspect");
-        SharedRegion r = SharedRegion.create(name, RegionOptions.defaults().size(1 << 20).maxSize(1 << 22).addressing(Addressing.DIRECT)
-            .baseAddress(CrossLanguageTest.TEST_BASE));
-        cleanup.add(() -> {
-            r.close();
-            SharedRegion.remove(name);
-        });
-        r.grow(2 << 20);
-        r.writerLock().lock();
-        try {
-            var java = ClientProcess.run(List.of(ChildJvm.javaBinary().toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
-                ChildJvm.classPath(), "dev.panmap.cli.Main", "inspect", name, "--json"), Map.of(), Duration.ofMinutes(2));
-            var python = ClientProcess.run(List.of("python3", "-m", "panmap_region", "inspect", name, "--json"), ClientProcess.pythonEnv(),
-                Duration.ofMinutes(2));
-            assertThat(java.exit()).as(java.output()).isZero();
-            assertThat(python.exit()).as(python.output()).isZero();
-            Map<String, Object> j = flatten("", dev.panmap.cli.JsonParser.parse(java.output().strip()));
-            Map<String, Object> p = flatten("", dev.panmap.cli.JsonParser.parse(python.output().strip()));
-            assertThat(p.keySet()).as("the same fields, in the same order").containsExactlyElementsOf(j.keySet());
-            for (String key : j.keySet()) {
-                if (!key.equals("pages.residentBytes")) { // what each process touched of its own mapping
-                    assertThat(p.get(key)).as(key).isEqualTo(j.get(key));
-                }
-            }
-            assertThat(j.get("lockHolder.pid")).isEqualTo(ProcessHandle.current().pid());
-            assertThat(j).containsKeys("baseAddress", "mode", "owner", "generation");
-        } finally {
-            r.writerLock().unlock();
-        }
-    }
-
-    /** {@code {"a":{"b":1},"c":[{"d":2}]}} as {@code a.b=1, c.0.d=2}, in order; numbers as longs. */
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> flatten(String prefix, Object value) {
-        Map<String, Object> out = new java.util.LinkedHashMap<>();
-        if (value instanceof Map<?, ?> m) {
-            m.forEach((k, v) -> out.putAll(flatten(prefix + k + ".", v)));
-        } else if (value instanceof List<?> l) {
-            for (int i = 0; i < l.size(); i++) {
-                out.putAll(flatten(prefix + i + ".", l.get(i)));
-            }
-        } else {
-            out.put(prefix.substring(0, prefix.length() - 1), value instanceof Number n ? (Object) n.longValue() : value);
-        }
-        return out;
     }
 }

@@ -10,7 +10,7 @@ import java.util.Map;
  * numbers {@link Long} or {@link Double}. Anything that is not exactly one JSON value, with nothing
  * after it but whitespace, is an {@link IllegalArgumentException} naming the position.
  */
-public final class JsonParser {
+final class JsonParser {
     private final String text;
     private int at;
 
@@ -18,7 +18,7 @@ public final class JsonParser {
         this.text = text;
     }
 
-    public static Object parse(String text) {
+    static Object parse(String text) {
         JsonParser p = new JsonParser(text);
         Object value = p.value();
         p.whitespace();
