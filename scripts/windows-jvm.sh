@@ -36,6 +36,8 @@ junit_console=org.junit.platform:junit-platform-console-standalone:1.11.3
 m2=${MAVEN_REPO:-$HOME/.m2/repository}
 console_jar=$m2/org/junit/platform/junit-platform-console-standalone/1.11.3/junit-platform-console-standalone-1.11.3.jar
 mirror=http://deb.debian.org/debian
+mvn=mvn
+[ -x "$root/mvnw" ] && mvn="$root/mvnw" # the project's Maven, where it has one
 start=$SECONDS
 
 mkdir -p "$(dirname "$chroot_dir")"
@@ -79,12 +81,12 @@ fi
 
 # ---------------------------------------------------------------- the JUnit console launcher
 if [ ! -f "$console_jar" ]; then
-  mvn -B -q --no-transfer-progress dependency:get -Dartifact="$junit_console" >/dev/null
+  "$mvn" -B -q --no-transfer-progress dependency:get -Dartifact="$junit_console" >/dev/null
 fi
 
 # ---------------------------------------------------------------- the class path, as Windows paths
 [ -d target/test-classes ] || { echo "windows-jvm: no target/test-classes: run mvn test-compile first" >&2; exit 1; }
-mvn -B -q -o --no-transfer-progress dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/windows-jvm.classpath >/dev/null
+"$mvn" -B -q -o --no-transfer-progress dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/windows-jvm.classpath >/dev/null
 winpath() { local p; p=$(realpath "$1"); echo "Z:${p//\//\\}"; }
 cp_win="$(winpath target/test-classes);$(winpath target/classes);$(winpath "$console_jar")"
 IFS=: read -r -a jars <target/windows-jvm.classpath || true  # no final newline

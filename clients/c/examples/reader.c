@@ -41,7 +41,10 @@ int main(int argc, char **argv) {
     struct timespec tick = {0, 20 * 1000 * 1000};
     for (long ticks = 0; seconds == 0 || ticks < seconds * 50; ticks++) {
         if (pmr_record_version(&record) != seen) {
-            seen = pmr_record_read(&record, text);
+            if (pmr_record_read(&record, text, &seen, &e) != PMR_OK) {
+                fprintf(stderr, "%s\n", e.message);
+                break;
+            }
             printf("version %llu: %s\n", (unsigned long long) seen, text);
             fflush(stdout);
         }

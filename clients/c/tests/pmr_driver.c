@@ -13,11 +13,22 @@
  *   refresh | size                              -> SIZE size=N
  *   record OFF | format OFF PAYLOAD             -> RECORD payload=N version=V
  *   read                                        -> READ version=V first=W equal=0|1
- *   readcheck MILLIS                            -> CHECKED reads=N torn=T versions=D first=F last=L backwards=B
+ *   readcheck MILLIS [MIN MAXMILLIS]            -> CHECKED reads=N torn=T versions=D first=F last=L backwards=B
+ *                                                  (for MILLIS, then on until MIN versions were seen or MAXMILLIS passed)
  *   write COUNT                                 -> WROTE version=V value=W (COUNT versions, every word = last value + 1)
  *   writehalf V                                 -> HALF  (begins a write, sets half of the words to V, and stops there)
  *   attached                                    -> ATTACHED pid:alive ...
  *   layout                                      -> LAYOUT Class.FIELD VALUE ... (the client's constants, by their Java names)
+ *   version                                     -> VERSION text major minor patch (the library's, then the header's)
+ *   read [MS]                                   -> as read, through pmr_record_read_timed when MS is given
+ *   list ROOT                                   -> LIST count=N sum=S (a whole walk of the NodeList at ROOT)
+ *   hash ROOT KEY...                            -> HASH KEY=VALUE|KEY=- ...
+ *   skip ROOT KEY...                            -> SKIP KEY=VALUE/FLOOR/CEILING ... (- for none)
+ *   skipwalk ROOT FROM                          -> SKIPWALK count=N keysum=S (the keys from FROM on, in order)
+ *   consume ROOT [GRACE_MS] | ringclose         -> CONSUMER head=H consumed=C | RINGCLOSED
+ *   ringread LIMIT                              -> RINGREAD count=N first=F last=L sum=S head=H (payloads' first 8 bytes)
+ *   receive ROOT                                -> RECEIVER position=P
+ *   bcastread LIMIT                             -> BCAST count=N first=F last=L sum=S lapped=L lost=K
  *   attachloop shm|file NAME N                  -> LOOPED n=N failed=F [first failure] (opens read-only and closes, N times)
  *
  * Failures answer "ERROR KIND message" with KIND the Java ErrorKind name.
@@ -88,6 +99,34 @@ static void layout(void) {
         {"RecordLayout.SLOT_PAYLOAD_OFFSET", PMR_RECORD_SLOT_PAYLOAD_OFFSET}, {"RecordLayout.MAX_PAYLOAD", PMR_RECORD_MAX_PAYLOAD},
         {"RecordLayout.slotStride(1)", PMR_RECORD_SLOT_STRIDE(1)}, {"RecordLayout.slotStride(56)", PMR_RECORD_SLOT_STRIDE(56)},
         {"RecordLayout.slotStride(57)", PMR_RECORD_SLOT_STRIDE(57)}, {"RecordLayout.footprint(100)", (long long) PMR_RECORD_FOOTPRINT(100)},
+        {"RegionLayout.MAX_RESERVED_SPAN", (long long) PMR_MAX_RESERVED_SPAN}, {"RegionLayout.MIN_DIRECT_BASE", (long long) PMR_MIN_DIRECT_BASE},
+        {"RegionLayout.USER_SPACE_END", (long long) PMR_USER_SPACE_END},
+        {"StructureLayout.ALIGNMENT", PMR_STRUCTURE_ALIGNMENT}, {"StructureLayout.MAGIC_OFFSET", PMR_STRUCTURE_MAGIC_OFFSET},
+        {"StructureLayout.VERSION_OFFSET", PMR_STRUCTURE_VERSION_OFFSET},
+        {"StructureLayout.Heap.MAGIC", (long long) PMR_HEAP_MAGIC}, {"StructureLayout.Heap.VERSION", PMR_HEAP_VERSION},
+        {"StructureLayout.Heap.START_OFFSET", PMR_HEAP_START_OFFSET}, {"StructureLayout.Heap.END_OFFSET", PMR_HEAP_END_OFFSET},
+        {"StructureLayout.Heap.BUMP_OFFSET", PMR_HEAP_BUMP_OFFSET}, {"StructureLayout.Heap.SIZE", PMR_HEAP_SIZE},
+        {"StructureLayout.List.MAGIC", (long long) PMR_LIST_MAGIC}, {"StructureLayout.List.VERSION", PMR_LIST_VERSION},
+        {"StructureLayout.List.NODE_SIZE_OFFSET", PMR_LIST_NODE_SIZE_OFFSET}, {"StructureLayout.List.FIRST_OFFSET", PMR_LIST_FIRST_OFFSET},
+        {"StructureLayout.List.LAST_OFFSET", PMR_LIST_LAST_OFFSET}, {"StructureLayout.List.COUNT_OFFSET", PMR_LIST_COUNT_OFFSET},
+        {"StructureLayout.List.HEAP_OFFSET", PMR_LIST_HEAP_OFFSET}, {"StructureLayout.List.SIZE", PMR_LIST_SIZE},
+        {"StructureLayout.List.NODE_NEXT_OFFSET", PMR_LIST_NODE_NEXT_OFFSET},
+        {"StructureLayout.List.NODE_PAYLOAD_OFFSET", PMR_LIST_NODE_PAYLOAD_OFFSET},
+        {"StructureLayout.List.MIN_NODE_SIZE", PMR_LIST_MIN_NODE_SIZE},
+        {"StructureLayout.Hash.MAGIC", (long long) PMR_HASH_MAGIC}, {"StructureLayout.Hash.VERSION", PMR_HASH_VERSION},
+        {"StructureLayout.Hash.CAPACITY_OFFSET", PMR_HASH_CAPACITY_OFFSET}, {"StructureLayout.Hash.COUNT_OFFSET", PMR_HASH_COUNT_OFFSET},
+        {"StructureLayout.Hash.TABLE_OFFSET", PMR_HASH_TABLE_OFFSET}, {"StructureLayout.Hash.SIZE", PMR_HASH_SIZE},
+        {"StructureLayout.Hash.SLOT_KEY_OFFSET", PMR_HASH_SLOT_KEY_OFFSET},
+        {"StructureLayout.Hash.SLOT_VALUE_OFFSET", PMR_HASH_SLOT_VALUE_OFFSET}, {"StructureLayout.Hash.SLOT_SIZE", PMR_HASH_SLOT_SIZE},
+        {"StructureLayout.Skip.MAGIC", (long long) PMR_SKIP_MAGIC}, {"StructureLayout.Skip.VERSION", PMR_SKIP_VERSION},
+        {"StructureLayout.Skip.MAX_LEVEL_OFFSET", PMR_SKIP_MAX_LEVEL_OFFSET}, {"StructureLayout.Skip.COUNT_OFFSET", PMR_SKIP_COUNT_OFFSET},
+        {"StructureLayout.Skip.HEAD_OFFSET", PMR_SKIP_HEAD_OFFSET}, {"StructureLayout.Skip.HEAP_OFFSET", PMR_SKIP_HEAP_OFFSET},
+        {"StructureLayout.Skip.RANDOM_OFFSET", PMR_SKIP_RANDOM_OFFSET},
+        {"StructureLayout.Skip.TOP_LEVEL_OFFSET", PMR_SKIP_TOP_LEVEL_OFFSET}, {"StructureLayout.Skip.SIZE", PMR_SKIP_SIZE},
+        {"StructureLayout.Skip.NODE_KEY_OFFSET", PMR_SKIP_NODE_KEY_OFFSET},
+        {"StructureLayout.Skip.NODE_VALUE_OFFSET", PMR_SKIP_NODE_VALUE_OFFSET},
+        {"StructureLayout.Skip.NODE_LEVEL_OFFSET", PMR_SKIP_NODE_LEVEL_OFFSET},
+        {"StructureLayout.Skip.NODE_NEXT_OFFSET", PMR_SKIP_NODE_NEXT_OFFSET}, {"StructureLayout.Skip.MAX_LEVEL", PMR_SKIP_MAX_LEVEL},
     };
     printf("LAYOUT");
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -97,14 +136,21 @@ static void layout(void) {
 }
 
 /* Reads the record for MILLIS ms; its payload is words that a writer always sets all equal. */
-static void readcheck(long millis) {
+static void readcheck(long millis, uint64_t min_versions, long max_millis) {
     uint32_t words = record.payload_size / 8;
     uint64_t *copy = calloc(words == 0 ? 1 : words, 8);
-    uint64_t reads = 0, torn = 0, versions = 0, backwards = 0, first = 0, last = 0, deadline = ms() + (uint64_t) millis;
+    uint64_t start = ms(), reads = 0, torn = 0, versions = 0, backwards = 0, first = 0, last = 0, deadline = start + (uint64_t) millis;
+    uint64_t limit = start + (uint64_t) (max_millis > millis ? max_millis : millis);
     int any = 0;
     do {
         for (int k = 0; k < 256; k++) {
-            uint64_t v = pmr_record_read(&record, copy);
+            uint64_t v = 0;
+            pmr_error e;
+            if (pmr_record_read(&record, copy, &v, &e) != PMR_OK) {
+                printf("ERROR %s %s\n", pmr_kind(e.code), e.message);
+                free(copy);
+                return;
+            }
             for (uint32_t i = 1; i < words; i++) {
                 if (copy[i] != copy[0]) {
                     torn++;
@@ -123,17 +169,64 @@ static void readcheck(long millis) {
             last = v;
             reads++;
         }
-    } while (ms() < deadline);
+    } while (ms() < deadline || (versions < min_versions && ms() < limit));
     free(copy);
     printf("CHECKED reads=%llu torn=%llu versions=%llu first=%llu last=%llu backwards=%llu\n", (unsigned long long) reads,
            (unsigned long long) torn, (unsigned long long) versions, (unsigned long long) first, (unsigned long long) last,
            (unsigned long long) backwards);
 }
 
+static int64_t walked;
+static pmr_ring_consumer *consumer;
+static pmr_broadcast_receiver receiver;
+static int have_receiver;
+static uint64_t got_first, got_last, got_sum;
+static int got_any;
+
+static void collect_start(void) {
+    got_any = 0;
+    got_first = got_last = got_sum = 0;
+}
+
+/* collects a message: its payload's first 8 bytes (0 if shorter), the first and last of a read, their sum */
+static int collect(void *context, int32_t type, const void *payload, uint32_t length) {
+    (void) context;
+    (void) type;
+    uint64_t v = 0;
+    memcpy(&v, payload, length < 8 ? length : 8);
+    if (!got_any) {
+        got_first = v;
+        got_any = 1;
+    }
+    got_last = v;
+    got_sum += v;
+    return 0;
+}
+
+static int sum_keys(void *context, int64_t key, int64_t value) {
+    (void) context;
+    (void) value;
+    walked = (int64_t) ((uint64_t) walked + (uint64_t) key);
+    return 0;
+}
+
+/* Closes the open region, with the ring consumer and receiver that read it. */
+static void forget_region(void) {
+    pmr_ring_consumer_close(consumer);
+    consumer = NULL;
+    if (have_receiver) {
+        pmr_broadcast_receiver_close(&receiver);
+        have_receiver = 0;
+    }
+    pmr_close(region);
+    region = NULL;
+    have_record = 0;
+}
+
 static void command(char *line) {
-    char *a[8] = {0};
+    char *a[64] = {0};
     int n = 0;
-    for (char *t = strtok(line, " \t\n"); t != NULL && n < 8; t = strtok(NULL, " \t\n")) {
+    for (char *t = strtok(line, " \t\n"); t != NULL && n < 64; t = strtok(NULL, " \t\n")) {
         a[n++] = t;
     }
     if (n == 0) {
@@ -150,11 +243,14 @@ static void command(char *line) {
         } else if (n > 4 && strcmp(a[4], "fallback") == 0) {
             flags |= PMR_ALLOW_OFFSET_FALLBACK;
         }
-        rc = strcmp(a[1], "file") == 0 ? pmr_open_file(a[2], flags, &region, &e) : pmr_open(a[2], flags, &region, &e);
+        pmr_region *opened; /* a region open before stays open until this one succeeds (a DIRECT base taken here) */
+        rc = strcmp(a[1], "file") == 0 ? pmr_open_file(a[2], flags, &opened, &e) : pmr_open(a[2], flags, &opened, &e);
         if (rc != PMR_OK) {
             error(&e);
             return;
         }
+        forget_region();
+        region = opened;
         printf("OPENED base=%llx direct=%d size=%llu slot=%d\n", (unsigned long long) (uintptr_t) pmr_base(region),
                pmr_is_direct(region), (unsigned long long) pmr_size(region), pmr_attach_slot(region));
     } else if (strcmp(c, "create") == 0 && n >= 6) {
@@ -167,17 +263,19 @@ static void command(char *line) {
         }
         printf("CREATED base=%llx size=%llu\n", (unsigned long long) (uintptr_t) pmr_base(region), (unsigned long long) pmr_size(region));
     } else if (strcmp(c, "close") == 0) {
-        pmr_close(region);
-        region = NULL;
-        have_record = 0;
+        forget_region();
         printf("CLOSED\n");
     } else if (strcmp(c, "exit") == 0) {
-        pmr_close(region);
+        forget_region();
         printf("BYE\n");
         fflush(stdout);
         exit(0);
     } else if (strcmp(c, "layout") == 0) {
         layout();
+    } else if (strcmp(c, "version") == 0) {
+        int major, minor, patch;
+        const char *text = pmr_version(&major, &minor, &patch);
+        printf("VERSION %s %d %d %d header %s\n", text, major, minor, patch, PMR_VERSION_STRING);
     } else if (strcmp(c, "attachloop") == 0 && n >= 4) {
         long count = strtol(a[3], NULL, 10), failed = 0;
         char first[sizeof e.message] = "";
@@ -242,6 +340,110 @@ static void command(char *line) {
             return;
         }
         printf("SIZE size=%llu\n", (unsigned long long) pmr_size(region));
+    } else if (strcmp(c, "list") == 0 && n >= 2) {
+        pmr_list list;
+        uint64_t count = 0;
+        int64_t sum = 0;
+        if (pmr_list_attach(region, strtoull(a[1], NULL, 10), &list, &e) != PMR_OK || pmr_list_walk(&list, NULL, NULL, &count, &sum, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("LIST count=%llu sum=%lld\n", (unsigned long long) count, (long long) sum);
+    } else if (strcmp(c, "hash") == 0 && n >= 2) {
+        pmr_hash hash;
+        if (pmr_hash_attach(region, strtoull(a[1], NULL, 10), &hash, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        char out[4096] = "HASH";
+        for (int i = 2; i < n; i++) {
+            int64_t key = strtoll(a[i], NULL, 10), value;
+            int found;
+            if (pmr_hash_get(&hash, key, &value, &found, &e) != PMR_OK) {
+                error(&e);
+                return;
+            }
+            size_t used = strlen(out);
+            found ? snprintf(out + used, sizeof out - used, " %lld=%lld", (long long) key, (long long) value)
+                  : snprintf(out + used, sizeof out - used, " %lld=-", (long long) key);
+        }
+        printf("%s\n", out);
+    } else if (strcmp(c, "skip") == 0 && n >= 2) {
+        pmr_skip skip;
+        if (pmr_skip_attach(region, strtoull(a[1], NULL, 10), &skip, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        char out[4096] = "SKIP";
+        for (int i = 2; i < n; i++) {
+            int64_t key = strtoll(a[i], NULL, 10), value, fk, ck;
+            int found, hf, hc;
+            if (pmr_skip_get(&skip, key, &value, &found, &e) != PMR_OK || pmr_skip_floor(&skip, key, &hf, &fk, NULL, &e) != PMR_OK
+                || pmr_skip_ceiling(&skip, key, &hc, &ck, NULL, &e) != PMR_OK) {
+                error(&e);
+                return;
+            }
+            char v[32] = "-", f[32] = "-", cc[32] = "-";
+            if (found) snprintf(v, sizeof v, "%lld", (long long) value);
+            if (hf) snprintf(f, sizeof f, "%lld", (long long) fk);
+            if (hc) snprintf(cc, sizeof cc, "%lld", (long long) ck);
+            size_t used = strlen(out);
+            snprintf(out + used, sizeof out - used, " %lld=%s/%s/%s", (long long) key, v, f, cc);
+        }
+        printf("%s\n", out);
+    } else if (strcmp(c, "skipwalk") == 0 && n >= 3) {
+        pmr_skip skip;
+        uint64_t count = 0;
+        walked = 0;
+        if (pmr_skip_attach(region, strtoull(a[1], NULL, 10), &skip, &e) != PMR_OK
+            || pmr_skip_walk(&skip, strtoll(a[2], NULL, 10), sum_keys, NULL, &count, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("SKIPWALK count=%llu keysum=%lld\n", (unsigned long long) count, (long long) walked);
+    } else if (strcmp(c, "consume") == 0 && n >= 2) {
+        pmr_ring_consumer_close(consumer);
+        consumer = NULL;
+        if (pmr_ring_consumer_open(region, strtoull(a[1], NULL, 10), n >= 3 ? strtol(a[2], NULL, 10) : 10, &consumer, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("CONSUMER head=%llu consumed=%llu\n", (unsigned long long) pmr_ring_position(consumer),
+               (unsigned long long) pmr_ring_consumed(consumer));
+    } else if (strcmp(c, "ringclose") == 0) {
+        pmr_ring_consumer_close(consumer);
+        consumer = NULL;
+        printf("RINGCLOSED\n");
+    } else if (strcmp(c, "ringread") == 0 && n >= 2 && consumer != NULL) {
+        int count = 0;
+        collect_start();
+        if (pmr_ring_read(consumer, collect, NULL, (int) strtol(a[1], NULL, 10), &count, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("RINGREAD count=%d first=%llu last=%llu sum=%llu head=%llu\n", count, (unsigned long long) got_first,
+               (unsigned long long) got_last, (unsigned long long) got_sum, (unsigned long long) pmr_ring_position(consumer));
+    } else if (strcmp(c, "receive") == 0 && n >= 2) {
+        if (have_receiver) {
+            pmr_broadcast_receiver_close(&receiver);
+            have_receiver = 0;
+        }
+        if (pmr_broadcast_receiver_open(region, strtoull(a[1], NULL, 10), &receiver, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        have_receiver = 1;
+        printf("RECEIVER position=%llu\n", (unsigned long long) receiver.cursor);
+    } else if (strcmp(c, "bcastread") == 0 && n >= 2 && have_receiver) {
+        int count = 0;
+        collect_start();
+        if (pmr_broadcast_receive(&receiver, collect, NULL, (int) strtol(a[1], NULL, 10), &count, &e) != PMR_OK) {
+            error(&e);
+            return;
+        }
+        printf("BCAST count=%d first=%llu last=%llu sum=%llu lapped=%llu lost=%llu\n", count, (unsigned long long) got_first,
+               (unsigned long long) got_last, (unsigned long long) got_sum, (unsigned long long) receiver.lapped,
+               (unsigned long long) receiver.lost);
     } else if ((strcmp(c, "record") == 0 && n >= 2) || (strcmp(c, "format") == 0 && n >= 3)) {
         rc = c[0] == 'r' ? pmr_record_attach(region, strtoull(a[1], NULL, 10), &record, &e)
                          : pmr_record_format(region, strtoull(a[1], NULL, 10), (uint32_t) strtoul(a[2], NULL, 10), &record, &e);
@@ -256,7 +458,13 @@ static void command(char *line) {
     } else if (strcmp(c, "read") == 0) {
         uint32_t words = (record.payload_size + 7) / 8;
         uint64_t *copy = calloc(words, 8);
-        uint64_t v = pmr_record_read(&record, copy);
+        uint64_t v = 0;
+        rc = n >= 2 ? pmr_record_read_timed(&record, copy, strtol(a[1], NULL, 10), &v, &e) : pmr_record_read(&record, copy, &v, &e);
+        if (rc != PMR_OK) {
+            free(copy);
+            error(&e);
+            return;
+        }
         int equal = 1;
         for (uint32_t i = 1; i < record.payload_size / 8; i++) {
             equal &= copy[i] == copy[0];
@@ -265,12 +473,16 @@ static void command(char *line) {
                (unsigned long long) pmr_record_repaired(&record));
         free(copy);
     } else if (strcmp(c, "readcheck") == 0 && n >= 2) {
-        readcheck(strtol(a[1], NULL, 10));
+        readcheck(strtol(a[1], NULL, 10), n >= 4 ? strtoull(a[2], NULL, 10) : 0, n >= 4 ? strtol(a[3], NULL, 10) : 0);
     } else if (strcmp(c, "write") == 0 && n >= 2) {
         long count = strtol(a[1], NULL, 10);
         uint32_t words = (record.payload_size + 7) / 8;
         uint64_t *buf = calloc(words, 8);
-        pmr_record_read(&record, buf);
+        if (pmr_record_read(&record, buf, NULL, &e) != PMR_OK) {
+            free(buf);
+            error(&e);
+            return;
+        }
         uint64_t value = buf[0];
         for (long k = 0; k < count; k++) {
             value++;
@@ -316,7 +528,7 @@ static void command(char *line) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("READY pid=%d\n", (int) getpid());
-    char line[1024];
+    char line[16384];
     while (fgets(line, sizeof line, stdin) != NULL) {
         command(line);
     }

@@ -1,14 +1,14 @@
 /**
  * panmap: shared memory between processes through the Foreign Function and Memory API.
- * The public API is the package {@code dev.panmap}; everything under {@code dev.panmap.internal} may
- * change without notice.
+ * <p>
+ * Exported, and so the public API: {@code dev.panmap} (regions, records, the writer lock, options and
+ * errors), {@code dev.panmap.structures} (the list, hash index, skip list and heap that live inside a
+ * region) and {@code dev.panmap.ipc} (rings and broadcast between processes). Not exported:
+ * {@code dev.panmap.internal} and the packages below it (the platform backends and the jextract
+ * bindings), which may change without notice. The module requires nothing but {@code java.base}.
  */
 module dev.panmap {
     exports dev.panmap;
     exports dev.panmap.structures;
     exports dev.panmap.ipc;
-
-    requires static info.picocli;
-
-    opens dev.panmap.cli to info.picocli;
 }

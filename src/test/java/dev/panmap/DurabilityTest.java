@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.RegionChild;
+import dev.panmap.testing.Requirement;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +26,7 @@ class DurabilityTest {
 
     @Test
     void creatingAFileRegionFsyncsTheFileAndItsDirectory() throws Exception {
+        Requirement.command("strace", "strace", "to watch the child's calls");
         Path trace = dir.resolve("trace.txt");
         Path file = dir.resolve("durable.region");
         try (ChildJvm child = ChildJvm.startWrapped(List.of("strace", "-f", "-qq", "-e", "trace=openat,msync,fsync", "-o", trace.toString()),

@@ -15,7 +15,7 @@ import java.util.concurrent.locks.LockSupport;
  * }</pre>
  *
  * For a consumer that should sleep in the kernel until a producer wakes it, see
- * {@link RingConsumer#blockingIdle(long)}.
+ * {@link RingConsumer#blockingIdle(int, long)}.
  */
 public interface IdleStrategy {
     /** Called after each poll; {@code workCount} 0 means nothing was done. */

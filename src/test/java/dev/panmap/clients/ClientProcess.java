@@ -1,5 +1,6 @@
 package dev.panmap.clients;
 
+import dev.panmap.testing.Requirement;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -49,6 +50,8 @@ final class ClientProcess implements AutoCloseable {
         if (built) {
             return;
         }
+        Requirement.command("make", "make", "to build the C client");
+        Requirement.command("cc", "gcc", "to build the C client");
         List<String> command = List.of("make", "-s", "-C", C_SOURCES.toString(), "OUT=" + C_BUILD, "all", "asan", "tsan");
         Result r = run(command, Map.of(), Duration.ofMinutes(3));
         if (r.exit != 0) {
@@ -95,7 +98,9 @@ final class ClientProcess implements AutoCloseable {
         }
     }
 
+    /** The environment of every python3 run here: it skips the test if there is no python3. */
     static Map<String, String> pythonEnv() {
+        Requirement.command("python3", "python3", "to run the Python client");
         return Map.of("PYTHONPATH", PYTHON.toString(), "PYTHONDONTWRITEBYTECODE", "1");
     }
 

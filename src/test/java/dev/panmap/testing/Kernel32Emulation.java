@@ -70,6 +70,7 @@ public final class Kernel32Emulation {
             bind(Path.of(built));
             return;
         }
+        Requirement.command("gcc", "gcc", "to build the kernel32 emulation");
         Path library;
         try {
             Path out = Path.of("target", "emulation");

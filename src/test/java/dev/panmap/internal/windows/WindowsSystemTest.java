@@ -118,8 +118,14 @@ class WindowsSystemTest {
 
     @Test
     void theCmdLauncherRunsTheJarWithThisJdk() throws Exception {
-        Path jar = Path.of("target", "panmap.jar");
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(jar), "no target/panmap.jar: mvn package first");
+        Path cli = Path.of("cli", "target");
+        boolean built;
+        try (var jars = java.nio.file.Files.newDirectoryStream(cli, "panmap-cli-*-all.jar")) {
+            built = jars.iterator().hasNext();
+        } catch (java.io.IOException e) {
+            built = false;
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(built, "no cli/target/panmap-cli-*-all.jar: package the command line first");
         ProcessBuilder pb = new ProcessBuilder("cmd.exe", "/c", "panmap.cmd", "--version")
             .redirectError(dir.resolve("stderr.txt").toFile()); // Wine's JVM warns there (process group affinity)
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));

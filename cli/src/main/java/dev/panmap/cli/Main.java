@@ -19,7 +19,7 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code panmap} command line: entry point of {@code target/panmap.jar} and the {@code panmap}
+ * The {@code panmap} command line: entry point of the executable {@code panmap-cli-*-all.jar} and the {@code panmap}
  * launcher. Exit codes: 0 success, 1 a native or region error, 2 bad usage. An error is one line on
  * stderr, {@code KIND: message} (e.g. {@code NOT_FOUND: shm_open("/x", O_RDONLY|O_CLOEXEC, 0) failed:
  * ENOENT (No such file or directory)}); {@code --verbose} adds the stack trace.

@@ -10,18 +10,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The {@code ./panmap} launcher and {@code target/panmap.jar} as a user runs them: an integration
- * test (failsafe), so it runs after {@code package} has built the shaded jar.
+ * The repository's {@code ./panmap} launcher and {@code cli/target/panmap-cli-*-all.jar} as a user
+ * runs them: an integration test (failsafe), so it runs after {@code package} has built the shaded jar.
  */
 @LinuxOnly
 class LauncherIT {
     private static String run(String... args) throws IOException, InterruptedException {
-        Path launcher = Path.of("panmap").toAbsolutePath();
+        Path launcher = Path.of("..", "panmap").toAbsolutePath().normalize(); // this project is cli/
         assertThat(launcher).isExecutable();
-        assertThat(Path.of("target", "panmap.jar")).exists();
+        try (Stream<Path> jars = Files.list(Path.of("target"))) {
+            assertThat(jars.map(p -> p.getFileName().toString())).as("the jar the launcher runs")
+                .anyMatch(n -> n.startsWith("panmap-cli-") && n.endsWith("-all.jar"));
+        }
         List<String> command = new ArrayList<>(List.of(launcher.toString()));
         command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();

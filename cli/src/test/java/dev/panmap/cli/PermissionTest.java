@@ -4,6 +4,7 @@ import static dev.panmap.cli.CliTest.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panmap.SharedRegion;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -79,19 +81,22 @@ class PermissionTest {
             "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDWR|O_NONBLOCK|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
     }
 
-    /** The CLI's classes and picocli, copied where nobody can read them (the build tree and ~/.m2 may not be). */
+    /** The CLI's classes, the library and picocli, copied where nobody can read them (the build tree and ~/.m2 may not be). */
     private String worldReadableClassPath() throws IOException {
         Path cp = dir.resolve("cp");
-        Path classes = location(Main.class);
-        Path picocli = location(CommandLine.class);
-        copyTree(classes, cp.resolve("classes"));
-        Files.copy(picocli, cp.resolve("picocli.jar"));
+        List<String> entries = new ArrayList<>();
+        for (Class<?> type : List.of(Main.class, SharedRegion.class, CommandLine.class)) {
+            Path from = location(type);
+            Path to = cp.resolve(entries.size() + "-" + from.getFileName());
+            copyTree(from, to);
+            entries.add(to.toString());
+        }
         try (Stream<Path> all = Files.walk(dir)) {
             for (Path p : all.toList()) {
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
             }
         }
-        return cp.resolve("classes") + ":" + cp.resolve("picocli.jar");
+        return String.join(":", entries);
     }
 
     private static Path location(Class<?> type) {

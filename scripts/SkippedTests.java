@@ -1,0 +1,76 @@
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+/**
+ * The tests a run skipped and why, read from the surefire and failsafe XML reports under the given
+ * build folders, one line per reason with the tests it covers. Run by scripts/requirements.sh report
+ * with the JDK's source launcher: java scripts/SkippedTests.java target cli/target demo/target
+ */
+public final class SkippedTests {
+    public static void main(String[] args) throws Exception {
+        Map<String, List<String>> byReason = new TreeMap<>();
+        int tests = 0;
+        for (String arg : args) {
+            for (String reports : List.of("surefire-reports", "failsafe-reports")) {
+                Path dir = Path.of(arg, reports);
+                if (!Files.isDirectory(dir)) {
+                    continue;
+                }
+                try (Stream<Path> files = Files.list(dir)) {
+                    for (Path file : files.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml")).sorted().toList()) {
+                        tests += read(file, byReason);
+                    }
+                }
+            }
+        }
+        int skipped = byReason.values().stream().mapToInt(List::size).sum();
+        System.out.println("skipped tests: " + skipped + " of " + tests + (skipped == 0 ? "" : ", by reason:"));
+        byReason.forEach((reason, names) -> System.out.println("  " + names.size() + " x " + reason + "\n      " + String.join(", ", names)));
+    }
+
+    private static int read(Path file, Map<String, List<String>> byReason) throws Exception {
+        var factory = DocumentBuilderFactory.newInstance();
+        factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+        Element suite;
+        try {
+            suite = factory.newDocumentBuilder().parse(file.toFile()).getDocumentElement();
+        } catch (IOException | org.xml.sax.SAXException e) {
+            System.out.println("  (cannot read " + file + ": " + e.getMessage() + ")");
+            return 0;
+        }
+        NodeList cases = suite.getElementsByTagName("testcase");
+        for (int i = 0; i < cases.getLength(); i++) {
+            Element test = (Element) cases.item(i);
+            NodeList skipped = test.getElementsByTagName("skipped");
+            if (skipped.getLength() > 0) {
+                String reason = reason((Element) skipped.item(0));
+                String className = test.getAttribute("classname");
+                String name = className.substring(className.lastIndexOf('.') + 1) + "." + test.getAttribute("name");
+                byReason.computeIfAbsent(reason.isEmpty() ? "(no reason given)" : reason, r -> new ArrayList<>()).add(name);
+            }
+        }
+        return cases.getLength();
+    }
+
+    /**
+     * A disabled test's reason is the message attribute; an aborted one's (a failed assumption) is
+     * the first line of the stack trace in the element: "...TestAbortedException: Assumption failed: why".
+     */
+    private static String reason(Element skipped) {
+        String message = skipped.getAttribute("message").strip();
+        if (message.isEmpty()) {
+            message = skipped.getTextContent().strip().lines().findFirst().orElse("");
+            message = message.replaceFirst("^[\\w.$]+(Exception|Error): ", "").replaceFirst("^Assumption failed: ", "");
+        }
+        return message.replaceAll("\\s+", " ");
+    }
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# What `make test` needs from the machine besides a JDK >= 22, in one place (used by make test and
+# .ci/run):
+#
+#   scripts/requirements.sh install        as root with apt-get: installs the Debian packages that
+#                                          are missing and says which (PANMAP_NO_INSTALL=1: never);
+#                                          otherwise says what is missing and what will be skipped.
+#                                          Records the missing groups in target/requirements-missing.
+#   scripts/requirements.sh has GROUP      exit 0 if GROUP (e.g. wine) is complete
+#   scripts/requirements.sh run GROUP... -- COMMAND...
+#                                          runs COMMAND if every GROUP is complete, else says it skips it
+#   scripts/requirements.sh report         the summary at the end of make test: what was missing, the
+#                                          tests that skipped and why; exits 1 when something was
+#                                          skipped for a missing requirement and CI=true
+#   scripts/requirements.sh list           the table below
+#
+# The JDK is not in the table: Debian 12 has none >= 22 (scripts/find-jdk finds one, or says how to
+# get one). Maven comes from ./mvnw, which needs curl or wget (else it downloads with Java) and unzip
+# (else it takes the .tar.gz).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+missing_file=$root/target/requirements-missing
+
+# group | commands (all needed; a|b: either) | Debian packages | what needs it, skipped without it
+table() {
+  cat <<'EOF'
+make|make|make|the build itself (make test cannot start without it)
+cc|cc|gcc libc6-dev|the ABI conformance probe, the C client and its ASan/UBSan/TSan builds (cross-language tests), the command line's C writer test
+python3|python3|python3|the shared_memory interop test and the Python client's cross-language tests
+util-linux|setpriv prlimit taskset flock unshare|util-linux|the tests run as another user, under a memory-lock limit or in a pid namespace; jcstress pins its actors
+strace|strace|strace|DurabilityTest, which watches a child's msync and fsync calls
+mingw|x86_64-w64-mingw32-gcc|gcc-mingw-w64-x86-64-win32|the Windows ABI conformance probe and the Wine harness's build
+wine|wine64|/usr/lib/wine/wine64|wine64|the Wine harness (the Windows backend's call sequences run under Wine)
+venv|/usr/share/doc/python3-venv|python3-venv|the clients' package test: a fresh venv where pip installs the Python client, pytest and mypy (from PyPI, into target/)
+pkg-config|pkg-config|pkgconf|the clients' package test: the C client's installed example, built through pkg-config
+EOF
+}
+
+# A command, or one of "a|b", present? /absolute paths are checked as files.
+present() {
+  local alt
+  IFS='|' read -ra alts <<<"$1"
+  for alt in "${alts[@]}"; do
+    if [[ $alt == /* ]]; then [ -x "$alt" ] && return 0; else command -v "$alt" >/dev/null 2>&1 && return 0; fi
+  done
+  return 1
+}
+
+# The fields of a group's line: group, commands, packages, purpose (commands may hold "a|b").
+fields() {
+  local line=$1
+  group=${line%%|*}
+  purpose=${line##*|}
+  local middle=${line#*|}
+  middle=${middle%|*}
+  packages=${middle##*|}
+  commands=${middle%|*}
+}
+
+# The commands of a group that are missing, one line each.
+missing_commands() {
+  local c
+  for c in $commands; do present "$c" || echo "$c"; done
+}
+
+line_of() { table | grep "^$1|" || { echo "requirements: no group $1 (scripts/requirements.sh list)" >&2; exit 2; }; }
+
+group_missing() {
+  local line
+  line=$(line_of "$1") || exit 2
+  fields "$line"
+  [ -n "$(missing_commands)" ]
+}
+
+cmd=${1:-}
+case $cmd in
+  list)
+    table | while IFS= read -r line; do
+      fields "$line"
+      printf '%-11s %-40s %s\n' "$group" "$packages" "$purpose"
+    done
+    ;;
+
+  install)
+    mkdir -p "$root/target"
+    need_groups=()
+    need_packages=()
+    while IFS= read -r line; do
+      fields "$line"
+      if group_missing "$group"; then
+        need_groups+=("$group")
+        need_packages+=($packages)
+      fi
+    done < <(table)
+    if [ ${#need_groups[@]} -eq 0 ]; then
+      : >"$missing_file"
+      echo "requirements: all present ($(table | cut -d'|' -f1 | tr '\n' ' '))"
+      exit 0
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${PANMAP_NO_INSTALL:-}" != 1 ]; then
+      echo "requirements: installing the Debian packages ${need_packages[*]} (for: ${need_groups[*]})"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "${need_packages[@]}" </dev/null
+    fi
+    : >"$missing_file"
+    still=0
+    while IFS= read -r line; do
+      fields "$line"
+      if group_missing "$group"; then
+        still=1
+        echo "$group" >>"$missing_file"
+        echo "requirements: MISSING $group (Debian: $packages): skipped: $purpose"
+      fi
+    done < <(table)
+    if [ $still = 1 ]; then
+      if [ "$(id -u)" != 0 ]; then
+        echo "requirements: not root, so nothing was installed; as root: apt-get install $(table | while IFS= read -r l; do fields "$l"; grep -qx "$group" "$missing_file" && printf '%s ' $packages; done)"
+      fi
+      if grep -qx make "$missing_file"; then
+        echo "requirements: make is missing: make test cannot run" >&2
+        exit 1
+      fi
+    else
+      echo "requirements: all present now"
+    fi
+    ;;
+
+  has)
+    ! group_missing "$2"
+    ;;
+
+  run)
+    shift
+    groups=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do groups+=("$1"); shift; done
+    [ "${1:-}" = -- ] && shift
+    lacking=()
+    for g in "${groups[@]}"; do group_missing "$g" && lacking+=("$g"); done
+    if [ ${#lacking[@]} -gt 0 ]; then
+      echo "requirements: SKIPPED $* (missing: ${lacking[*]})"
+      exit 0
+    fi
+    exec "$@"
+    ;;
+
+  report)
+    echo "== requirements: what this run could not do"
+    skipped=0
+    if [ -s "$missing_file" ]; then
+      while IFS= read -r g; do
+        fields "$(line_of "$g")"
+        echo "MISSING $g (Debian: $packages): skipped: $purpose"
+        skipped=1
+      done <"$missing_file"
+    else
+      echo "nothing missing: every requirement was present"
+    fi
+    # the tests that skipped, with their reasons, from the surefire and failsafe reports of this run
+    jdk=$("$root/scripts/find-jdk")
+    "$jdk/bin/java" "$root/scripts/SkippedTests.java" "$root/target" "$root/cli/target" "$root/demo/target" || true
+    if [ $skipped = 1 ] && [ "${CI:-}" = true ]; then
+      echo "requirements: CI=true and requirements were missing: failing (install them: scripts/requirements.sh install, as root)" >&2
+      exit 1
+    fi
+    ;;
+
+  *)
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
