@@ -86,7 +86,7 @@ fi
 
 # ---------------------------------------------------------------- the class path, as Windows paths
 [ -d target/test-classes ] || { echo "windows-jvm: no target/test-classes: run mvn test-compile first" >&2; exit 1; }
-"$mvn" -B -q -o --no-transfer-progress dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/windows-jvm.classpath >/dev/null
+"$mvn" -B -q --no-transfer-progress dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/windows-jvm.classpath >/dev/null
 winpath() { local p; p=$(realpath "$1"); echo "Z:${p//\//\\}"; }
 cp_win="$(winpath target/test-classes);$(winpath target/classes);$(winpath "$console_jar")"
 IFS=: read -r -a jars <target/windows-jvm.classpath || true  # no final newline
