@@ -165,10 +165,12 @@ def region_command(r: Region, a: List[str]) -> None:
         out("RECORD payload=%d version=%d" % (record.payload_size, record.version))
     elif c == "list":
         lst = NodeList(r, int(a[1]))
-        count = 0
-        for _ in lst.nodes():
+        # one walk for both figures: a Java writer may be adding nodes between two walks
+        count, total = 0, 0
+        for _, value in lst.nodes():
             count += 1
-        out("LIST count=%d sum=%d" % (count, lst.sum()))
+            total += value
+        out("LIST count=%d sum=%d" % (count, total))
     elif c == "hash":
         h = HashIndex(r, int(a[1]))
         values = [(k, h.get(k)) for k in map(int, a[2:])]
