@@ -86,6 +86,29 @@ class CoordinationTest {
         }
     }
 
+    /**
+     * A dead process's slot above a free one: the next attach takes the free slot and must still
+     * clear the dead stamp (before, it stayed listed, alive=false, until an attach happened to claim
+     * that very slot: AttachTableStressTest's final check failed on it in CI now and then).
+     */
+    @Test
+    void anAttachClearsDeadStampsInSlotsOtherThanTheOneItTakes() throws Exception {
+        int self = (int) ProcessHandle.current().pid();
+        try (ChildJvm leaving = regionChild(); ChildJvm dying = regionChild()) { // slots 1 and 2
+            int dyingPid = (int) dying.pid();
+            leaving.send("close");
+            leaving.awaitPrefix("CLOSED", WAIT); // slot 1 is free again
+            dying.kill();
+            assertThat(region.attachedProcesses()).as("before the next attach, the dead stamp is listed")
+                .contains(new ProcessInfo(dyingPid, region.attachedProcesses().stream().filter(p -> p.pid() == dyingPid)
+                    .findFirst().orElseThrow().startTime(), false));
+            try (SharedRegion next = SharedRegion.open(name)) { // takes slot 1
+                assertThat(next.attachedProcesses()).as("after an attach that took another slot")
+                    .extracting(ProcessInfo::pid).containsExactly(self, self);
+            }
+        }
+    }
+
     /** The holder record as a crash (or a process in another pid namespace) would leave it. */
     private void forgeHolderRecord(long stamp, long start) {
         MemorySegment header = MemorySegment.ofAddress(region.baseAddress()).reinterpret(region.dataOffset());

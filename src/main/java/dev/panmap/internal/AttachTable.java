@@ -67,6 +67,7 @@ public final class AttachTable {
                     header.putLong(slot + SLOT_ATTACHED_MILLIS_OFFSET, System.currentTimeMillis());
                     header.putLongRelease(slot + SLOT_STAMP_OFFSET, stamp); // over a dead process's stamp, if any
                     ownSlot = i;
+                    tidyDead();
                     return i;
                 }
             }
@@ -110,8 +111,8 @@ public final class AttachTable {
 
     /**
      * Clears the stamps of dead processes, where liveness is judged by pid (no kernel liveness):
-     * registration claims only cleared slots there. With kernel liveness a dead process's slot is
-     * simply taken by the next register(), whose lock says it is free.
+     * registration claims only cleared slots there. With kernel liveness register() takes the first
+     * slot whose lock is free, then tidies the others ({@link #tidyDead()}).
      */
     private void reclaimDead() {
         for (int i = 0; i < capacity; i++) {
@@ -119,6 +120,24 @@ public final class AttachTable {
             long stamp = header.getLongVolatile(slot + SLOT_STAMP_OFFSET);
             if (stamp != 0 && !alive(i, stamp)) {
                 header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0); // from the very stamp judged dead
+            }
+        }
+    }
+
+    /**
+     * Clears the stamps that dead processes left in slots other than ours (kernel liveness, FORMAT.md
+     * §3.4 "a tidying process"): a stamped slot whose lock we can take has no live holder; holding its
+     * lock, we clear the stamp from the very value read, then let the lock go. Without this a dead
+     * process's stamp stays listed until a later attach happens to claim that same slot. It costs one
+     * {@code fcntl} per stamped slot, none per empty one.
+     */
+    private void tidyDead() {
+        for (int i = 0; i < capacity; i++) {
+            long slot = slotOffset(i);
+            long stamp = header.getLongVolatile(slot + SLOT_STAMP_OFFSET);
+            if (i != ownSlot && stamp != 0 && platform.tryLockByte(handle, lockBase + i)) {
+                header.compareAndSetLong(slot + SLOT_STAMP_OFFSET, stamp, 0);
+                platform.unlockByte(handle, lockBase + i);
             }
         }
     }
