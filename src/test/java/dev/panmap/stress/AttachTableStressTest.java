@@ -53,6 +53,11 @@ class AttachTableStressTest {
                     return;
                 }
                 int j = 1 + kills[0] % CYCLERS;
+                if (run.control.progress(j) == 0 && run.control.aux(j) == 0) {
+                    // not yet attached once (a JVM start under load can outlast the kill interval):
+                    // killing it now would test nothing and starve the run of cycles; wait for it
+                    return;
+                }
                 StressRun.Kid victim = cyclers[j];
                 run.control.killed(j, victim.jvm.pid()); // before the kill: the lister excuses it from here on
                 run.kill(victim);
