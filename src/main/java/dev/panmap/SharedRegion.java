@@ -662,6 +662,17 @@ public final class SharedRegion implements AutoCloseable {
         return new Permissions(platform.status(handle).permissions());
     }
 
+    /**
+     * {@return the user (POSIX uid) that owns the shared object or file, as the system reports it now;
+     * -1 where the system has no such owner (Windows)} With {@link #permissions()}, what a process
+     * that opened another user's region ({@link RegionOptions#trustedOwners(int...)}) checks before it
+     * trusts what it reads.
+     */
+    public int ownerUid() {
+        checkOpen();
+        return platform.status(handle).ownerUid();
+    }
+
     /** {@return the process that created the region, if recorded} */
     public Optional<ProcessInfo> creator() {
         if (header == null) {

@@ -84,7 +84,7 @@ final class ListCommand implements Callable<Integer> {
                 case NOT_FOUND -> "removed while listing";
                 default -> e.kind() + ": " + e.getMessage();
             };
-            return new Entry(name, null, sizeOf(file), modeOf(file), RegionInfo.owner(file), note);
+            return new Entry(name, null, sizeOf(file), modeOf(file), RegionInfo.owner(file, uidOf(file)), note);
         }
     }
 
@@ -93,6 +93,14 @@ final class ListCommand implements Callable<Integer> {
             return Strings.size(Files.size(file));
         } catch (IOException e) {
             return "?";
+        }
+    }
+
+    private static int uidOf(Path file) {
+        try {
+            return (Integer) Files.getAttribute(file, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return -1;
         }
     }
 

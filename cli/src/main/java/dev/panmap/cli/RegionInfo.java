@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * What {@code inspect} and {@code list} show of a region, read once from its header.
  *
- * @param owner            the owning user of the object or file, or null if unknown
+ * @param owner            the owning user of the object or file, e.g. {@code nobody (uid 65534)}, or null if unknown
+ * @param ownerUid         its uid, or -1 where the system has none (Windows)
  * @param recordedBase     the base address in the header (DIRECT), or 0
  * @param mappedAt         where this process mapped the region to look at it
  * @param creator          the creating process, or null
@@ -28,7 +29,7 @@ import java.util.Map;
  * @param reservedSpan     the most the region (header included) may grow to
  * @param pages            the pages that back the region here, as the kernel reports them, or null if it does not
  */
-record RegionInfo(String name, SharedRegion.Backing backing, String owner, long size, long regionSize, long dataOffset,
+record RegionInfo(String name, SharedRegion.Backing backing, String owner, int ownerUid, long size, long regionSize, long dataOffset,
                   Addressing addressing, long recordedBase, boolean offsetFallback, long mappedAt, String mode,
                   int layoutVersion, ProcessInfo creator, Instant createdAt, ProcessInfo lockHolder, long lockAcquisitions,
                   long staleRecoveries, ProcessInfo lastStaleHolder, int maxAttached, List<ProcessInfo> attached,
@@ -45,7 +46,7 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
             case SHARED_MEMORY -> SHM_DIRECTORY.resolve(r.name().substring(1));
             case ANONYMOUS -> null;
         };
-        return new RegionInfo(r.name(), r.backing(), owner(path), r.size(), r.regionSize(), r.dataOffset(), r.addressing(),
+        return new RegionInfo(r.name(), r.backing(), owner(path, r.ownerUid()), r.ownerUid(), r.size(), r.regionSize(), r.dataOffset(), r.addressing(),
             r.recordedBaseAddress(), r.isOffsetFallback(), r.baseAddress(), r.permissions().toString(), r.layoutVersion(),
             r.creator().orElse(null), r.createdAt().orElse(null), lock.holder().orElse(null), lock.acquisitions(),
             lock.staleRecoveries(), lock.lastStaleHolder().orElse(null), r.maxAttached(), r.attachedProcesses(), r.generation(),
@@ -64,16 +65,23 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
         }
     }
 
-    /** {@return the user owning {@code path}, or null if the system does not say} */
-    static String owner(Path path) {
-        if (path == null) {
-            return null;
+    /**
+     * {@return the user owning the object: its name (looked up through {@code path}, when it has one) and
+     * {@code uid} as the descriptor says, or null if the system says neither}
+     */
+    static String owner(Path path, int uid) {
+        String name = null;
+        if (path != null) {
+            try {
+                name = Files.getOwner(path, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName();
+            } catch (IOException | UnsupportedOperationException | SecurityException e) {
+                name = null;
+            }
         }
-        try {
-            return Files.getOwner(path).getName();
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            return null;
+        if (uid < 0) {
+            return name;
         }
+        return name == null || name.equals(Integer.toString(uid)) ? "uid " + uid : name + " (uid " + uid + ")";
     }
 
     long liveAttached() {
@@ -95,6 +103,7 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, long 
         m.put("name", name);
         m.put("backing", backing.name());
         m.put("owner", owner);
+        m.put("ownerUid", ownerUid < 0 ? null : ownerUid);
         m.put("size", size);
         m.put("regionSize", regionSize);
         m.put("dataOffset", dataOffset);

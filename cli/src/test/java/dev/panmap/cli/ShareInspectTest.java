@@ -32,13 +32,14 @@ class ShareInspectTest {
     }
 
     @Test
-    void shareHandsAnAnonymousRegionToInspect() {
+    void shareHandsAnAnonymousRegionToInspect() throws Exception {
         Path socket = dir.resolve("share.sock");
         try (ChildJvm share = Cli.start("share", "--size", "1M", "--socket", socket.toString(), "--count", "1")) {
             String sharing = share.awaitPrefix("sharing memfd:panmap-", Cli.WAIT);
             assertThat(sharing).endsWith(": 1M of data, OFFSET, 4K pages; handing it to this user's processes on " + socket);
             Map<String, Object> info = CliTest.inspectJson("--socket", socket.toString());
-            assertThat(info).containsEntry("backing", "ANONYMOUS").containsEntry("owner", null).containsEntry("size", 1L << 20)
+            assertThat(info).containsEntry("backing", "ANONYMOUS")
+                .containsEntry("ownerUid", ((Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid")).longValue()).containsEntry("size", 1L << 20)
                 .containsEntry("creatorPid", share.pid());
             assertThat(share.awaitPrefix("handed to pid ", Cli.WAIT)).matches("\\d+");
             assertThat(share.awaitExit(Cli.WAIT)).isZero();

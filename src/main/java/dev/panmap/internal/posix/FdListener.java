@@ -118,7 +118,7 @@ final class FdListener implements Platform.Listener {
         }
         PosixPlatform.Fd handle = new PosixPlatform.Fd(r.fd(), "memfd \"" + r.text() + "\" from pid " + s.pid());
         try {
-            int self = Memfd.getuid();
+            int self = Memfd.geteuid();
             if (s.uid() != self && s.uid() != 0) {
                 throw new RegionException(ErrorKind.PERMISSION_DENIED, "the process at " + path + " (pid " + s.pid() + ") runs as uid "
                     + s.uid() + ": a region is taken only from this user (uid " + self + ") or root");

@@ -683,7 +683,7 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public int currentUid() {
-        return Memfd.getuid();
+        return Memfd.geteuid();
     }
 
     @Override
