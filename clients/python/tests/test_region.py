@@ -189,10 +189,10 @@ def test_inspect_prints_the_java_schema(region: Region, name: str) -> None:
     out = subprocess.run([sys.executable, "-m", "panmap_region", "inspect", name, "--json"], env=env, check=True,
                          stdout=subprocess.PIPE).stdout
     info = json.loads(out)
-    assert list(info) == ["name", "backing", "owner", "size", "regionSize", "dataOffset", "generation", "reservedSpan",
-                          "addressing", "baseAddress", "mode", "layoutVersion", "creatorPid", "creator", "createdAt",
-                          "lockHolder", "lockAcquisitions", "lockStaleRecoveries", "lastStaleHolder", "maxAttached",
-                          "attached", "pages"]
+    assert list(info) == ["name", "backing", "owner", "ownerUid", "size", "regionSize", "dataOffset", "generation",
+                          "reservedSpan", "addressing", "baseAddress", "mode", "layoutVersion", "creatorPid", "creator",
+                          "createdAt", "lockHolder", "lockAcquisitions", "lockStaleRecoveries", "lastStaleHolder",
+                          "maxAttached", "attached", "pages", "locks"]
     assert info["name"] == name and info["mode"] == "0600" and info["baseAddress"] is None and info["size"] == 1 << 16
     assert info["attached"] == [{"pid": os.getpid(), "startTime": region.start_time, "alive": True}]
 

@@ -702,6 +702,27 @@ public final class SharedRegion implements AutoCloseable {
         return attachTable == null ? List.of() : attachTable.list();
     }
 
+    /**
+     * {@return who holds the region's lock bytes now, as the system reports it}: the writer lock's byte
+     * and the attach slots' bytes, one entry per holder of each, writer lock first. Locks of this
+     * region object's own descriptor are not listed. A read ({@link LockHolding#exclusive() shared}) lock
+     * is not panmap's: a process with read access put it there, and it keeps writers (or attaches) out
+     * while it stays. Empty where the system cannot say (Windows). For tools ({@code panmap inspect}).
+     */
+    public List<LockHolding> lockHoldings() {
+        checkOpen();
+        List<LockHolding> out = new java.util.ArrayList<>();
+        for (Platform.ByteLock l : platform.locksHeld(handle, WRITER_LOCK_BYTE, 1)) {
+            out.add(new LockHolding(-1, l.exclusive(), l.pid()));
+        }
+        if (attachTable != null) {
+            for (Platform.ByteLock l : platform.locksHeld(handle, SLOT_LOCK_BYTE, attachTable.capacity())) {
+                out.add(new LockHolding((int) (l.offset() - SLOT_LOCK_BYTE), l.exclusive(), l.pid()));
+            }
+        }
+        return out;
+    }
+
     @Override
     public String toString() {
         return "SharedRegion[" + name() + ", " + backing() + (raw ? ", raw" : ", " + addressing + (offsetFallback ? " (offset fallback)" : ""))

@@ -264,6 +264,22 @@ public interface Platform {
     /** {@return whether another handle, in any process, holds a lock on byte {@code offset}} (never this handle's own) */
     boolean lockedElsewhere(Handle handle, long offset);
 
+    /**
+     * A lock another handle holds on byte {@code offset} of an object, as the system reports it:
+     * exclusive (a writer's) or shared (a read lock, which any process with read access can take),
+     * and the process that holds it, -1 where the system does not say (a process of another pid
+     * namespace, or of another user this one may not look at).
+     */
+    record ByteLock(long offset, boolean exclusive, int pid) {}
+
+    /**
+     * {@return the locks other handles hold on bytes {@code [offset, offset + count)}}, each holder of a
+     * byte once, in byte order; empty where the system cannot say (Windows)
+     */
+    default java.util.List<ByteLock> locksHeld(Handle handle, long offset, long count) {
+        return java.util.List.of();
+    }
+
     // ------------------------------------------------------------------ processes
 
     /** {@return this process's id} */

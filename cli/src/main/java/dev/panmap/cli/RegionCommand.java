@@ -105,11 +105,14 @@ abstract class RegionCommand implements Callable<Integer> {
     }
 
     /** {@return the error of a command that waited {@code seconds} for the writer lock of {@code target} in vain} */
-    static dev.panmap.RegionException lockNotHad(dev.panmap.WriterLock lock, Target target, double seconds) {
-        dev.panmap.ProcessInfo holder = lock.holder().orElse(null);
+    static dev.panmap.RegionException lockNotHad(SharedRegion region, Target target, double seconds) {
+        dev.panmap.ProcessInfo holder = region.writerLock().holder().orElse(null);
+        java.util.List<dev.panmap.LockHolding> readers = region.lockHoldings().stream().filter(l -> l.writerLock() && !l.exclusive()).toList();
+        String why = !readers.isEmpty() ? " by no writer: it is " + readers.getFirst().describe() + " (a process with read access;"
+                + " see docs/SECURITY.md)"
+            : holder == null ? " (no holder recorded)" : " by pid " + holder.pid();
         return new dev.panmap.RegionException(dev.panmap.ErrorKind.WOULD_BLOCK, "the writer lock of " + target.label() + " is held"
-            + (holder == null ? " (no holder recorded: a process with read access may hold a read lock on its byte)" : " by pid " + holder.pid())
-            + "; gave up after " + seconds + " s (--wait)");
+            + why + "; gave up after " + seconds + " s (--wait)");
     }
 
     ParameterException usage(String message) {

@@ -359,6 +359,19 @@ public final class Posix {
      * pid namespaces: the kernel answers from the lock itself, not from a pid.
      */
     public static boolean ofdLockedElsewhere(int fd, long start, long length) {
+        return ofdGetLock(fd, start, length).type() != F_UNLCK();
+    }
+
+    /**
+     * What {@code F_OFD_GETLK} reports of {@code [start, start + length)}: the type of a lock another
+     * open file description holds there ({@code F_RDLCK}, {@code F_WRLCK}, or {@code F_UNLCK}: none),
+     * and its pid, which is -1 for an open-file-description lock (it belongs to no process; a classic
+     * POSIX lock reports its process). Asked as a write lock, so read locks count too.
+     */
+    public record LockConflict(int type, int pid) {}
+
+    /** {@code fcntl(fd, F_OFD_GETLK, {F_WRLCK, SEEK_SET, start, length})}; see {@link LockConflict}. */
+    public static LockConflict ofdGetLock(int fd, long start, long length) {
         Scratch s = SCRATCH.get();
         MemorySegment fl = s.flock;
         fl.fill((byte) 0);
@@ -375,7 +388,7 @@ public final class Posix {
         if (rc != 0) {
             throw failure("fcntl", fd + ", F_OFD_GETLK, {F_WRLCK, SEEK_SET, " + start + ", " + length + "}", errno(s));
         }
-        return flock.l_type(fl) != F_UNLCK();
+        return new LockConflict(flock.l_type(fl), flock.l_pid(fl));
     }
 
     private static boolean ofd(int fd, int cmd, short type, long start, long length) {

@@ -288,8 +288,8 @@ public final class PosixPlatform implements Platform {
                     problems.add("live mapping " + Flags.hex(live.start()) + " of " + live.what() + ", whose descriptor is closed");
                     continue;
                 }
-                long major = ((owner.device() >>> 8) & 0xfff) | ((owner.device() >>> 32) & ~0xfffL);
-                long minor = (owner.device() & 0xff) | ((owner.device() >>> 12) & ~0xffL);
+                long major = Flags.major(owner.device());
+                long minor = Flags.minor(owner.device());
                 for (String line : maps) {
                     String[] f = line.trim().split("\\s+", 6);
                     if (f.length < 5) {
@@ -741,6 +741,11 @@ public final class PosixPlatform implements Platform {
     @Override
     public boolean lockedElsewhere(Handle handle, long offset) {
         return withFd(handle, n -> Posix.ofdLockedElsewhere(n, offset, 1));
+    }
+
+    @Override
+    public List<ByteLock> locksHeld(Handle handle, long offset, long count) {
+        return withFd(handle, n -> LockOwners.held(n, offset, count, selfPid));
     }
 
     @Override
