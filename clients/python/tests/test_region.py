@@ -75,7 +75,7 @@ def test_a_fifo_is_refused_without_hanging() -> None:
     (8, 4, "INCOMPATIBLE_REGION"),            # another version (the checksum is recomputed below)
     (0, 0x1122334455667788, "INCOMPATIBLE_REGION"),  # another magic
     (80, 1, "CORRUPT_REGION"),                # a damaged checksum: created millis changed
-    (48, 1 << 47, "CORRUPT_REGION"),          # a span beyond 2^46
+    (48, 1 << 47, "CORRUPT_REGION"),          # a span beyond 2^45
     (40, 0x1000, "CORRUPT_REGION"),           # a DIRECT base below 2^16
     (40, (1 << 47) - 4096, "CORRUPT_REGION"),  # base + span past 2^47
 ])

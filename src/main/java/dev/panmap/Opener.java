@@ -46,6 +46,12 @@ final class Opener {
         if (mode.creates()) {
             plan = platform.planPages(anonymous ? null : target, options.hugePages(), options.hugePageSize());
             createSize = plan.round(createSize); // whole huge pages, header included
+            long span = raw ? createSize : spanFor(createSize, headerSize, plan);
+            if (options.size() > MAX_RESERVED_SPAN || span > MAX_RESERVED_SPAN || createSize > MAX_RESERVED_SPAN) {
+                throw new IllegalArgumentException("creating " + target.name() + ": " + Math.max(span, createSize) + " bytes with the header"
+                    + " (size " + options.size() + ", maxSize " + options.maxSize() + ") are more than a region may span, "
+                    + MAX_RESERVED_SPAN + " bytes (32 TiB) with the header: an attach refuses a larger one");
+            }
         }
         if (anonymous && handle == null) {
             String memfdName = target.name().substring(target.name().indexOf(':') + 1); // the kernel adds "memfd:"

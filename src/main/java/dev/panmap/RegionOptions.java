@@ -270,8 +270,8 @@ public final class RegionOptions {
      * {@code size()}.
      */
     public RegionOptions maxSize(long bytes) {
-        if (bytes < 0 || bytes > dev.panmap.internal.RegionLayout.MAX_RESERVED_SPAN / 2) {
-            throw new IllegalArgumentException("maximum size must be in [0, 32 TiB]: maxSize=" + bytes);
+        if (bytes < 0 || bytes > dev.panmap.internal.RegionLayout.MAX_RESERVED_SPAN) {
+            throw new IllegalArgumentException("maximum size must be in [0, 32 TiB], header included (checked at creation): maxSize=" + bytes);
         }
         return with(v -> v.maxSize = bytes);
     }
