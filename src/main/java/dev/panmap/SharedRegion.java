@@ -577,10 +577,32 @@ public final class SharedRegion implements AutoCloseable {
     /**
      * {@return the pages that back this region's mapping in this process}, read from the kernel
      * ({@code /proc/self/smaps}): the page size in effect, not the one asked for. Only pages this
-     * process has touched are resident here; {@code panmap inspect} touches one byte per 2 MiB first.
+     * process has touched are resident here; {@code panmap inspect} asks {@link #pageUsage(long)}, which
+     * first maps in what is resident already.
      * Empty where the system does not say (Windows).
      */
     public Optional<PageUsage> pageUsage() {
+        return pageUsage(0);
+    }
+
+    /**
+     * {@link #pageUsage()}, after mapping into this process, for a look, the pages of the data area's
+     * first {@code sample} bytes that are in memory already: one read per 2 MiB, each only where
+     * {@code mincore} says the page is resident, so that nothing is allocated or read from disk and a
+     * sparse region stays sparse (a read of a hole of a shared-memory object would allocate a page).
+     * The kernel then reports the page size in effect, transparent huge pages included. For tools
+     * ({@code panmap inspect}); {@code pageUsage(0)} is {@link #pageUsage()}.
+     */
+    public Optional<PageUsage> pageUsage(long sample) {
+        checkOpen();
+        MemorySegment data = segment();
+        long step = PageUsage.TRANSPARENT_HUGE_PAGE_SIZE;
+        for (long at = 0; at < Math.min(sample, data.byteSize()); at += step) {
+            MemorySegment page = data.asSlice(at, Math.min(platform.pageSize(), data.byteSize() - at));
+            if (page.address() % platform.pageSize() == 0 && platform.resident(page)) {
+                page.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0);
+            }
+        }
         checkOpen();
         return Optional.ofNullable(platform.pageUsage(mappingAddress, mappingSize));
     }

@@ -219,6 +219,14 @@ public interface Platform {
     /** Locks {@code range} into RAM ({@code mlock}), or fails with the system's reason. */
     void lockMemory(MemorySegment range);
 
+    /**
+     * {@return whether the first page of {@code page} (a page-aligned slice of a mapping) is in memory
+     * already}, asked without touching it (POSIX {@code mincore}); false where the system cannot say
+     */
+    default boolean resident(MemorySegment page) {
+        return false;
+    }
+
     /** Undoes {@link #lockMemory}. */
     void unlockMemory(MemorySegment range);
 

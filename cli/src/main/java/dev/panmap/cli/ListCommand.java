@@ -75,7 +75,7 @@ final class ListCommand implements Callable<Integer> {
     private static Entry examine(Path file) {
         String name = "/" + file.getFileName();
         try (SharedRegion region = SharedRegion.open(name, OpenMode.OPEN_READ_ONLY, RegionCommand.lookingOptions(Duration.ofMillis(100)))) {
-            RegionInfo info = RegionInfo.of(region);
+            RegionInfo info = RegionInfo.of(region, 0);
             return new Entry(name, info, Strings.size(info.size()), info.mode(), info.owner(), null);
         } catch (RegionException e) {
             String note = switch (e.kind()) {

@@ -40,7 +40,14 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, int o
     /** The directory where Linux keeps POSIX shared-memory objects, one file each. */
     static final Path SHM_DIRECTORY = Path.of("/dev/shm");
 
-    static RegionInfo of(SharedRegion r) {
+    /**
+     * How much of the data area inspect looks at for the page size in effect: the first 1 GiB, where
+     * resident already ({@link SharedRegion#pageUsage(long)}: a sparse region is not made resident).
+     */
+    static final long PAGE_SAMPLE = 1L << 30;
+
+    /** {@return what {@code r}'s header and the kernel say of it; {@code pageSample}: see {@link #PAGE_SAMPLE}} */
+    static RegionInfo of(SharedRegion r, long pageSample) {
         r.refresh(); // the size now: maps what another process grew, and says if the backing shrank
         WriterLock lock = r.writerLock();
         Path path = switch (r.backing()) {
@@ -52,19 +59,7 @@ record RegionInfo(String name, SharedRegion.Backing backing, String owner, int o
             r.recordedBaseAddress(), r.isOffsetFallback(), r.baseAddress(), r.permissions().toString(), r.layoutVersion(),
             r.creator().orElse(null), r.createdAt().orElse(null), lock.holder().orElse(null), lock.acquisitions(),
             lock.staleRecoveries(), lock.lastStaleHolder().orElse(null), r.maxAttached(), r.attachedProcesses(), r.generation(),
-            r.reservedSpan(), r.pageUsage().orElse(null), r.lockHoldings());
-    }
-
-    /**
-     * Reads one byte per 2 MiB of the data area, so that the pages that back the region are mapped in
-     * this process and {@code /proc/self/smaps} reports them: a look at the page size in effect, not
-     * a scan (a 1 GiB region is 512 reads).
-     */
-    static void touchForPages(SharedRegion r) {
-        java.lang.foreign.MemorySegment data = r.segment();
-        for (long at = 0; at < data.byteSize(); at += PageUsage.TRANSPARENT_HUGE_PAGE_SIZE) {
-            data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at);
-        }
+            r.reservedSpan(), r.pageUsage(pageSample).orElse(null), r.lockHoldings());
     }
 
     /**

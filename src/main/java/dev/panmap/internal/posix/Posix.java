@@ -80,6 +80,7 @@ public final class Posix {
     private static final MethodHandle MUNMAP = capturing(munmap$address(), munmap$descriptor());
     private static final MethodHandle MSYNC = capturing(msync$address(), msync$descriptor());
     private static final MethodHandle MADVISE = capturing(madvise$address(), madvise$descriptor());
+    private static final MethodHandle MINCORE = capturing(mincore$address(), mincore$descriptor());
     private static final MethodHandle MLOCK = capturing(mlock$address(), mlock$descriptor());
     private static final MethodHandle MUNLOCK = capturing(munlock$address(), munlock$descriptor());
     private static final MethodHandle KILL = capturing(kill$address(), kill$descriptor());
@@ -299,6 +300,26 @@ public final class Posix {
             throw unexpected("madvise", t);
         }
         check(rc, "madvise", Flags.hex(range.address()) + ", " + range.byteSize() + ", " + adviceName, s);
+    }
+
+    /**
+     * {@code mincore(page, length, vec)} for one page-aligned {@code page} slice: {@return whether its
+     * first page is in memory} (for a shared mapping, in the object's page cache where this process
+     * owns the object or may write it; otherwise only if this process has it mapped in). Never faults.
+     */
+    public static boolean resident(MemorySegment page) {
+        Scratch s = SCRATCH.get();
+        int rc;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vec = arena.allocate(1);
+            rc = (int) MINCORE.invokeExact(s.errno, page, Math.min(page.byteSize(), pageSize()), vec);
+            check(rc, "mincore", Flags.hex(page.address()) + ", " + Math.min(page.byteSize(), pageSize()), s);
+            return (vec.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0) & 1) != 0;
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("mincore", t);
+        }
     }
 
     /** {@code mlock(range)}. */

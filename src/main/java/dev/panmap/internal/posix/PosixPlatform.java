@@ -641,6 +641,11 @@ public final class PosixPlatform implements Platform {
     }
 
     @Override
+    public boolean resident(MemorySegment page) {
+        return Posix.resident(page);
+    }
+
+    @Override
     public void unlockMemory(MemorySegment range) {
         Posix.munlock(range);
     }
