@@ -408,7 +408,8 @@ public interface Platform {
     record Received(Handle handle, String name, Peer sender) {}
 
     /**
-     * Listens on a new socket at {@code path} (which must not exist), with exactly {@code permissions};
+     * Listens on a new socket at {@code path} (which must not exist, or be a socket of this user that
+     * nobody listens on), reachable there only with exactly {@code permissions};
      * only processes of the uids in {@code allowedUids} are handed anything.
      */
     default Listener listen(String path, int permissions, java.util.Set<Integer> allowedUids) {
