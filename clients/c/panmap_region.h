@@ -153,7 +153,7 @@ PMR_API const char *pmr_kind(int code);
 #define PMR_MIN_HEADER_SIZE            256
 #define PMR_DEFAULT_ATTACH_CAPACITY    64
 #define PMR_MAX_ATTACH_CAPACITY        65536
-#define PMR_MAX_RESERVED_SPAN          (UINT64_C(1) << 46)
+#define PMR_MAX_RESERVED_SPAN          (UINT64_C(1) << 45)
 #define PMR_MIN_DIRECT_BASE            (UINT64_C(1) << 16)
 #define PMR_USER_SPACE_END             (UINT64_C(1) << 47)
 #define PMR_DEFAULT_DIRECT_BASE        UINT64_C(0x600000000000) /* Java's; pmr_create() steps past taken ones (§8) */

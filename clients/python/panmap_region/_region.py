@@ -104,6 +104,55 @@ def _ofd_try(fd: int, byte: int) -> bool:
         raise _os_error(e, "fcntl(F_OFD_SETLK, byte %d)" % byte)
 
 
+def _locks_held(fd: int, first: int, count: int) -> List[Dict[str, Any]]:
+    """Who holds locks on bytes [first, first+count) through other descriptions, as Java's lockHoldings():
+    F_OFD_GETLK per byte, then the holders' pids from /proc/PID/fdinfo (an OFD lock reports pid -1)."""
+    conflicts = []
+    for byte in range(first, first + count):
+        kind, _whence, _start, _length, pid = _FLOCK.unpack(_ofd(fd, F_OFD_GETLK, F_WRLCK, byte))
+        if kind != F_UNLCK:
+            conflicts.append((byte, kind == F_WRLCK, pid))
+    if not conflicts:
+        return []
+    st = _os.fstat(fd)
+    obj = "%02x:%02x:%d" % (_os.major(st.st_dev), _os.minor(st.st_dev), st.st_ino)
+    owners: Dict[int, List[Tuple[int, bool]]] = {}
+    for proc in _os.listdir("/proc"):
+        if not proc.isdigit():
+            continue
+        try:
+            fds = _os.listdir("/proc/%s/fd" % proc)
+        except OSError:
+            continue
+        for n in fds:
+            if int(proc) == _os.getpid() and int(n) == fd:
+                continue
+            try:
+                other = _os.stat("/proc/%s/fd/%s" % (proc, n))
+                if (other.st_dev, other.st_ino) != (st.st_dev, st.st_ino):
+                    continue
+                with open("/proc/%s/fdinfo/%s" % (proc, n)) as f:
+                    for line in f:
+                        if not line.startswith("lock:") or "->" in line:
+                            continue
+                        w = line[5:].split()  # 1: OFDLCK ADVISORY READ -1 fe:00:9978112 START END
+                        if len(w) < 8 or w[5] != obj:
+                            continue
+                        end = (1 << 63) - 1 if w[7] == "EOF" else int(w[7])
+                        for byte in range(max(int(w[6]), first), min(end, first + count - 1) + 1):
+                            if (int(proc), w[3] == "WRITE") not in owners.setdefault(byte, []):
+                                owners[byte].append((int(proc), w[3] == "WRITE"))
+            except (OSError, ValueError):
+                continue
+    out = []
+    for byte, exclusive, pid in conflicts:
+        holders = sorted(owners.get(byte, [])) if pid <= 0 else [(pid, exclusive)]
+        for holder, write in holders or [(-1, exclusive)]:
+            out.append({"lock": "writer" if byte == WRITER_LOCK_BYTE else "slot %d" % (byte - SLOT_LOCK_BYTE),
+                        "type": "write" if write else "read", "pid": holder if holder > 0 else None})
+    return out
+
+
 def _ofd_held_elsewhere(fd: int, byte: int) -> bool:
     try:
         got = _ofd(fd, F_OFD_GETLK, F_WRLCK, byte)
@@ -630,12 +679,13 @@ class Region:
         try:
             owner: Optional[str] = _pwd.getpwuid(st.st_uid).pw_name
         except KeyError:
-            owner = None
+            owner = str(st.st_uid)
         last = self.word(LOCK_LAST_STALE_OFFSET)
         holder = self.lock_holder()
         creator_stamp = stamp_of(creator, creator_start)
         return {
-            "name": self.name, "backing": self.backing, "owner": owner, "size": self.size, "regionSize": self.mapped,
+            "name": self.name, "backing": self.backing, "owner": owner, "ownerUid": st.st_uid, "size": self.size,
+            "regionSize": self.mapped,
             "dataOffset": header_size, "generation": self.word(GENERATION_OFFSET), "reservedSpan": span,
             "addressing": "DIRECT" if addressing == ADDRESSING_DIRECT_MODE else "OFFSET",
             "baseAddress": "0x%x" % base if addressing == ADDRESSING_DIRECT_MODE else None,
@@ -650,6 +700,7 @@ class Region:
             "maxAttached": capacity,
             "attached": [p.json() for p in self.attached()],
             "pages": self._pages(),
+            "locks": _locks_held(self._fd, WRITER_LOCK_BYTE, 1) + _locks_held(self._fd, SLOT_LOCK_BYTE, capacity),
         }
 
     def _pages(self) -> Optional[Dict[str, Any]]:

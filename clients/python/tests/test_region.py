@@ -75,7 +75,7 @@ def test_a_fifo_is_refused_without_hanging() -> None:
     (8, 4, "INCOMPATIBLE_REGION"),            # another version (the checksum is recomputed below)
     (0, 0x1122334455667788, "INCOMPATIBLE_REGION"),  # another magic
     (80, 1, "CORRUPT_REGION"),                # a damaged checksum: created millis changed
-    (48, 1 << 47, "CORRUPT_REGION"),          # a span beyond 2^46
+    (48, 1 << 47, "CORRUPT_REGION"),          # a span beyond 2^45
     (40, 0x1000, "CORRUPT_REGION"),           # a DIRECT base below 2^16
     (40, (1 << 47) - 4096, "CORRUPT_REGION"),  # base + span past 2^47
 ])
@@ -189,10 +189,10 @@ def test_inspect_prints_the_java_schema(region: Region, name: str) -> None:
     out = subprocess.run([sys.executable, "-m", "panmap_region", "inspect", name, "--json"], env=env, check=True,
                          stdout=subprocess.PIPE).stdout
     info = json.loads(out)
-    assert list(info) == ["name", "backing", "owner", "size", "regionSize", "dataOffset", "generation", "reservedSpan",
-                          "addressing", "baseAddress", "mode", "layoutVersion", "creatorPid", "creator", "createdAt",
-                          "lockHolder", "lockAcquisitions", "lockStaleRecoveries", "lastStaleHolder", "maxAttached",
-                          "attached", "pages"]
+    assert list(info) == ["name", "backing", "owner", "ownerUid", "size", "regionSize", "dataOffset", "generation",
+                          "reservedSpan", "addressing", "baseAddress", "mode", "layoutVersion", "creatorPid", "creator",
+                          "createdAt", "lockHolder", "lockAcquisitions", "lockStaleRecoveries", "lastStaleHolder",
+                          "maxAttached", "attached", "pages", "locks"]
     assert info["name"] == name and info["mode"] == "0600" and info["baseAddress"] is None and info["size"] == 1 << 16
     assert info["attached"] == [{"pid": os.getpid(), "startTime": region.start_time, "alive": True}]
 

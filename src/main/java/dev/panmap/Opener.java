@@ -46,6 +46,12 @@ final class Opener {
         if (mode.creates()) {
             plan = platform.planPages(anonymous ? null : target, options.hugePages(), options.hugePageSize());
             createSize = plan.round(createSize); // whole huge pages, header included
+            long span = raw ? createSize : spanFor(createSize, headerSize, plan);
+            if (options.size() > MAX_RESERVED_SPAN || span > MAX_RESERVED_SPAN || createSize > MAX_RESERVED_SPAN) {
+                throw new IllegalArgumentException("creating " + target.name() + ": " + Math.max(span, createSize) + " bytes with the header"
+                    + " (size " + options.size() + ", maxSize " + options.maxSize() + ") are more than a region may span, "
+                    + MAX_RESERVED_SPAN + " bytes (32 TiB) with the header: an attach refuses a larger one");
+            }
         }
         if (anonymous && handle == null) {
             String memfdName = target.name().substring(target.name().indexOf(':') + 1); // the kernel adds "memfd:"
@@ -70,6 +76,9 @@ final class Opener {
         long size = 0;
         SharedRegion region = null;
         try {
+            if (!created && !anonymous) {
+                checkOwner();
+            }
             if (raw) {
                 size = created ? createSize : platform.status(handle).size();
                 if (size == 0) {
@@ -233,6 +242,47 @@ final class Opener {
                 }
             }
             default -> handle = platform.open(target, mode.writable());
+        }
+    }
+
+    /**
+     * The ownership rules of an existing object (see {@link RegionOptions#trustedOwners(int...)}), checked
+     * on the open descriptor before a byte of it is read: {@code OPEN_OR_CREATE} adopts only an object
+     * of this process's user with a mode no wider than it asked for, or one of a trusted owner; the
+     * other modes, given trusted owners, open only theirs or this user's.
+     */
+    private void checkOwner() {
+        int self = platform.currentUid();
+        Platform.Status status = platform.status(handle);
+        int owner = status.ownerUid();
+        if (self < 0 || owner < 0) {
+            return; // no POSIX owner (Windows): its access list decides
+        }
+        java.util.Set<Integer> trusted = options.trustedOwners();
+        if (trusted.contains(owner)) {
+            return;
+        }
+        String what = target.name() + " exists, owned by uid " + owner + " with mode " + new Permissions(status.permissions() & 0777)
+            + (status.permissions() > 0777 ? " (and bits 0" + Integer.toOctalString(status.permissions() & 07000) + ")" : "");
+        String trust = trusted.isEmpty() ? "no trusted owners are named" : "trusted owners: uid " + trusted.stream().map(String::valueOf)
+            .reduce((a, b) -> a + ", " + b).orElseThrow();
+        if (mode == OpenMode.OPEN_OR_CREATE) {
+            int asked = options.permissions().mode();
+            if (owner != self) {
+                throw new RegionException(ErrorKind.PERMISSION_DENIED, what + "; OPEN_OR_CREATE expected an object of this process's uid "
+                    + self + " with mode " + options.permissions() + " at most (" + trust + "): another user made it first, and would"
+                    + " read and write what this process puts in it. Name its owner in RegionOptions.trustedOwners to adopt it,"
+                    + " or open it with OPEN_ONLY");
+            }
+            if ((status.permissions() & ~asked) != 0) {
+                throw new RegionException(ErrorKind.PERMISSION_DENIED, what + ", wider than the " + options.permissions()
+                    + " OPEN_OR_CREATE asked for (bits 0" + Integer.toOctalString(status.permissions() & ~asked)
+                    + " are more): others could read or write it. Remove it, ask for its mode, or list this uid (" + self
+                    + ") in RegionOptions.trustedOwners to adopt it as it is");
+            }
+        } else if (!trusted.isEmpty() && owner != self) {
+            throw new RegionException(ErrorKind.PERMISSION_DENIED, what + "; expected an object of this process's uid " + self
+                + " or of a trusted owner (" + trust + ")");
         }
     }
 

@@ -72,6 +72,7 @@ public final class RegionOptions {
         HugePages hugePages = HugePages.NONE;
         long hugePageSize = DEFAULT_HUGE_PAGE_SIZE;
         boolean confinedToThread;
+        java.util.Set<Integer> trustedOwners = java.util.Set.of();
     }
 
     /** The huge page size asked for unless told otherwise: 2 MiB, what x86_64 offers everywhere. */
@@ -93,6 +94,7 @@ public final class RegionOptions {
     private final HugePages hugePages;
     private final long hugePageSize;
     private final boolean confinedToThread;
+    private final java.util.Set<Integer> trustedOwners;
 
     private RegionOptions(Values v) {
         this.size = v.size;
@@ -111,6 +113,7 @@ public final class RegionOptions {
         this.hugePages = v.hugePages;
         this.hugePageSize = v.hugePageSize;
         this.confinedToThread = v.confinedToThread;
+        this.trustedOwners = v.trustedOwners;
     }
 
     /** {@return a copy of these options with one change} */
@@ -132,6 +135,7 @@ public final class RegionOptions {
         v.hugePages = hugePages;
         v.hugePageSize = hugePageSize;
         v.confinedToThread = confinedToThread;
+        v.trustedOwners = trustedOwners;
         change.accept(v);
         return new RegionOptions(v);
     }
@@ -266,8 +270,8 @@ public final class RegionOptions {
      * {@code size()}.
      */
     public RegionOptions maxSize(long bytes) {
-        if (bytes < 0 || bytes > dev.panmap.internal.RegionLayout.MAX_RESERVED_SPAN / 2) {
-            throw new IllegalArgumentException("maximum size must be in [0, 32 TiB]: maxSize=" + bytes);
+        if (bytes < 0 || bytes > dev.panmap.internal.RegionLayout.MAX_RESERVED_SPAN) {
+            throw new IllegalArgumentException("maximum size must be in [0, 32 TiB], header included (checked at creation): maxSize=" + bytes);
         }
         return with(v -> v.maxSize = bytes);
     }
@@ -349,6 +353,41 @@ public final class RegionOptions {
     /** {@return whether regions opened with these options are confined to the opening thread} */
     public boolean confinedToThread() {
         return confinedToThread;
+    }
+
+    /**
+     * The users (POSIX uids) whose existing objects this process accepts as they are, owner and mode.
+     * Opening an existing region checks its owner and mode on the descriptor ({@code fstat}), before
+     * reading a byte of it:
+     * <ul>
+     * <li>{@link OpenMode#OPEN_OR_CREATE} adopts an existing object only if it is this process's user's
+     *     (effective uid) and its mode is no wider than {@link #permissions(Permissions)} asks, or if its
+     *     owner is one of these. Anything else is {@link ErrorKind#PERMISSION_DENIED}, naming the owner,
+     *     the mode and what was expected: another user who creates the name first (a squatter, in a
+     *     shared {@code /dev/shm} or a 1777 directory) would otherwise read and write everything this
+     *     process puts in it. List this process's own uid to adopt its own objects whatever their mode.</li>
+     * <li>{@link OpenMode#OPEN_ONLY}, {@link OpenMode#OPEN_READ_ONLY} and {@link OpenMode#OPEN_COPY_ON_WRITE}
+     *     open any owner's object (a consumer of another account is a real deployment) unless this set
+     *     is not empty: then only an object of one of these users or of this process's user.
+     *     {@link SharedRegion#ownerUid()} and {@link SharedRegion#permissions()} say what was opened.</li>
+     * </ul>
+     * Empty by default. Not used on Windows (no POSIX owner). See docs/SECURITY.md.
+     */
+    public RegionOptions trustedOwners(int... uids) {
+        java.util.Set<Integer> set = new java.util.TreeSet<>();
+        for (int uid : uids) {
+            if (uid < 0) {
+                throw new IllegalArgumentException("a uid is not negative: trustedOwners(" + uid + ")");
+            }
+            set.add(uid);
+        }
+        java.util.Set<Integer> copy = java.util.Collections.unmodifiableSet(set);
+        return with(v -> v.trustedOwners = copy);
+    }
+
+    /** {@return the users whose existing objects are accepted as they are (see {@link #trustedOwners(int...)}), ascending} */
+    public java.util.Set<Integer> trustedOwners() {
+        return trustedOwners;
     }
 
     /**

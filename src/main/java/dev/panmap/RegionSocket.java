@@ -38,16 +38,22 @@ public final class RegionSocket implements AutoCloseable {
         this.listener = listener;
     }
 
-    /** Listens at {@code path} (which must not exist), mode {@code 0600}, for processes of this user. */
+    /**
+     * Listens at {@code path}, mode {@code 0600}, for processes of this user. {@code path} must not
+     * exist, but for a socket of this user that nobody listens on any more (one a killed process left),
+     * which is replaced; anything else there is {@link ErrorKind#ALREADY_EXISTS}.
+     */
     public static RegionSocket listen(SharedRegion region, Path path) {
         Platform platform = region.platform();
         return listen(region, path, Permissions.ownerOnly(), Set.of(platform.currentUid()));
     }
 
     /**
-     * Listens at {@code path} (which must not exist) with exactly {@code socketMode}, handing the region
-     * only to processes whose uid is in {@code allowedUids}; others may connect (as far as the mode
-     * lets them) and are told why they were refused.
+     * Listens at {@code path} (as {@link #listen(SharedRegion, Path)} says) with exactly {@code socketMode},
+     * handing the region only to processes whose uid is in {@code allowedUids}; others may connect (as
+     * far as the mode lets them) and are told why they were refused. The socket is reachable at
+     * {@code path} only with that mode, whatever the umask: it is bound in a private directory beside
+     * it and linked there (docs/SECURITY.md §3).
      */
     public static RegionSocket listen(SharedRegion region, Path path, Permissions socketMode, Set<Integer> allowedUids) {
         Objects.requireNonNull(region, "region");

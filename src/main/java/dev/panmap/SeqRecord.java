@@ -32,9 +32,11 @@ public final class SeqRecord {
     private final int payloadSize;
     private final long stride;
     private final MemorySegment[] payloads; // the two slots' payloads, sliced once
+    private final long offset;
 
-    private SeqRecord(SharedRegion region, MemorySegment record, int payloadSize) {
+    private SeqRecord(SharedRegion region, long offset, MemorySegment record, int payloadSize) {
         this.region = region;
+        this.offset = offset;
         this.record = record;
         this.payloadSize = payloadSize;
         this.stride = RecordLayout.slotStride(payloadSize);
@@ -61,7 +63,7 @@ public final class SeqRecord {
         record.set(ValueLayout.JAVA_INT, PAYLOAD_SIZE_OFFSET, payloadSize);
         record.set(ValueLayout.JAVA_INT, SLOT_STRIDE_OFFSET, RecordLayout.slotStride(payloadSize));
         LONG.setRelease(record, (long) MAGIC_OFFSET, MAGIC_AND_VERSION);
-        return new SeqRecord(region, record, payloadSize);
+        return new SeqRecord(region, offset, record, payloadSize);
     }
 
     /** Attaches to a record formatted at data-area {@code offset}, checking its magic, version and sizes. */
@@ -79,7 +81,7 @@ public final class SeqRecord {
         if (payloadSize < 1 || payloadSize > MAX_PAYLOAD || head.get(ValueLayout.JAVA_INT, SLOT_STRIDE_OFFSET) != RecordLayout.slotStride(payloadSize)) {
             throw new RegionException(ErrorKind.CORRUPT_REGION, "the SeqRecord at offset " + offset + " of " + region.name() + " has inconsistent sizes");
         }
-        return new SeqRecord(region, slice(region, offset, RecordLayout.footprint(payloadSize)), payloadSize);
+        return new SeqRecord(region, offset, slice(region, offset, RecordLayout.footprint(payloadSize)), payloadSize);
     }
 
     private static void checkPayload(int payloadSize) {
@@ -117,30 +119,113 @@ public final class SeqRecord {
 
     /**
      * Copies a consistent payload into {@code into} (at least {@link #payloadSize()} bytes): never a
-     * mix of two writes. Takes no lock and makes no system call; retries only while a live writer
-     * laps it.
+     * mix of two writes. Takes no lock and makes no system call while it succeeds; retries while a
+     * live writer laps it.
+     *
+     * <p>Bounded against damage: a record that yields no consistent copy for a millisecond is checked
+     * against the writer lock. Nobody writes a record without holding it, so with the lock free the
+     * record is still, and one more try must succeed; if it does not (the published slot is left with
+     * an odd sequence, or its bytes change with no writer: the region was written by something other
+     * than {@link #write}), the read ends with {@link ErrorKind#CORRUPT_REGION}. A writer that holds
+     * the lock and never finishes (stopped, or hostile) keeps this read waiting; {@link #read(MemorySegment,
+     * java.time.Duration)} bounds that too.
      *
      * @return the version of the payload copied
+     * @throws RegionException {@link ErrorKind#CORRUPT_REGION} as above
      */
     public long read(MemorySegment into) {
+        return read(into, -1L);
+    }
+
+    /**
+     * As {@link #read(MemorySegment)}, giving up after {@code timeout} without a consistent copy.
+     *
+     * @return the version of the payload copied
+     * @throws RegionException {@link ErrorKind#WOULD_BLOCK} when the timeout passed (a writer holds the
+     *         lock and keeps the published slot in flux, or laps the reader all along), naming the slot
+     *         and its sequence; {@link ErrorKind#CORRUPT_REGION} as {@link #read(MemorySegment)} says
+     */
+    public long read(MemorySegment into, java.time.Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("a timeout is not negative: " + timeout);
+        }
+        return read(into, timeout.toNanos());
+    }
+
+    /** How long a read fails before it asks whether a writer holds the lock at all (and between two asks). */
+    private static final long CHECK_NANOS = 1_000_000;
+    /** Tries before a failing read looks at the clock: a lapped read normally succeeds at its second try. */
+    private static final int SPINS = 64;
+
+    private long read(MemorySegment into, long timeoutNanos) {
         if (into.byteSize() < payloadSize) {
             throw new IllegalArgumentException("destination of " + into.byteSize() + " bytes is smaller than the payload (" + payloadSize + ")");
         }
-        while (true) {
-            long published = (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET);
-            long slot = SLOTS_OFFSET + (published & 1) * stride;
-            long before = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
-            if ((before & 1) == 0) {
-                MemorySegment.copy(record, slot + SLOT_PAYLOAD_OFFSET, into, 0, payloadSize);
-                VarHandle.loadLoadFence();
-                long after = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
-                // both sequence loads equal: the copy is whole; published unchanged: it is this version
-                if (before == after && (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET) == published) {
-                    return published >>> 1;
+        long version = tryRead(into);
+        if (version >= 0) {
+            return version;
+        }
+        long start = System.nanoTime();
+        long checked = start;
+        long pause = 1_000;
+        for (int attempt = 1; ; attempt++) {
+            version = tryRead(into);
+            if (version >= 0) {
+                return version;
+            }
+            if (attempt < SPINS) {
+                Thread.onSpinWait();
+                continue;
+            }
+            long now = System.nanoTime();
+            if (timeoutNanos >= 0 && now - start >= timeoutNanos) {
+                throw new RegionException(ErrorKind.WOULD_BLOCK, "no consistent copy of " + describe() + " within "
+                    + java.time.Duration.ofNanos(timeoutNanos).toMillis() + " ms: " + state()
+                    + (region.writerLock().isHeldAnywhere() ? "; a writer holds the lock" : ""));
+            }
+            if (now - checked >= CHECK_NANOS) {
+                checked = now;
+                if (!region.writerLock().isHeldAnywhere()) {
+                    version = tryRead(into); // no writer: the record is still, this try sees it whole
+                    if (version >= 0) {
+                        return version;
+                    }
+                    throw new RegionException(ErrorKind.CORRUPT_REGION, describe() + " is damaged: " + state()
+                        + ", and no writer holds the lock (a writer leaves the published slot even; only it changes the record)");
                 }
             }
-            Thread.onSpinWait();
+            java.util.concurrent.locks.LockSupport.parkNanos(pause); // a writer holds the lock: wait for it without spinning a core
+            pause = Math.min(pause * 2, CHECK_NANOS);
         }
+    }
+
+    /** One attempt: {@return the version copied, or -1 if the copy may be torn} */
+    private long tryRead(MemorySegment into) {
+        long published = (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET);
+        long slot = SLOTS_OFFSET + (published & 1) * stride;
+        long before = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
+        if ((before & 1) == 0) {
+            MemorySegment.copy(record, slot + SLOT_PAYLOAD_OFFSET, into, 0, payloadSize);
+            VarHandle.loadLoadFence();
+            long after = (long) LONG.getAcquire(record, slot + SLOT_SEQUENCE_OFFSET);
+            // both sequence loads equal: the copy is whole; published unchanged: it is this version
+            if (before == after && (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET) == published) {
+                return published >>> 1;
+            }
+        }
+        return -1;
+    }
+
+    private String describe() {
+        return "the SeqRecord at data offset " + offset + " of " + region.name();
+    }
+
+    /** {@return the published slot and its sequence, for messages} */
+    private String state() {
+        long published = (long) LONG.getAcquire(record, (long) PUBLISHED_OFFSET);
+        long sequence = (long) LONG.getAcquire(record, SLOTS_OFFSET + (published & 1) * stride + SLOT_SEQUENCE_OFFSET);
+        return "published slot " + (published & 1) + " (version " + (published >>> 1) + ") has sequence " + sequence
+            + ((sequence & 1) != 0 ? " (odd: being written)" : "");
     }
 
     /**

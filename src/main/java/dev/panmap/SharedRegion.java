@@ -577,10 +577,32 @@ public final class SharedRegion implements AutoCloseable {
     /**
      * {@return the pages that back this region's mapping in this process}, read from the kernel
      * ({@code /proc/self/smaps}): the page size in effect, not the one asked for. Only pages this
-     * process has touched are resident here; {@code panmap inspect} touches one byte per 2 MiB first.
+     * process has touched are resident here; {@code panmap inspect} asks {@link #pageUsage(long)}, which
+     * first maps in what is resident already.
      * Empty where the system does not say (Windows).
      */
     public Optional<PageUsage> pageUsage() {
+        return pageUsage(0);
+    }
+
+    /**
+     * {@link #pageUsage()}, after mapping into this process, for a look, the pages of the data area's
+     * first {@code sample} bytes that are in memory already: one read per 2 MiB, each only where
+     * {@code mincore} says the page is resident, so that nothing is allocated or read from disk and a
+     * sparse region stays sparse (a read of a hole of a shared-memory object would allocate a page).
+     * The kernel then reports the page size in effect, transparent huge pages included. For tools
+     * ({@code panmap inspect}); {@code pageUsage(0)} is {@link #pageUsage()}.
+     */
+    public Optional<PageUsage> pageUsage(long sample) {
+        checkOpen();
+        MemorySegment data = segment();
+        long step = PageUsage.TRANSPARENT_HUGE_PAGE_SIZE;
+        for (long at = 0; at < Math.min(sample, data.byteSize()); at += step) {
+            MemorySegment page = data.asSlice(at, Math.min(platform.pageSize(), data.byteSize() - at));
+            if (page.address() % platform.pageSize() == 0 && platform.resident(page)) {
+                page.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0);
+            }
+        }
         checkOpen();
         return Optional.ofNullable(platform.pageUsage(mappingAddress, mappingSize));
     }
@@ -662,6 +684,17 @@ public final class SharedRegion implements AutoCloseable {
         return new Permissions(platform.status(handle).permissions());
     }
 
+    /**
+     * {@return the user (POSIX uid) that owns the shared object or file, as the system reports it now;
+     * -1 where the system has no such owner (Windows)} With {@link #permissions()}, what a process
+     * that opened another user's region ({@link RegionOptions#trustedOwners(int...)}) checks before it
+     * trusts what it reads.
+     */
+    public int ownerUid() {
+        checkOpen();
+        return platform.status(handle).ownerUid();
+    }
+
     /** {@return the process that created the region, if recorded} */
     public Optional<ProcessInfo> creator() {
         if (header == null) {
@@ -689,6 +722,27 @@ public final class SharedRegion implements AutoCloseable {
     public List<ProcessInfo> attachedProcesses() {
         checkOpen();
         return attachTable == null ? List.of() : attachTable.list();
+    }
+
+    /**
+     * {@return who holds the region's lock bytes now, as the system reports it}: the writer lock's byte
+     * and the attach slots' bytes, one entry per holder of each, writer lock first. Locks of this
+     * region object's own descriptor are not listed. A read ({@link LockHolding#exclusive() shared}) lock
+     * is not panmap's: a process with read access put it there, and it keeps writers (or attaches) out
+     * while it stays. Empty where the system cannot say (Windows). For tools ({@code panmap inspect}).
+     */
+    public List<LockHolding> lockHoldings() {
+        checkOpen();
+        List<LockHolding> out = new java.util.ArrayList<>();
+        for (Platform.ByteLock l : platform.locksHeld(handle, WRITER_LOCK_BYTE, 1)) {
+            out.add(new LockHolding(-1, l.exclusive(), l.pid()));
+        }
+        if (attachTable != null) {
+            for (Platform.ByteLock l : platform.locksHeld(handle, SLOT_LOCK_BYTE, attachTable.capacity())) {
+                out.add(new LockHolding((int) (l.offset() - SLOT_LOCK_BYTE), l.exclusive(), l.pid()));
+            }
+        }
+        return out;
     }
 
     @Override

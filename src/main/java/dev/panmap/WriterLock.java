@@ -321,6 +321,22 @@ public final class WriterLock {
         return owner == Thread.currentThread();
     }
 
+    /**
+     * {@return whether anyone holds the lock now}: a thread of this region object, or another
+     * descriptor anywhere (the system's lock; where the system keeps no liveness, a live recorded
+     * holder). A read lock that a process with read access put on the lock byte counts: it keeps
+     * writers out just the same.
+     */
+    boolean isHeldAnywhere() {
+        if (owner != null) {
+            return true;
+        }
+        if (platform.kernelLiveness(handle)) {
+            return platform.lockedElsewhere(handle, WRITER_LOCK_BYTE);
+        }
+        return holder().map(ProcessInfo::alive).orElse(false);
+    }
+
     /** {@return whether a thread of this region object holds the lock} */
     boolean isHeldHere() {
         return owner != null;

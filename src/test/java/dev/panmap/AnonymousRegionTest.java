@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.panmap.testing.AnonSenderChild;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.OtherUser;
 import dev.panmap.testing.RegionChild;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -159,18 +160,12 @@ class AnonymousRegionTest {
 
     @Test
     void aReceiverOfAnotherUserIsRefusedAndToldWhy() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "runs only as root (to start a child as nobody); this is "
-            + System.getProperty("user.name"));
-        Path setpriv = Stream.of("/usr/bin/setpriv", "/bin/setpriv").map(Path::of).filter(Files::isExecutable).findFirst().orElse(null);
-        assumeTrue(setpriv != null, "setpriv (util-linux) is not installed");
-        String classPath = worldReadableClassPath();
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        OtherUser.assumeAvailable();
         Path socketPath = dir.resolve("other.sock");
         try (SharedRegion region = SharedRegion.createAnonymous(RegionOptions.defaults().size(64 << 10));
              // a socket mode that lets nobody connect: the refusal must come from SO_PEERCRED, not the file mode
              RegionSocket socket = RegionSocket.listen(region, socketPath, Permissions.parse("0666"), Set.of(0));
-             ChildJvm other = ChildJvm.launchWith(List.of(setpriv.toString(), "--reuid=65534", "--regid=65534", "--clear-groups"),
-                 classPath, RegionChild.class)) {
+             ChildJvm other = OtherUser.start(dir, RegionChild.class)) {
             other.awaitPrefix("READY", WAIT);
             other.send("receive " + socketPath + " OPEN_ONLY");
             RegionSocket.Handover h = socket.handOver(WAIT).orElseThrow();
@@ -181,31 +176,5 @@ class AnonymousRegionTest {
             String error = other.awaitPrefix("ERROR ", WAIT);
             assertThat(error).startsWith("PERMISSION_DENIED ").contains("refused to hand over its region").contains("uid 65534");
         }
-    }
-
-    /** The main and test classes, copied where nobody can read them (the build tree may not be readable). */
-    private String worldReadableClassPath() throws IOException {
-        Path cp = dir.resolve("cp");
-        for (String tree : List.of("classes", "test-classes")) {
-            Path from = Path.of("target", tree).toAbsolutePath();
-            try (Stream<Path> all = Files.walk(from)) {
-                for (Path p : all.toList()) {
-                    Path to = cp.resolve(tree).resolve(from.relativize(p).toString());
-                    if (Files.isDirectory(p)) {
-                        Files.createDirectories(to);
-                    } else {
-                        Files.copy(p, to);
-                    }
-                }
-            } catch (UncheckedIOException e) {
-                throw e.getCause();
-            }
-        }
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.toList()) {
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
-            }
-        }
-        return cp.resolve("classes") + ":" + cp.resolve("test-classes");
     }
 }

@@ -219,6 +219,14 @@ public interface Platform {
     /** Locks {@code range} into RAM ({@code mlock}), or fails with the system's reason. */
     void lockMemory(MemorySegment range);
 
+    /**
+     * {@return whether the first page of {@code page} (a page-aligned slice of a mapping) is in memory
+     * already}, asked without touching it (POSIX {@code mincore}); false where the system cannot say
+     */
+    default boolean resident(MemorySegment page) {
+        return false;
+    }
+
     /** Undoes {@link #lockMemory}. */
     void unlockMemory(MemorySegment range);
 
@@ -263,6 +271,22 @@ public interface Platform {
 
     /** {@return whether another handle, in any process, holds a lock on byte {@code offset}} (never this handle's own) */
     boolean lockedElsewhere(Handle handle, long offset);
+
+    /**
+     * A lock another handle holds on byte {@code offset} of an object, as the system reports it:
+     * exclusive (a writer's) or shared (a read lock, which any process with read access can take),
+     * and the process that holds it, -1 where the system does not say (a process of another pid
+     * namespace, or of another user this one may not look at).
+     */
+    record ByteLock(long offset, boolean exclusive, int pid) {}
+
+    /**
+     * {@return the locks other handles hold on bytes {@code [offset, offset + count)}}, each holder of a
+     * byte once, in byte order; empty where the system cannot say (Windows)
+     */
+    default java.util.List<ByteLock> locksHeld(Handle handle, long offset, long count) {
+        return java.util.List.of();
+    }
 
     // ------------------------------------------------------------------ processes
 
@@ -384,7 +408,8 @@ public interface Platform {
     record Received(Handle handle, String name, Peer sender) {}
 
     /**
-     * Listens on a new socket at {@code path} (which must not exist), with exactly {@code permissions};
+     * Listens on a new socket at {@code path} (which must not exist, or be a socket of this user that
+     * nobody listens on), reachable there only with exactly {@code permissions};
      * only processes of the uids in {@code allowedUids} are handed anything.
      */
     default Listener listen(String path, int permissions, java.util.Set<Integer> allowedUids) {

@@ -145,10 +145,12 @@ public final class RegionLayout {
     public static final int ADDRESSING_DIRECT_MODE = 1;
 
     /**
-     * The largest reserved span a header may name: 64 TiB, half of x86-64's 47-bit user address space
-     * (an attach reserves the span; a forged one must not take the process's address space).
+     * The largest reserved span a header may name, header included: 32 TiB, a quarter of x86-64's 47-bit
+     * user address space (an attach reserves the span; a forged one must not take the process's
+     * address space). Also the most a creator may ask for: header + {@code RegionOptions.maxSize}, or
+     * header + size; one limit for both, so that every region panmap makes, another panmap opens.
      */
-    public static final long MAX_RESERVED_SPAN = 1L << 46;
+    public static final long MAX_RESERVED_SPAN = 1L << 45;
     /** The lowest DIRECT base a header may name (below it: the null-page guard, {@code vm.mmap_min_addr}). */
     public static final long MIN_DIRECT_BASE = 1L << 16;
     /** The end of x86-64's 47-bit user address space: no DIRECT region may reach past it. */

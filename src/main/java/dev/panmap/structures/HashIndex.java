@@ -97,7 +97,8 @@ public final class HashIndex {
         checkKey(key);
         MemorySegment d = access.open();
         access.checkWriter("HashIndex.put");
-        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
+        long i = hash(key) & mask;
+        for (long probes = 0; probes <= mask; probes++, i = (i + 1) & mask) { // each slot once: a full table is damage
             long slot = tableOffset + i * SLOT_SIZE;
             long k = d.get(LONG, slot + SLOT_KEY_OFFSET);
             if (k == key) {
@@ -117,6 +118,7 @@ public final class HashIndex {
                 return missing;
             }
         }
+        throw noEmptySlot(root, mask, key, access);
     }
 
     /** {@return the value of {@code key}, or {@code missing}} Allocation-free. */
@@ -127,12 +129,45 @@ public final class HashIndex {
         // a DIRECT region's table address is a constant of the index, an OFFSET region's too
         long value = Access.SCOPED ? get(d, d.address(), tableAddress, mask, key, missing) : get(ALL, 0L, tableAddress, mask, key, missing);
         access.confirm();
+        if (value == FULL_TABLE && probedAll(d, key)) {
+            throw noEmptySlot(root, mask, key, access);
+        }
         return value;
+    }
+
+    /**
+     * What the probe loop returns when it looked at every slot and found neither the key nor an empty
+     * one; since a value may be any long, {@link #probedAll} tells that apart from a stored value.
+     */
+    private static final long FULL_TABLE = Long.MIN_VALUE + 0x2a;
+
+    /** {@return whether a probe for {@code key} finds neither it nor an empty slot in the whole table} (the slow path) */
+    private boolean probedAll(MemorySegment d, long key) {
+        long i = hash(key) & mask;
+        for (long probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
+            long k = d.get(LONG, tableOffset + i * SLOT_SIZE);
+            if (k == key || k == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A table with no empty slot on a probe's whole way round: never made by {@link #put}, which fills
+     * at most 3/4, so the region was written by something else. Without this bound every lookup of an
+     * absent key would spin forever (issue 20).
+     */
+    private static RegionException noEmptySlot(long root, long mask, long key, Access access) {
+        return new RegionException(ErrorKind.CORRUPT_REGION, "the hash index at data offset " + root + " of " + access.region.name()
+            + " is damaged: all " + (mask + 1) + " slots of its table hold other keys than " + key
+            + ", none is empty (put fills at most 3/4 of them)");
     }
 
     /** The table by its address in this process, through {@code mem} whose byte 0 is at {@code memBase} ({@link Access#ALL} and 0: a constant-base segment). */
     private static long get(MemorySegment mem, long memBase, long table, long mask, long key, long missing) {
-        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
+        long i = hash(key) & mask;
+        for (long probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
             long slot = table + i * SLOT_SIZE;
             long k = mem.get(ANY_LONG, slot - memBase);
             if (k == key) {
@@ -143,18 +178,21 @@ public final class HashIndex {
                 return missing;
             }
         }
+        return FULL_TABLE;
     }
 
     /** {@return whether {@code key} is present} */
     public boolean containsKey(long key) {
         checkKey(key);
         MemorySegment d = access.open();
-        for (long i = hash(key) & mask; ; i = (i + 1) & mask) {
+        long i = hash(key) & mask;
+        for (long probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
             long k = d.get(LONG, tableOffset + i * SLOT_SIZE);
             if (k == key || k == 0) {
                 return k == key;
             }
         }
+        throw noEmptySlot(root, mask, key, access);
     }
 
     private static void checkKey(long key) {

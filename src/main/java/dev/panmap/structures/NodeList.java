@@ -73,7 +73,7 @@ public final class NodeList {
     public static NodeList attach(SharedRegion region, long root, ReferenceChecking checking) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "node list");
         Access a = new Access(region, checking);
-        return new NodeList(a, RegionHeap.attach(region, a.data.get(LONG, root + HEAP_OFFSET)), root);
+        return new NodeList(a, StructureLayout.heapOf(region, root, HEAP_OFFSET, "node list"), root);
     }
 
     /** {@return the data offset another process attaches by} */

@@ -74,6 +74,11 @@ public final class RegionHeap {
         while (true) {
             long end = (long) LONG_HANDLE.getAcquire(d, root + END_OFFSET); // raised by extend(), after the region grew
             long at = (long) LONG_HANDLE.getVolatile(d, root + BUMP_OFFSET);
+            if (at < start || at > end || (at & (StructureLayout.ALIGNMENT - 1)) != 0 || end > d.byteSize()) {
+                // never written by allocate/extend: a block there would be outside the heap, over other data
+                throw new RegionException(ErrorKind.CORRUPT_REGION, "the heap at data offset " + root + " of " + region.name()
+                    + " is damaged: next block at " + at + ", end " + end + ", start " + start + ", data area " + d.byteSize() + " bytes");
+            }
             if (size > end - at) {
                 throw new RegionException(ErrorKind.NO_SPACE, "heap at data offset " + root + " of " + region.name()
                     + " is full: " + bytes + " bytes asked, " + (end - at) + " of " + (end - start) + " left");

@@ -46,7 +46,8 @@ public final class SkipList {
         this.maxLevel = access.data.get(INT, root + MAX_LEVEL_OFFSET);
         long headOffset = access.offset(head);
         // the DIRECT loop reads through an unbounded segment: a damaged root must fail here, not there
-        if (maxLevel < 1 || maxLevel > MAX_LEVEL || headOffset < 0 || headOffset > access.data.byteSize() - nodeSize(maxLevel)) {
+        if (maxLevel < 1 || maxLevel > MAX_LEVEL || headOffset < 0 || headOffset > access.data.byteSize() - nodeSize(maxLevel)
+            || (headOffset & 7) != 0) {
             throw new dev.panmap.RegionException(dev.panmap.ErrorKind.CORRUPT_REGION, "the skip list at offset " + root + " of "
                 + access.region.name() + " is damaged: " + maxLevel + " levels, head at offset " + headOffset);
         }
@@ -82,7 +83,7 @@ public final class SkipList {
     public static SkipList attach(SharedRegion region, long root, ReferenceChecking checking) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "skip list");
         Access a = new Access(region, checking);
-        return new SkipList(a, RegionHeap.attach(region, a.data.get(LONG, root + HEAP_OFFSET)), root);
+        return new SkipList(a, StructureLayout.heapOf(region, root, HEAP_OFFSET, "skip list"), root);
     }
 
     /** A level in [1, max level], P(level > l) = 4^-l, from the state in the header (writers only). */

@@ -189,6 +189,21 @@ public final class StructureLayout {
         }
     }
 
+    /**
+     * {@return the heap whose header offset a structure's header at {@code root} stores at {@code field}}:
+     * a value the region holds, so one that is no place for a heap is damage ({@code CORRUPT_REGION}),
+     * not a caller's bad argument
+     */
+    static RegionHeap heapOf(dev.panmap.SharedRegion region, long root, int field, String what) {
+        MemorySegment data = region.segment();
+        long heap = data.get(ValueLayout.JAVA_LONG, root + field);
+        if (heap < 0 || heap % ALIGNMENT != 0 || heap > data.byteSize() - 16) {
+            throw new RegionException(ErrorKind.CORRUPT_REGION, "the " + what + " at data offset " + root + " of " + region.name()
+                + " is damaged: its heap is at offset " + heap + ", outside the " + data.byteSize() + "-byte data area or not 8-aligned");
+        }
+        return RegionHeap.attach(region, heap);
+    }
+
     /** Writes the version, then the magic with a release store: the header is published. */
     static void publish(MemorySegment data, long root, long magic, int version) {
         data.set(ValueLayout.JAVA_INT, root + VERSION_OFFSET, version);

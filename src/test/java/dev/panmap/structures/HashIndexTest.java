@@ -85,4 +85,42 @@ class HashIndexTest {
                 .hasMessageContaining("is damaged");
         }
     }
+
+    /**
+     * Issue 20: a table whose every slot holds a foreign key (never made by put, which fills 3/4). On
+     * main's code get, containsKey and put of an absent key probed forever at 100% CPU; now each looks
+     * at every slot once and ends with CORRUPT_REGION. Keys that are there are still found.
+     */
+    @ParameterizedTest
+    @EnumSource(Addressing.class)
+    void aTableWithNoEmptySlotEndsEveryProbeWithCorruptRegion(Addressing addressing) {
+        try (Regions r = Regions.create(addressing, 1 << 16)) {
+            HashIndex index = HashIndex.create(r.heap(), 100);
+            java.lang.foreign.MemorySegment data = r.region().segment();
+            long table = r.region().references().toOffset(index.tableReference());
+            for (long i = 0; i < index.capacity(); i++) {
+                data.set(java.lang.foreign.ValueLayout.JAVA_LONG, table + i * StructureLayout.Hash.SLOT_SIZE, 1_000_000 + i);
+                data.set(java.lang.foreign.ValueLayout.JAVA_LONG, table + i * StructureLayout.Hash.SLOT_SIZE + 8, i);
+            }
+            java.time.Duration bound = java.time.Duration.ofSeconds(10);
+            long absent = 42;
+            for (org.junit.jupiter.api.function.Executable probe : java.util.List.<org.junit.jupiter.api.function.Executable>of(
+                    () -> index.get(absent, -1), () -> index.containsKey(absent), () -> {
+                        try (WriterLock.Held held = r.region().writerLock().hold()) {
+                            index.put(absent, 1, -1);
+                        }
+                    })) {
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(bound, () ->
+                    assertThatThrownBy(probe::execute).isInstanceOf(RegionException.class)
+                        .hasMessageContaining("the hash index at data offset " + index.root())
+                        .hasMessageContaining("all " + index.capacity() + " slots of its table hold other keys than 42")
+                        .extracting(e -> ((RegionException) e).kind()).isEqualTo(ErrorKind.CORRUPT_REGION));
+            }
+            assertThat(index.get(1_000_005, -1)).isEqualTo(5);
+            assertThat(index.containsKey(1_000_005)).isTrue();
+            // a stored value equal to the probe's internal "went round" mark is a value, not damage
+            data.set(java.lang.foreign.ValueLayout.JAVA_LONG, table + 5 * StructureLayout.Hash.SLOT_SIZE + 8, Long.MIN_VALUE + 0x2a);
+            assertThat(index.get(1_000_005, -1)).isEqualTo(Long.MIN_VALUE + 0x2a);
+        }
+    }
 }

@@ -74,4 +74,27 @@ class RegionHeapTest {
             assertThat(heap.used()).isEqualTo(20000L * 24);
         }
     }
+
+    /**
+     * Issue 20: a forged next-block word (before the heap, or its end past the data area) would hand out
+     * a block over other data, or one the segment refuses only when written: it is CORRUPT_REGION at
+     * allocate. On main's code allocate returned the forged offset.
+     */
+    @Test
+    void aForgedBumpOrEndIsCorruptNotHandedOut() {
+        try (Regions r = Regions.create(Addressing.OFFSET, 4096)) {
+            RegionHeap heap = RegionHeap.create(r.region(), 64, 1024);
+            java.lang.foreign.MemorySegment data = r.region().segment();
+            for (long[] forged : new long[][] {{StructureLayout.Heap.BUMP_OFFSET, 8}, {StructureLayout.Heap.BUMP_OFFSET, -4096},
+                                                {StructureLayout.Heap.BUMP_OFFSET, 64 + StructureLayout.Heap.SIZE + 3},
+                                                {StructureLayout.Heap.END_OFFSET, 1L << 40}}) {
+                RegionHeap fresh = RegionHeap.create(r.region(), 64, 1024);
+                data.set(java.lang.foreign.ValueLayout.JAVA_LONG, 64 + forged[0], forged[1]);
+                assertThatThrownBy(() -> fresh.allocate(8)).as("offset %d = %d", forged[0], forged[1]).isInstanceOf(RegionException.class)
+                    .hasMessageContaining("the heap at data offset 64").hasMessageContaining("is damaged")
+                    .extracting(e -> ((RegionException) e).kind()).isEqualTo(ErrorKind.CORRUPT_REGION);
+            }
+            assertThat(heap.root()).isEqualTo(64);
+        }
+    }
 }

@@ -25,7 +25,7 @@ final class GrowCommand extends RegionCommand {
         try (SharedRegion region = target.open(OpenMode.OPEN_ONLY, lookingOptions(java.time.Duration.ofSeconds(5)))) {
             long before = region.size();
             if (!region.tryGrow(size, wait)) {
-                throw lockNotHad(region.writerLock(), target, waitSeconds);
+                throw lockNotHad(region, target, waitSeconds);
             }
             out().println((region.size() == before ? "already " : "grew " + target.label() + " from " + Strings.size(before) + " to ")
                 + Strings.size(region.size()) + " of data, generation " + region.generation() + "; it may grow to "

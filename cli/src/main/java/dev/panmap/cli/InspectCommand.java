@@ -28,8 +28,7 @@ final class InspectCommand extends RegionCommand {
         try (SharedRegion region = socket != null
                  ? SharedRegion.receive(socket, OpenMode.OPEN_READ_ONLY, lookingOptions(Duration.ofSeconds(5)))
                  : target().open(OpenMode.OPEN_READ_ONLY, lookingOptions(Duration.ofSeconds(1)))) {
-            RegionInfo.touchForPages(region);
-            RegionInfo info = RegionInfo.of(region);
+            RegionInfo info = RegionInfo.of(region, RegionInfo.PAGE_SAMPLE);
             if (json) {
                 out().println(Json.write(info.toJson()));
             } else {

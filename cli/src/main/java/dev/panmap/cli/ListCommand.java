@@ -75,7 +75,7 @@ final class ListCommand implements Callable<Integer> {
     private static Entry examine(Path file) {
         String name = "/" + file.getFileName();
         try (SharedRegion region = SharedRegion.open(name, OpenMode.OPEN_READ_ONLY, RegionCommand.lookingOptions(Duration.ofMillis(100)))) {
-            RegionInfo info = RegionInfo.of(region);
+            RegionInfo info = RegionInfo.of(region, 0);
             return new Entry(name, info, Strings.size(info.size()), info.mode(), info.owner(), null);
         } catch (RegionException e) {
             String note = switch (e.kind()) {
@@ -84,7 +84,7 @@ final class ListCommand implements Callable<Integer> {
                 case NOT_FOUND -> "removed while listing";
                 default -> e.kind() + ": " + e.getMessage();
             };
-            return new Entry(name, null, sizeOf(file), modeOf(file), RegionInfo.owner(file), note);
+            return new Entry(name, null, sizeOf(file), modeOf(file), RegionInfo.owner(file, uidOf(file)), note);
         }
     }
 
@@ -93,6 +93,14 @@ final class ListCommand implements Callable<Integer> {
             return Strings.size(Files.size(file));
         } catch (IOException e) {
             return "?";
+        }
+    }
+
+    private static int uidOf(Path file) {
+        try {
+            return (Integer) Files.getAttribute(file, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return -1;
         }
     }
 

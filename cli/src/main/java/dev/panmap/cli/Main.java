@@ -68,8 +68,10 @@ public final class Main implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "give a command");
     }
 
+    /** A UTF-8 writer on {@code fd} through which nothing that steers a terminal passes unescaped ({@link Strings.TerminalSafe}). */
     private static PrintWriter utf8(FileDescriptor fd) {
-        return new PrintWriter(new OutputStreamWriter(new FileOutputStream(fd), StandardCharsets.UTF_8), true);
+        return new PrintWriter(new Strings.TerminalSafe(new java.io.BufferedWriter(
+            new OutputStreamWriter(new FileOutputStream(fd), StandardCharsets.UTF_8))), true);
     }
 
     /** Whether {@code --verbose} was given, before or after the command name. */

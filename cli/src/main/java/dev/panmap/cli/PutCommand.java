@@ -41,7 +41,7 @@ final class PutCommand extends StringCommand {
         try (SharedRegion region = target.open(OpenMode.OPEN_ONLY, RegionOptions.defaults())) {
             WriterLock lock = region.writerLock();
             if (!lock.tryLock(wait)) {
-                throw lockNotHad(lock, target, waitSeconds);
+                throw lockNotHad(region, target, waitSeconds);
             }
             try {
                 report(target, Strings.write(region.segment(), offset, text, "the data area of " + target.label()), " under the writer lock");

@@ -28,14 +28,23 @@ abstract class RegionCommand implements Callable<Integer> {
     @Option(names = "--file", paramLabel = "PATH", description = "a region kept in this file instead of a named object")
     Path file;
 
+    @Option(names = "--trust-owner", paramLabel = "UID", split = ",",
+        description = "open only a region owned by this user or by this process's user (repeatable, or UID,UID;"
+            + " default: any owner for an open, see docs/SECURITY.md)")
+    int[] trustOwners;
+
     /** How a command opens a region only to look at it: read-only (not registered), never waiting long. */
     static RegionOptions lookingOptions(Duration attachTimeout) {
         return RegionOptions.defaults().allowOffsetFallback(true).attachTimeout(attachTimeout);
     }
 
-    /** What the command works on: exactly one of NAME, --file, --raw ({@code raw} may be null). */
-    record Target(String name, Path file, boolean raw) {
-        SharedRegion open(OpenMode mode, RegionOptions options) {
+    /**
+     * What the command works on: exactly one of NAME, --file, --raw ({@code raw} may be null), and the
+     * owners trusted to have made it (--trust-owner; empty: any).
+     */
+    record Target(String name, Path file, boolean raw, int[] trusted) {
+        SharedRegion open(OpenMode mode, RegionOptions given) {
+            RegionOptions options = trusted.length == 0 ? given : given.trustedOwners(trusted);
             if (raw) {
                 return SharedRegion.openRawFile(file, mode, options);
             }
@@ -59,16 +68,28 @@ abstract class RegionCommand implements Callable<Integer> {
             throw usage(given == 0 ? "give " + choices : "give only one of " + choices);
         }
         if (raw != null) {
-            return new Target(null, raw, true);
+            return new Target(null, raw, true, trusted());
         }
         if (file != null) {
-            return new Target(null, file, false);
+            return new Target(null, file, false, trusted());
         }
         try {
-            return new Target(SharedRegion.canonicalName(name), null, false);
+            return new Target(SharedRegion.canonicalName(name), null, false, trusted());
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
+    }
+
+    private int[] trusted() {
+        if (trustOwners == null) {
+            return new int[0];
+        }
+        for (int uid : trustOwners) {
+            if (uid < 0) {
+                throw usage("--trust-owner takes a uid (0 or more), not " + uid);
+            }
+        }
+        return trustOwners.clone();
     }
 
     private boolean hasRawOption() {
@@ -84,11 +105,14 @@ abstract class RegionCommand implements Callable<Integer> {
     }
 
     /** {@return the error of a command that waited {@code seconds} for the writer lock of {@code target} in vain} */
-    static dev.panmap.RegionException lockNotHad(dev.panmap.WriterLock lock, Target target, double seconds) {
-        dev.panmap.ProcessInfo holder = lock.holder().orElse(null);
+    static dev.panmap.RegionException lockNotHad(SharedRegion region, Target target, double seconds) {
+        dev.panmap.ProcessInfo holder = region.writerLock().holder().orElse(null);
+        java.util.List<dev.panmap.LockHolding> readers = region.lockHoldings().stream().filter(l -> l.writerLock() && !l.exclusive()).toList();
+        String why = !readers.isEmpty() ? " by no writer: it is " + readers.getFirst().describe() + " (a process with read access;"
+                + " see docs/SECURITY.md)"
+            : holder == null ? " (no holder recorded)" : " by pid " + holder.pid();
         return new dev.panmap.RegionException(dev.panmap.ErrorKind.WOULD_BLOCK, "the writer lock of " + target.label() + " is held"
-            + (holder == null ? " (no holder recorded: a process with read access may hold a read lock on its byte)" : " by pid " + holder.pid())
-            + "; gave up after " + seconds + " s (--wait)");
+            + why + "; gave up after " + seconds + " s (--wait)");
     }
 
     ParameterException usage(String message) {

@@ -28,7 +28,7 @@ final class RemoveCommand extends RegionCommand {
     /** {@return how many live processes are attached, 0 if that cannot be read (not panmap, no access)} */
     private static long attachedNow(Target target) {
         try (SharedRegion region = target.open(OpenMode.OPEN_READ_ONLY, lookingOptions(Duration.ZERO))) {
-            return RegionInfo.of(region).liveAttached();
+            return RegionInfo.of(region, 0).liveAttached();
         } catch (RegionException e) {
             return 0; // the unlink says what is wrong, if anything
         }

@@ -80,15 +80,64 @@ final class Strings {
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
                 default -> {
-                    if (c < 0x20 || c == 0x7f) {
-                        out.append(String.format("\\x%02x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
+                    String escaped = escaped(c);
+                    out.append(escaped != null ? escaped : String.valueOf(c));
                 }
             }
         }
         return out.toString();
+    }
+
+    /**
+     * {@return how a character that could steer a terminal is shown, or null for one that cannot}:
+     * C0 controls and DEL as {@code \x1b}, C1 controls (0x9b is a CSI on its own) and the Unicode
+     * controls of text direction (which reorder what a line seems to say) as {@code \u202e}
+     */
+    static String escaped(char c) {
+        if (c < 0x20 || c == 0x7f) {
+            return String.format("\\x%02x", (int) c);
+        }
+        if ((c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e)
+            || (c >= 0x2066 && c <= 0x2069)) {
+            return String.format("\\u%04x", (int) c);
+        }
+        return null;
+    }
+
+    /**
+     * A writer for the terminal: every character that could steer it ({@link #escaped}) is written
+     * escaped, but line ends and tabs, so that a region's name, a file name or a peer's words reach
+     * the screen as text, whatever command prints them (issue 20: a name with terminal escapes
+     * rewrote an operator's screen through {@code panmap list}).
+     */
+    static final class TerminalSafe extends java.io.FilterWriter {
+        TerminalSafe(java.io.Writer out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int c) throws java.io.IOException {
+            String e = c == '\n' || c == '\t' ? null : escaped((char) c);
+            if (e == null) {
+                out.write(c);
+            } else {
+                out.write(e);
+            }
+        }
+
+        @Override
+        public void write(char[] buffer, int offset, int length) throws java.io.IOException {
+            for (int i = offset; i < offset + length; i++) {
+                write(buffer[i]);
+            }
+        }
+
+        @Override
+        public void write(String text, int offset, int length) throws java.io.IOException {
+            for (int i = offset; i < offset + length; i++) {
+                write(text.charAt(i));
+            }
+        }
     }
 
     /** {@return a size the way {@code --size} takes it: {@code 64K}, {@code 1M}, {@code 2G}, or bytes} */

@@ -81,6 +81,27 @@ class PermissionTest {
             "PERMISSION_DENIED: shm_open(\"" + name + "\", O_RDWR|O_NONBLOCK|O_CLOEXEC, 0000) failed: EACCES (Permission denied)");
     }
 
+    /** Issue 20: inspect shows whose region it is; --trust-owner narrows whose regions a command opens. */
+    @Test
+    void inspectShowsTheOwnerAndTrustOwnerRefusesAnyOther() {
+        String name = names.next("perm-trust");
+        ok("create", name, "--size", "4K", "--mode", "0644");
+
+        Cli.Result look = asNobody("inspect", name);
+        assertThat(look.exit()).as(look.toString()).isZero();
+        assertThat(look.stdoutLines()).as(look.toString()).anyMatch(l -> l.startsWith("region") && l.contains("owner root (uid 0)"));
+
+        Cli.Result refused = asNobody("inspect", name, "--trust-owner", "4242,4343");
+        assertThat(refused.exit()).as(refused.toString()).isEqualTo(1);
+        assertThat(refused.stderrLines()).as(refused.toString()).singleElement().asString()
+            .startsWith("PERMISSION_DENIED: " + name + " exists, owned by uid 0 with mode 0644; expected an object of this process's uid 65534"
+                + " or of a trusted owner (trusted owners: uid 4242, 4343)");
+
+        Cli.Result trusted = asNobody("inspect", name, "--trust-owner", "0", "--json");
+        assertThat(trusted.exit()).as(trusted.toString()).isZero();
+        assertThat(JsonParser.parseObject(trusted.stdout().strip())).containsEntry("owner", "root").containsEntry("ownerUid", 0L);
+    }
+
     /** The CLI's classes, the library and picocli, copied where nobody can read them (the build tree and ~/.m2 may not be). */
     private String worldReadableClassPath() throws IOException {
         Path cp = dir.resolve("cp");

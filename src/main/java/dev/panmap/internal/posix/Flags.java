@@ -48,6 +48,21 @@ final class Flags {
         return String.format("0%03o", mode);
     }
 
+    /** {@return the major number of a {@code st_dev} (glibc's {@code gnu_dev_major})} */
+    static long major(long device) {
+        return ((device >>> 8) & 0xfff) | ((device >>> 32) & ~0xfffL);
+    }
+
+    /** {@return the minor number of a {@code st_dev} (glibc's {@code gnu_dev_minor})} */
+    static long minor(long device) {
+        return (device & 0xff) | ((device >>> 12) & ~0xffL);
+    }
+
+    /** {@return a {@code st_dev} as the kernel prints it in /proc (locks, fdinfo): {@code fe:00}} */
+    static String deviceText(long device) {
+        return String.format("%02x:%02x", major(device), minor(device));
+    }
+
     static String hex(long address) {
         return "0x" + Long.toHexString(address);
     }

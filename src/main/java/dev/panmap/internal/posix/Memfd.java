@@ -20,7 +20,7 @@ import java.util.StringJoiner;
 /**
  * Anonymous memory files and what is asked of a file's memory: {@code memfd_create}, its seals
  * ({@code fcntl(F_ADD_SEALS / F_GET_SEALS)}), {@code fstatfs} (is it on hugetlbfs, and with which
- * page size), {@code getuid}. Same conventions as {@link Posix}: errno captured, failures as
+ * page size), {@code geteuid}. Same conventions as {@link Posix}: errno captured, failures as
  * {@code NativeException} naming the call and its arguments.
  */
 public final class Memfd {
@@ -30,7 +30,7 @@ public final class Memfd {
     private static final MethodHandle FCNTL_INT = capturing(Libc.fcntl.address(),
         FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle FSTATFS = capturing(fstatfs$address(), fstatfs$descriptor());
-    private static final MethodHandle GETUID = Linker.nativeLinker().downcallHandle(getuid$address(), getuid$descriptor());
+    private static final MethodHandle GETEUID = Linker.nativeLinker().downcallHandle(geteuid$address(), geteuid$descriptor());
 
     /** {@code HUGETLBFS_MAGIC}, an unsigned 32-bit value. */
     public static final long HUGETLBFS = Integer.toUnsignedLong(HUGETLBFS_MAGIC());
@@ -138,12 +138,16 @@ public final class Memfd {
         }
     }
 
-    /** {@code getuid()}. */
-    public static int getuid() {
+    /**
+     * {@code geteuid()}: the user that owns what this process creates and that the kernel checks its
+     * access against (and that {@code SO_PEERCRED} reports to a peer), which is not the real user in a
+     * set-user-ID program.
+     */
+    public static int geteuid() {
         try {
-            return (int) GETUID.invokeExact();
+            return (int) GETEUID.invokeExact();
         } catch (Throwable t) {
-            throw unexpected("getuid", t);
+            throw unexpected("geteuid", t);
         }
     }
 }

@@ -80,6 +80,7 @@ public final class Posix {
     private static final MethodHandle MUNMAP = capturing(munmap$address(), munmap$descriptor());
     private static final MethodHandle MSYNC = capturing(msync$address(), msync$descriptor());
     private static final MethodHandle MADVISE = capturing(madvise$address(), madvise$descriptor());
+    private static final MethodHandle MINCORE = capturing(mincore$address(), mincore$descriptor());
     private static final MethodHandle MLOCK = capturing(mlock$address(), mlock$descriptor());
     private static final MethodHandle MUNLOCK = capturing(munlock$address(), munlock$descriptor());
     private static final MethodHandle KILL = capturing(kill$address(), kill$descriptor());
@@ -301,6 +302,26 @@ public final class Posix {
         check(rc, "madvise", Flags.hex(range.address()) + ", " + range.byteSize() + ", " + adviceName, s);
     }
 
+    /**
+     * {@code mincore(page, length, vec)} for one page-aligned {@code page} slice: {@return whether its
+     * first page is in memory} (for a shared mapping, in the object's page cache where this process
+     * owns the object or may write it; otherwise only if this process has it mapped in). Never faults.
+     */
+    public static boolean resident(MemorySegment page) {
+        Scratch s = SCRATCH.get();
+        int rc;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vec = arena.allocate(1);
+            rc = (int) MINCORE.invokeExact(s.errno, page, Math.min(page.byteSize(), pageSize()), vec);
+            check(rc, "mincore", Flags.hex(page.address()) + ", " + Math.min(page.byteSize(), pageSize()), s);
+            return (vec.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0) & 1) != 0;
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("mincore", t);
+        }
+    }
+
     /** {@code mlock(range)}. */
     public static void mlock(MemorySegment range) {
         Scratch s = SCRATCH.get();
@@ -359,6 +380,19 @@ public final class Posix {
      * pid namespaces: the kernel answers from the lock itself, not from a pid.
      */
     public static boolean ofdLockedElsewhere(int fd, long start, long length) {
+        return ofdGetLock(fd, start, length).type() != F_UNLCK();
+    }
+
+    /**
+     * What {@code F_OFD_GETLK} reports of {@code [start, start + length)}: the type of a lock another
+     * open file description holds there ({@code F_RDLCK}, {@code F_WRLCK}, or {@code F_UNLCK}: none),
+     * and its pid, which is -1 for an open-file-description lock (it belongs to no process; a classic
+     * POSIX lock reports its process). Asked as a write lock, so read locks count too.
+     */
+    public record LockConflict(int type, int pid) {}
+
+    /** {@code fcntl(fd, F_OFD_GETLK, {F_WRLCK, SEEK_SET, start, length})}; see {@link LockConflict}. */
+    public static LockConflict ofdGetLock(int fd, long start, long length) {
         Scratch s = SCRATCH.get();
         MemorySegment fl = s.flock;
         fl.fill((byte) 0);
@@ -375,7 +409,7 @@ public final class Posix {
         if (rc != 0) {
             throw failure("fcntl", fd + ", F_OFD_GETLK, {F_WRLCK, SEEK_SET, " + start + ", " + length + "}", errno(s));
         }
-        return flock.l_type(fl) != F_UNLCK();
+        return new LockConflict(flock.l_type(fl), flock.l_pid(fl));
     }
 
     private static boolean ofd(int fd, int cmd, short type, long start, long length) {

@@ -118,8 +118,9 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public Handle create(Target target, long size, Creation creation) {
-        // O_NONBLOCK: see open(); O_EXCL: never an existing object
-        int flags = O_RDWR() | O_CLOEXEC() | O_NONBLOCK() | O_CREAT() | O_EXCL();
+        // O_NONBLOCK: see open(); O_EXCL: never an existing object (nor a symbolic link's target: O_CREAT|O_EXCL
+        // fails with EEXIST on a link); O_NOFOLLOW says it for a file once more (glibc's shm_open adds it)
+        int flags = O_RDWR() | O_CLOEXEC() | O_NONBLOCK() | O_CREAT() | O_EXCL() | (target.file() ? O_NOFOLLOW() : 0);
         int fd = target.file() ? Posix.open(target.name(), flags, creation.permissions())
             : Posix.shmOpen(target.name(), flags, creation.permissions());
         Fd handle = new Fd(fd, describe(target));
@@ -146,9 +147,13 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public Handle open(Target target, boolean writable) {
-        // O_NONBLOCK: opening a FIFO must not wait for a peer (the type is checked right after);
-        // it changes nothing for a regular file or a shared-memory object
-        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK();
+        // O_NONBLOCK: opening a FIFO must not wait for a peer (the type is checked right after, before
+        // anything touches it); it changes nothing for a regular file or a shared-memory object.
+        // O_NOFOLLOW: a symbolic link as the last component is refused (ELOOP), never followed: one planted
+        // in a sticky directory would point a root process at any file (glibc's shm_open adds it for names).
+        // Links in the directories above are followed, as every program follows them (/var/run -> /run):
+        // whoever can replace those directories can replace the file too
+        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK() | (target.file() ? O_NOFOLLOW() : 0);
         int fd = target.file() ? Posix.open(target.name(), flags, 0) : Posix.shmOpen(target.name(), flags, 0);
         Fd handle = new Fd(fd, describe(target));
         try {
@@ -283,8 +288,8 @@ public final class PosixPlatform implements Platform {
                     problems.add("live mapping " + Flags.hex(live.start()) + " of " + live.what() + ", whose descriptor is closed");
                     continue;
                 }
-                long major = ((owner.device() >>> 8) & 0xfff) | ((owner.device() >>> 32) & ~0xfffL);
-                long minor = (owner.device() & 0xff) | ((owner.device() >>> 12) & ~0xffL);
+                long major = Flags.major(owner.device());
+                long minor = Flags.minor(owner.device());
                 for (String line : maps) {
                     String[] f = line.trim().split("\\s+", 6);
                     if (f.length < 5) {
@@ -636,6 +641,11 @@ public final class PosixPlatform implements Platform {
     }
 
     @Override
+    public boolean resident(MemorySegment page) {
+        return Posix.resident(page);
+    }
+
+    @Override
     public void unlockMemory(MemorySegment range) {
         Posix.munlock(range);
     }
@@ -683,7 +693,7 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public int currentUid() {
-        return Memfd.getuid();
+        return Memfd.geteuid();
     }
 
     @Override
@@ -736,6 +746,11 @@ public final class PosixPlatform implements Platform {
     @Override
     public boolean lockedElsewhere(Handle handle, long offset) {
         return withFd(handle, n -> Posix.ofdLockedElsewhere(n, offset, 1));
+    }
+
+    @Override
+    public List<ByteLock> locksHeld(Handle handle, long offset, long count) {
+        return withFd(handle, n -> LockOwners.held(n, offset, count, selfPid));
     }
 
     @Override

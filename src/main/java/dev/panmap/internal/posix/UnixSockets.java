@@ -111,7 +111,8 @@ public final class UnixSockets {
 
     /**
      * A listening socket bound to {@code path} (which must not exist), non-blocking, backlog 16.
-     * The socket file gets the mode the umask leaves; the caller sets the exact one.
+     * The socket file gets the mode the umask leaves; the caller sets the exact one (see
+     * {@code FdListener}: it binds in a directory nobody else can enter).
      */
     public static int listen(String path) {
         int fd = socket(SOCK_SEQPACKET() | SOCK_CLOEXEC() | SOCK_NONBLOCK);
@@ -126,6 +127,30 @@ public final class UnixSockets {
         } catch (Throwable t) {
             Posix.close(fd);
             throw unexpected("bind", t);
+        }
+    }
+
+    /**
+     * {@return whether a process listens on the socket at {@code path}}: a connection is accepted into
+     * its backlog (or the backlog is full); {@code ECONNREFUSED} says that nobody does, a socket file
+     * left by a process that died (the connection is closed at once, without a word)
+     */
+    public static boolean listening(String path) {
+        int fd = socket(SOCK_SEQPACKET() | SOCK_CLOEXEC() | SOCK_NONBLOCK);
+        Posix.Scratch s = SCRATCH.get();
+        try (Arena arena = Arena.ofConfined()) {
+            int rc = (int) CONNECT.invokeExact(s.errno, fd, address(arena, path), (int) sockaddr_un.sizeof());
+            int errno = rc == 0 ? 0 : errno(s);
+            if (errno != 0 && errno != EAGAIN() && errno != ECONNREFUSED()) {
+                throw failure("connect", fd + ", {AF_UNIX, " + Flags.string(path) + "}", errno);
+            }
+            return errno != ECONNREFUSED();
+        } catch (dev.panmap.NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("connect", t);
+        } finally {
+            Posix.close(fd);
         }
     }
 
