@@ -10,6 +10,7 @@ import dev.panmap.RegionException;
 import dev.panmap.SharedRegion;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.ProcessStamp;
+import dev.panmap.internal.TestPoints;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -202,6 +203,7 @@ public final class BroadcastTransmitter implements AutoCloseable {
         buffer.set(INT, index, recordLength);
         buffer.set(INT, index + 4, type);
         buffer.set(LONG, index + BROADCAST_SEQUENCE_OFFSET, sequence);
+        TestPoints.hit("broadcastTransmitter.beforePayload");
         MemorySegment.copy(src, srcOffset, buffer, index + BROADCAST_HEADER_LENGTH, length);
         sequence++;
         LONG_HANDLE.setOpaque(control, (long) TRANSMITTED_OFFSET, sequence); // before the tail: a successor never reuses a number

@@ -164,6 +164,7 @@ public final class RingProducer implements AutoCloseable {
         TestPoints.hit("ringProducer.beforeTail");
         tail = t + required;
         LONG_HANDLE.setRelease(ring, (long) TAIL_OFFSET, tail);
+        TestPoints.hit("ringProducer.afterTail");
         if (required != aligned) {
             LONG_HANDLE.setRelease(buffer, t & mask, header((int) (required - aligned), PADDING_TYPE));
         }

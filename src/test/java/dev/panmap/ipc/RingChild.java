@@ -63,6 +63,8 @@ public final class RingChild {
                 case "gap-and-die" -> gapAndDie(region, offset, Integer.parseInt(args[3]));
                 case "consume" -> consume(region, offset, Long.parseLong(args[3]), Long.parseLong(args[4]));
                 case "consume-die-at" -> consumeAndDieAt(region, offset, args[3]);
+                case "produce-die-at" -> produceAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
+                case "transmit-die-at" -> transmitAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
                 case "await" -> await(region, offset);
                 case "receive" -> receive(region, offset, Integer.parseInt(args[3]));
                 default -> throw new IllegalArgumentException(mode);
@@ -190,6 +192,50 @@ public final class RingChild {
         while (true) {
             c.read((type, buffer, at, length) -> handled[0]++, 1 << 20);
             Thread.yield();
+        }
+    }
+
+    /**
+     * Arms {@code point} to halt this JVM at its {@code (after + 1)}-th hit, printing {@code DYING} first:
+     * the state a process killed exactly there leaves.
+     */
+    static void dieAt(String point, long after) {
+        long[] hits = {0};
+        TestPoints.install(p -> {
+            if (p.equals(point) && hits[0]++ == after) {
+                System.out.println("DYING " + after);
+                System.out.flush();
+                Runtime.getRuntime().halt(3);
+            }
+        });
+    }
+
+    /** A producer that writes {@code count} messages (payload: 4 words of the sequence number) and dies at {@code point} in the next claim. */
+    static void produceAndDieAt(SharedRegion region, long offset, long count, String point) {
+        dieAt(point, count);
+        Ring ring = Ring.attach(region, offset);
+        RingProducer p = ring.producer();
+        MemorySegment m = scratch(32);
+        for (long seq = 0; ; seq++) {
+            for (int k = 0; k < 32; k += 8) {
+                m.set(JAVA_LONG, k, seq);
+            }
+            while (!p.write(1, m)) {
+                Thread.yield();
+            }
+        }
+    }
+
+    /** A transmitter (in place of the one before) that sends {@code count} messages (4 words of 1000 + i) and dies at {@code point} in the next. */
+    static void transmitAndDieAt(SharedRegion region, long offset, long count, String point) {
+        dieAt(point, count);
+        BroadcastTransmitter t = BroadcastTransmitter.attach(region, offset);
+        MemorySegment m = scratch(32);
+        for (long i = 0; ; i++) {
+            for (int k = 0; k < 32; k += 8) {
+                m.set(JAVA_LONG, k, 1000 + i);
+            }
+            t.transmit(1, m);
         }
     }
 

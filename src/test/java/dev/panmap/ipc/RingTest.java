@@ -39,6 +39,15 @@ class RingTest {
         return m.asSlice(0, length);
     }
 
+    /** {@return {@code n} words of {@code value}} */
+    static MemorySegment words(long value, int n) {
+        MemorySegment m = Arena.ofAuto().allocate(8L * n, 8);
+        for (int k = 0; k < n; k++) {
+            m.setAtIndex(JAVA_LONG, k, value);
+        }
+        return m;
+    }
+
     /** A stamp of a process that has exited. */
     static long deadStamp() throws Exception {
         Process p = new ProcessBuilder(dev.panmap.testing.ChildJvm.javaBinary().toString(), "-version").start(); // any program: here a JVM
@@ -284,6 +293,121 @@ class RingTest {
                 assertThat(lastSlow[0]).isEqualTo(9_999);
             }
         }
+    }
+
+    /**
+     * A claim a thread of a live process left (its entry's lock held: no liveness check frees it) is
+     * taken by {@code unblock} once it stayed for the timeout, never before; the late commit is refused
+     * and says so, and the producer goes on; an abort after an unblock is harmless.
+     */
+    @Test
+    void aClaimLeftByAThreadOfALiveProcessIsUnblockedAndItsLateCommitRefused() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 4);
+            try (RingProducer left = ring.producer(); RingProducer p = ring.producer(); RingConsumer c = ring.consumer(Duration.ZERO)) {
+                long open = left.tryClaim(3, 16);
+                assertThat(p.write(1, payload(5, 8))).isTrue();
+                long t0 = System.nanoTime();
+                while (!c.unblock(Duration.ofMillis(50))) {
+                    assertThat(c.read((t, b, o, l) -> { }, 10)).as("a live producer's claim is never padded").isZero();
+                    assertThat(System.nanoTime() - t0).isLessThan(10_000_000_000L);
+                }
+                assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(50_000_000L);
+                assertThat(drain(c)).containsExactly(new Msg(1, 5, 8));
+                assertThat(c.skippedClaims()).isEqualTo(1);
+                left.buffer().set(JAVA_LONG, open, 99);
+                assertThatThrownBy(() -> left.commit(open)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("was taken from this producer").hasMessageContaining("its message is lost");
+                assertThat(left.write(2, payload(6, 8))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(2, 6, 8));
+                long again = left.tryClaim(1, 8);
+                while (!c.unblock(Duration.ZERO)) {
+                    Thread.onSpinWait();
+                }
+                left.abort(again); // its claim is padding already: nothing to do, nothing thrown
+                assertThat(left.write(4, payload(7, 8))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(4, 7, 8));
+                assertThat(ring.state().producedMessages()).isEqualTo(3);
+            }
+        }
+    }
+
+    /**
+     * Records no producer writes (issue 20's bounds): a length of 0x7ff00000 in a 1 KiB ring, a type 0,
+     * a claim naming an entry the ring does not have: {@code CORRUPT_REGION} before a handler sees them
+     * and before the head moves past them; the messages before are consumed; repaired, the ring goes on.
+     */
+    @Test
+    void aDamagedRecordIsCorruptRegionBeforeTheHandlerAndTheRingStaysUsable() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 1024);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer(Duration.ZERO)) {
+                assertThat(p.write(1, payload(1, 8))).isTrue();
+                assertThat(p.write(1, payload(2, 8))).isTrue();
+                long good = ring.buffer.get(JAVA_LONG, 16);
+                ring.buffer.set(JAVA_LONG, 16, RingLayout.header(0x7ff0_0000, 1));
+                List<Msg> got = new ArrayList<>();
+                MessageHandler keep = (type, buffer, offset, length) -> got.add(new Msg(type, buffer.get(JAVA_LONG, offset), length));
+                assertThatThrownBy(() -> c.read(keep, 10)).isInstanceOf(RegionException.class).matches(RingTest::corrupt)
+                    .hasMessageContaining("length 2146435072");
+                assertThat(got).containsExactly(new Msg(1, 1, 8));
+                assertThat(c.position()).isEqualTo(16);
+                assertThat(ring.headPosition()).isEqualTo(16);
+                assertThatThrownBy(() -> c.read(keep, 10)).matches(RingTest::corrupt);
+                ring.buffer.set(JAVA_LONG, 16, RingLayout.header(16, 0));
+                assertThatThrownBy(() -> c.read(keep, 10)).hasMessageContaining("type 0");
+                ring.buffer.set(JAVA_LONG, 16, RingLayout.header(-16, 7)); // a claim of entry 7 of 1
+                assertThatThrownBy(() -> c.read(keep, 10)).hasMessageContaining("names producer entry 7 of 1");
+                ring.buffer.set(JAVA_LONG, 16, good);
+                assertThat(drain(c)).containsExactly(new Msg(1, 2, 8));
+                for (long v = 3; v < 200; v++) { // laps on
+                    assertThat(p.write(1, payload(v, 8))).isTrue();
+                    assertThat(drain(c)).containsExactly(new Msg(1, v, 8));
+                }
+            }
+        }
+    }
+
+    /**
+     * Forged broadcast positions (tail intent 2^50, tail 2^40, latest 0) are {@code CORRUPT_REGION},
+     * not a receiver that jumps to latest and is "lapped" again forever; a flood of padding ends a read.
+     */
+    @Test
+    void forgedBroadcastPositionsAreCorruptRegionNotASpin() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            try (BroadcastTransmitter t = BroadcastTransmitter.create(r.region(), 0, 1024)) {
+                BroadcastReceiver receiver = BroadcastReceiver.attach(r.region(), 0);
+                t.transmit(1, payload(7, 8));
+                List<Long> got = new ArrayList<>();
+                assertThat(receiver.read((type, b, o, l) -> got.add(b.get(JAVA_LONG, o)), 10)).isEqualTo(1);
+                MemorySegment control = r.region().segment();
+                Ring.LONG_HANDLE.setRelease(control, (long) RingLayout.TAIL_INTENT_OFFSET, 1L << 50);
+                Ring.LONG_HANDLE.setRelease(control, (long) RingLayout.BROADCAST_TAIL_OFFSET, 1L << 40);
+                Ring.LONG_HANDLE.setRelease(control, (long) RingLayout.LATEST_OFFSET, 0L);
+                java.util.concurrent.Future<Throwable> read = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor().submit(() -> {
+                    try {
+                        receiver.read((type, b, o, l) -> { }, 10);
+                        return null;
+                    } catch (RuntimeException e) {
+                        return e;
+                    }
+                });
+                Throwable thrown = null;
+                try {
+                    thrown = read.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new AssertionError("BroadcastReceiver.read still spins after 10 s over forged positions");
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+                assertThat(thrown).isInstanceOf(RegionException.class).matches(RingTest::corrupt)
+                    .hasMessageContaining("tail intent 1125899906842624");
+            }
+        }
+    }
+
+    static boolean corrupt(Throwable t) {
+        return t instanceof RegionException e && e.kind() == dev.panmap.ErrorKind.CORRUPT_REGION;
     }
 
     /** A named shm region for one test, removed on close. */
