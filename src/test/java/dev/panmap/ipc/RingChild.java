@@ -65,6 +65,8 @@ public final class RingChild {
                 case "consume-die-at" -> consumeAndDieAt(region, offset, args[3]);
                 case "produce-die-at" -> produceAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
                 case "transmit-die-at" -> transmitAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
+                case "produce-stalling" -> produceStalling(region, offset, Integer.parseInt(args[3]), Long.parseLong(args[4]),
+                    Long.parseLong(args[5]));
                 case "await" -> await(region, offset);
                 case "receive" -> receive(region, offset, Integer.parseInt(args[3]));
                 default -> throw new IllegalArgumentException(mode);
@@ -75,6 +77,7 @@ public final class RingChild {
     /** Writes {@code count} messages as producer {@code id}; then, if asked, claims one more and hangs. */
     static void produce(SharedRegion region, long offset, int id, long count, boolean hangInClaim) throws InterruptedException {
         Ring ring = Ring.attach(region, offset);
+        System.out.println("PID " + ProcessHandle.current().pid());
         try (RingProducer p = ring.producer()) {
             System.out.println("READY " + p.entryIndex());
             MemorySegment buffer = p.buffer();
@@ -193,6 +196,34 @@ public final class RingChild {
             c.read((type, buffer, at, length) -> handled[0]++, 1 << 20);
             Thread.yield();
         }
+    }
+
+    /**
+     * A producer that stalls {@code stallMillis} inside each of its {@code count} claims (between the
+     * claim and the commit, as a producer descheduled, paged out or stopped there), then prints
+     * {@code DONE} with how many commits were refused, and keeps its entry until killed.
+     */
+    static void produceStalling(SharedRegion region, long offset, int id, long count, long stallMillis) throws InterruptedException {
+        Ring ring = Ring.attach(region, offset);
+        RingProducer p = ring.producer();
+        System.out.println("READY entry=" + p.entryIndex() + " pid=" + ProcessHandle.current().pid());
+        long refused = 0;
+        for (long seq = 0; seq < count; seq++) {
+            int length = length(id, seq);
+            long at;
+            while ((at = p.tryClaim(1 + (int) (seq % 3), length)) < 0) {
+                Thread.sleep(1);
+            }
+            fill(p.buffer(), at, id, seq, length);
+            Thread.sleep(stallMillis);
+            try {
+                p.commit(at);
+            } catch (IllegalStateException e) {
+                refused++;
+            }
+        }
+        System.out.println("DONE refused=" + refused);
+        Thread.sleep(Long.MAX_VALUE);
     }
 
     /**
