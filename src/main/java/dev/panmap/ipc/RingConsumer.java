@@ -40,6 +40,8 @@ public final class RingConsumer implements AutoCloseable {
     private int emptyReads;
     private long livenessChecks;
     private long beat;
+    /** A damaged header the last batch stopped at, 0 if none (see {@link #committedHeader}). */
+    private long damaged;
     private long blockedPosition = -1;
     private long blockedSince;
     private boolean closed;
@@ -67,14 +69,7 @@ public final class RingConsumer implements AutoCloseable {
      *         are consumed, the head stays at it
      */
     public int read(MessageHandler handler, int limit) {
-        if (closed) {
-            throw closedConsumer();
-        }
-        long now = System.currentTimeMillis();
-        if (now != beat) {
-            beat = now;
-            LONG_HANDLE.setOpaque(ring, (long) HEARTBEAT_OFFSET, now); // at most once a millisecond
-        }
+        begin();
         int count = 0;
         int idle = 0;
         while (true) {
@@ -102,23 +97,16 @@ public final class RingConsumer implements AutoCloseable {
         long contiguous = capacity - headIndex;
         long bytes = 0;
         int count = 0;
-        long damaged = 0;
         try {
             while (bytes < contiguous && count < limit) {
                 long index = headIndex + bytes;
-                long h = (long) LONG_HANDLE.getAcquire(buffer, index);
+                long h = committedHeader(index, contiguous - bytes);
+                if (h == 0) {
+                    break;
+                }
                 int length = (int) h;
-                if (length <= 0) {
-                    break;
-                }
                 int type = (int) (h >>> 32);
-                long aligned = align(length);
-                if (length < HEADER_LENGTH || aligned > contiguous - bytes
-                    || (type != PADDING_TYPE && (type < 1 || length - HEADER_LENGTH > maxMessage))) {
-                    damaged = h; // checked before the handler and before any position moves
-                    break;
-                }
-                bytes += aligned;
+                bytes += align(length);
                 if (type != PADDING_TYPE) {
                     count++;
                     handler.onMessage(type, buffer, index + HEADER_LENGTH, length - HEADER_LENGTH);
@@ -130,7 +118,7 @@ public final class RingConsumer implements AutoCloseable {
             }
         }
         if (damaged != 0) {
-            throw damagedRecord(h0 + bytes, damaged, contiguous - bytes);
+            throw damagedRecord(h0 + bytes, contiguous - bytes);
         }
         if (bytes == 0) {
             return resolveStuck(h0, headIndex) ? -1 : 0; // a dead producer's claim became padding: read on
@@ -138,10 +126,119 @@ public final class RingConsumer implements AutoCloseable {
         return bytes == contiguous && count < limit ? -1 - count : count;
     }
 
-    private RegionException damagedRecord(long position, long h, long room) {
+    /**
+     * Reads up to {@code limit} messages, the handler steering the read with each
+     * ({@link ControlledMessageHandler.Action}): {@code CONTINUE}; {@code BREAK} (stop after it);
+     * {@code COMMIT} (give back everything read so far now, then go on: a long read frees room for
+     * the producers as it goes); {@code ABORT} (stop before it: the next read hands it out again). A
+     * handler that throws leaves its message unconsumed too; the ones before it are consumed.
+     * {@return how many messages were consumed}
+     *
+     * @throws RegionException {@link ErrorKind#CORRUPT_REGION} as {@link #read}
+     */
+    public int controlledRead(ControlledMessageHandler handler, int limit) {
+        begin();
+        int count = 0;
+        int idle = 0;
+        while (count < limit) {
+            long h0 = head;
+            long headIndex = h0 & mask;
+            long contiguous = capacity - headIndex;
+            long bytes = 0;
+            int n = 0;
+            ControlledMessageHandler.Action last = ControlledMessageHandler.Action.CONTINUE;
+            try {
+                while (bytes < contiguous && count + n < limit && last == ControlledMessageHandler.Action.CONTINUE) {
+                    long index = headIndex + bytes;
+                    long h = committedHeader(index, contiguous - bytes);
+                    if (h == 0) {
+                        break;
+                    }
+                    int length = (int) h;
+                    int type = (int) (h >>> 32);
+                    long aligned = align(length);
+                    if (type == PADDING_TYPE) {
+                        bytes += aligned;
+                        continue;
+                    }
+                    last = handler.onMessage(type, buffer, index + HEADER_LENGTH, length - HEADER_LENGTH);
+                    if (last != ControlledMessageHandler.Action.ABORT) {
+                        bytes += aligned;
+                        n++;
+                    }
+                }
+            } finally {
+                if (bytes > 0) {
+                    release(h0, headIndex, bytes, n);
+                }
+            }
+            count += n;
+            if (damaged != 0) {
+                throw damagedRecord(h0 + bytes, contiguous - bytes);
+            }
+            switch (last) {
+                case ABORT, BREAK -> {
+                    return count;
+                }
+                case COMMIT -> {
+                    continue;
+                }
+                default -> { }
+            }
+            if (bytes == 0) {
+                if (!resolveStuck(h0, headIndex)) {
+                    return count;
+                }
+            } else if (bytes < contiguous) {
+                return count; // the ring is empty after these, or the limit was reached
+            }
+            idle = n == 0 ? idle + 1 : 0; // past the end of the buffer, or a dead claim: read on, a padding flood bounded
+            if (idle >= MAX_SKIPS) {
+                return count;
+            }
+        }
+        return count;
+    }
+
+    /**
+     * {@return the committed header at buffer index {@code index} (length &gt; 0), or 0 if nothing is
+     * committed there or the record is damaged}: its length (8 to the largest message + 8, within
+     * {@code room}, the rest of the lap) and type (≥ 1, or -1) are checked before any handler sees it
+     * and before any position moves; a damaged header is kept in {@link #damaged} for the caller to
+     * throw after it has released what it read before.
+     */
+    private long committedHeader(long index, long room) {
+        long h = (long) LONG_HANDLE.getAcquire(buffer, index);
+        int length = (int) h;
+        if (length <= 0) {
+            return 0;
+        }
+        int type = (int) (h >>> 32);
+        if (length < HEADER_LENGTH || align(length) > room || (type != PADDING_TYPE && (type < 1 || length - HEADER_LENGTH > maxMessage))) {
+            damaged = h;
+            return 0;
+        }
+        return h;
+    }
+
+    private RegionException damagedRecord(long position, long room) {
+        long h = damaged;
+        damaged = 0;
         return new RegionException(ErrorKind.CORRUPT_REGION, owner + " is damaged: the record at position " + position
             + " has length " + length(h) + " and type " + type(h) + " (a record takes 8 to " + (maxMessage + HEADER_LENGTH)
             + " bytes, here at most " + room + " before the end of the buffer, and its type is >= 1, or -1 for padding)");
+    }
+
+    /** The start of a read: refused when closed; the heartbeat says this consumer reads (at most one store a millisecond). */
+    private void begin() {
+        if (closed) {
+            throw closedConsumer();
+        }
+        long now = System.currentTimeMillis();
+        if (now != beat) {
+            beat = now;
+            LONG_HANDLE.setOpaque(ring, (long) HEARTBEAT_OFFSET, now);
+        }
     }
 
     private static IllegalStateException closedConsumer() {

@@ -65,6 +65,7 @@ public final class RingChild {
                 case "consume-die-at" -> consumeAndDieAt(region, offset, args[3]);
                 case "produce-die-at" -> produceAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
                 case "transmit-die-at" -> transmitAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
+                case "allocation-of-facts" -> allocationOfFacts(region, offset);
                 case "produce-stalling" -> produceStalling(region, offset, Integer.parseInt(args[3]), Long.parseLong(args[4]),
                     Long.parseLong(args[5]));
                 case "await" -> await(region, offset);
@@ -224,6 +225,28 @@ public final class RingChild {
         }
         System.out.println("DONE refused=" + refused);
         Thread.sleep(Long.MAX_VALUE);
+    }
+
+    /**
+     * Prints {@code ALLOCATED} and the bytes this thread allocated over 100,000 calls of each of
+     * size(), tailPosition(), headPosition() and consumerHeartbeat() after a warm-up (read through
+     * com.sun.management.ThreadMXBean by reflection: the test sources are compiled inside the module).
+     */
+    static void allocationOfFacts(SharedRegion region, long offset) throws ReflectiveOperationException {
+        Ring ring = Ring.attach(region, offset);
+        Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        java.lang.reflect.Method allocatedBytes = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
+        long sink = 0;
+        for (int i = 0; i < 200_000; i++) {
+            sink += ring.size() + ring.tailPosition() + ring.headPosition() + ring.consumerHeartbeat();
+        }
+        long before = (long) allocatedBytes.invoke(threads);
+        for (int i = 0; i < 100_000; i++) {
+            sink += ring.size() + ring.tailPosition() + ring.headPosition() + ring.consumerHeartbeat();
+        }
+        long after = (long) allocatedBytes.invoke(threads);
+        System.out.println("SINK " + sink);
+        System.out.println("ALLOCATED " + (after - before));
     }
 
     /**

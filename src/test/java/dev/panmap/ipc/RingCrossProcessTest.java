@@ -353,6 +353,41 @@ class RingCrossProcessTest {
         }
     }
 
+    /**
+     * A producer blocked on a full ring: with a 100 ms timeout it gives up (FULL) after it; with 30 s
+     * it sleeps in the kernel until a consumer in another process frees room and wakes it (the space
+     * wake calls count that wake).
+     */
+    @Test
+    void aProducerWaitsForRoomWithATimeoutAndIsWokenByAConsumerInAnotherProcess() {
+        try (RingTest.TestRegion r = RingTest.TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 1024);
+            try (RingProducer p = ring.producer()) {
+                MemorySegment m = RingTest.words(1, 3);
+                int sent = 0;
+                while (p.write(1, m)) {
+                    sent++;
+                }
+                assertThat(sent).isEqualTo(1024 / 32);
+                long t0 = System.nanoTime();
+                assertThat(p.claim(1, 24, Duration.ofMillis(100))).isEqualTo(RingProducer.FULL);
+                assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(100_000_000L);
+                long slept = p.waits();
+                assertThat(slept).as("it slept in the kernel, 1 ms at a time at most").isPositive();
+                try (ChildJvm child = ChildJvm.start(RingChild.class, "await", r.name(), "0")) {
+                    t0 = System.nanoTime();
+                    assertThat(p.write(1, m, Duration.ofSeconds(30))).isTrue();
+                    long waited = System.nanoTime() - t0;
+                    assertThat(child.awaitPrefix("WOKE ", WAIT)).startsWith("ready=true value=1");
+                    assertThat(child.awaitExit(WAIT)).isZero();
+                    assertThat(p.waits()).isGreaterThan(slept);
+                    assertThat(ring.ring.get(JAVA_LONG, RingLayout.SPACE_WAKE_CALLS_OFFSET)).as("the consumer's wake").isPositive();
+                    System.out.println("the producer waited " + waited / 1_000_000 + " ms for the child consumer");
+                }
+            }
+        }
+    }
+
     /** A consumer asleep in FUTEX_WAIT (no timeout) in one process is woken by a commit in another. */
     @ParameterizedTest
     @EnumSource(Addressing.class)
