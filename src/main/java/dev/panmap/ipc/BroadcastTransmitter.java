@@ -227,7 +227,9 @@ public final class BroadcastTransmitter implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            LONG_HANDLE.compareAndSet(control, (long) TRANSMITTER_OFFSET, self, 0L);
+            if (!region.isClosed()) { // closed: the lock went with the descriptor, the stamp is a dead transmitter's
+                LONG_HANDLE.compareAndSet(control, (long) TRANSMITTER_OFFSET, self, 0L);
+            }
             liveness.release(lockByte(root, TRANSMITTER_OFFSET));
         }
     }

@@ -37,12 +37,16 @@ final class Liveness {
 
     private final Platform platform;
     private final SharedRegion region;
+    /** The region's handle, kept for the set's key after the region closes. */
+    private final Platform.Handle handle;
 
     Liveness(SharedRegion region, Platform platform) {
         this.region = region;
         this.platform = platform;
+        this.handle = RegionInternals.handle(region);
     }
 
+    /** {@return the region's handle}, refused (as every use of a closed region) once it is closed */
     private Platform.Handle handle() {
         return RegionInternals.handle(region);
     }
@@ -65,13 +69,18 @@ final class Liveness {
         }
     }
 
-    /** Lets the lock byte at {@code offset} go (after the place's stamp was cleared). */
+    /**
+     * Lets the lock byte at {@code offset} go (after the place's stamp was cleared). On a region closed
+     * already there is nothing to let go (the lock went with its descriptor): only this process's
+     * record of it is dropped, so that a producer or consumer closed after its region closes quietly.
+     */
     void release(long offset) {
-        Platform.Handle h = handle();
         try {
-            platform.unlockByte(h, offset);
+            if (!region.isClosed()) {
+                platform.unlockByte(handle(), offset);
+            }
         } finally {
-            HELD.remove(new Held(h, offset));
+            HELD.remove(new Held(handle, offset));
         }
     }
 

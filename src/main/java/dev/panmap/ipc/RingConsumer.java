@@ -556,7 +556,9 @@ public final class RingConsumer implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            LONG_HANDLE.compareAndSet(ring, (long) CONSUMER_OFFSET, self, 0L);
+            if (!owner.region.isClosed()) { // closed: the lock went with the descriptor, the stamp is a dead consumer's
+                LONG_HANDLE.compareAndSet(ring, (long) CONSUMER_OFFSET, self, 0L);
+            }
             owner.liveness.release(lock);
         }
     }

@@ -319,10 +319,14 @@ public final class RingProducer implements AutoCloseable {
         if (closed) {
             return;
         }
+        closed = true;
+        if (owner.region.isClosed()) { // the lock went with the descriptor; the entry is a dead producer's to the next one
+            owner.liveness.release(owner.entryLock(tag));
+            return;
+        }
         if (openIndex >= 0) {
             abort(openIndex);
         }
-        closed = true;
         LONG_HANDLE.getAndAdd(ring, (long) RETIRED_PRODUCED_OFFSET, committed);
         LONG_HANDLE.setRelease(ring, entry + ENTRY_COMMITTED_OFFSET, 0L);
         LONG_HANDLE.setRelease(ring, entry + ENTRY_STAMP_OFFSET, 0L); // the lock byte says the entry is ours: a plain clear

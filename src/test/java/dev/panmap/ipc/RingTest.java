@@ -496,6 +496,27 @@ class RingTest {
         }
     }
 
+    /** A producer and a consumer closed after their region: quietly (the locks went with the descriptor), and the places are free after. */
+    @Test
+    void aProducerAndAConsumerClosedAfterTheirRegionCloseQuietly() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 4096);
+            try (SharedRegion other = r.openAgain(OpenMode.OPEN_ONLY)) {
+                Ring ring = Ring.attach(other, 0);
+                RingProducer p = ring.producer();
+                RingConsumer c = ring.consumer();
+                other.close();
+                p.close();
+                c.close();
+            }
+            Ring ring = Ring.attach(r.region(), 0);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                assertThat(p.write(1, payload(1, 8))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(1, 1, 8));
+            }
+        }
+    }
+
     static boolean corrupt(Throwable t) {
         return t instanceof RegionException e && e.kind() == dev.panmap.ErrorKind.CORRUPT_REGION;
     }
