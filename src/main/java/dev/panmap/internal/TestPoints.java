@@ -26,6 +26,7 @@ import java.util.function.Consumer;
  * <tr><td>{@code ringConsumer.zeroed}</td><td>a ring consumer has zeroed a batch, not yet stored its count</td></tr>
  * <tr><td>{@code ringConsumer.counted}</td><td>a ring consumer has stored a batch's count, not yet moved the head</td></tr>
  * <tr><td>{@code ringProducer.beforeTail}</td><td>a one-to-one producer has stored its claim header, not yet its tail</td></tr>
+ * <tr><td>{@code ringProducer.afterTailCas}</td><td>a many-to-one producer has taken its range with the tail's compare-and-set, not yet stored its header</td></tr>
  * <tr><td>{@code ringProducer.afterTail}</td><td>a one-to-one producer has stored its tail, not yet its wrap padding</td></tr>
  * <tr><td>{@code broadcastTransmitter.beforePayload}</td><td>a transmitter has stored its intent, record header and sequence, not yet the payload</td></tr>
  * </table>

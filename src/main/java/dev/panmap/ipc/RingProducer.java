@@ -186,6 +186,7 @@ public final class RingProducer implements AutoCloseable {
                 return -1;
             }
         } while (!LONG_HANDLE.compareAndSet(ring, (long) TAIL_OFFSET, t, t + required));
+        TestPoints.hit("ringProducer.afterTailCas");
         return writeClaim(t, required, aligned, recordLength);
     }
 

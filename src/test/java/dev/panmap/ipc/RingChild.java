@@ -66,6 +66,7 @@ public final class RingChild {
                 case "produce-die-at" -> produceAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
                 case "transmit-die-at" -> transmitAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
                 case "allocation-of-facts" -> allocationOfFacts(region, offset);
+                case "produce-stall-at" -> produceStallingAt(region, offset, args[3], Long.parseLong(args[4]));
                 case "produce-stalling" -> produceStalling(region, offset, Integer.parseInt(args[3]), Long.parseLong(args[4]),
                     Long.parseLong(args[5]));
                 case "await" -> await(region, offset);
@@ -225,6 +226,35 @@ public final class RingChild {
         }
         System.out.println("DONE refused=" + refused);
         Thread.sleep(Long.MAX_VALUE);
+    }
+
+    /**
+     * A live producer that stops at {@code point} of its first claim for {@code millis} (printing
+     * {@code STALLED}), then goes on, commits four words of 77 and prints {@code DONE}.
+     */
+    static void produceStallingAt(SharedRegion region, long offset, String point, long millis) {
+        boolean[] once = {false};
+        TestPoints.install(p -> {
+            if (p.equals(point) && !once[0]) {
+                once[0] = true;
+                System.out.println("STALLED");
+                System.out.flush();
+                try {
+                    Thread.sleep(millis); // (a park may return early)
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        Ring ring = Ring.attach(region, offset);
+        try (RingProducer p = ring.producer()) {
+            MemorySegment m = scratch(32);
+            for (int k = 0; k < 32; k += 8) {
+                m.set(JAVA_LONG, k, 77);
+            }
+            boolean sent = p.write(1, m);
+            System.out.println("DONE " + sent);
+        }
     }
 
     /**

@@ -388,6 +388,49 @@ class RingCrossProcessTest {
         }
     }
 
+    /**
+     * A dead producer's gap [0, 48) (its entry's intent, the tail moved, no header) and, after it, a
+     * live producer in another process stopped between its compare-and-set of the tail and its header
+     * store for 3 s. The consumer (grace 0) pads the dead gap up to the live producer's intent and
+     * never over it (nor the live range itself, whose claimer is alive), and the live message arrives
+     * when its producer goes on. Padding past the intent (or by pid or no liveness) would lose it: its
+     * header would land behind the head. The deterministic twin of jcstress RingGapResolution, whose
+     * window (a few ns) quick runs do not hit.
+     */
+    @Test
+    void aDeadProducersGapIsPaddedUpToALiveProducersClaimAndNeverOverIt() {
+        try (RingTest.TestRegion r = RingTest.TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 4);
+            long dead = ring.entry(3);
+            ring.ring.set(JAVA_LONG, dead + RingLayout.ENTRY_CLAIM_START_OFFSET, 0);
+            ring.ring.set(JAVA_LONG, dead + RingLayout.ENTRY_CLAIM_END_OFFSET, 48);
+            ring.ring.set(JAVA_LONG, dead + RingLayout.ENTRY_STAMP_OFFSET, 0x0000_1234_0000_0001L); // a stamp, its lock free
+            ring.ring.set(JAVA_LONG, RingLayout.TAIL_OFFSET, 48);
+            List<Long> got = new ArrayList<>();
+            MessageHandler handler = (type, buffer, at, length) -> got.add(buffer.get(JAVA_LONG, at));
+            try (RingConsumer c = ring.consumer(Duration.ZERO);
+                 ChildJvm child = ChildJvm.start(TEST_POINTS, RingChild.class, "produce-stall-at", r.name(), "0",
+                     "ringProducer.afterTailCas", "3000")) {
+                child.awaitLine("STALLED"::equals, WAIT);
+                assertThat(ring.tailPosition()).as("the live producer took [48, 88)").isEqualTo(88);
+                long until = System.nanoTime() + 400_000_000L;
+                while (System.nanoTime() < until) {
+                    c.read(handler, 10);
+                }
+                assertThat(c.skippedClaims()).as("the dead gap, once").isEqualTo(1);
+                assertThat(c.position()).as("padded up to the live intent, not over it").isEqualTo(48);
+                assertThat(child.awaitPrefix("DONE ", WAIT)).isEqualTo("true");
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (got.isEmpty() && System.nanoTime() < deadline) {
+                    c.read(handler, 10);
+                }
+                assertThat(got).containsExactly(77L);
+                assertThat(c.skippedClaims()).isEqualTo(1);
+                assertThat(ring.size()).isZero();
+            }
+        }
+    }
+
     /** A consumer asleep in FUTEX_WAIT (no timeout) in one process is woken by a commit in another. */
     @ParameterizedTest
     @EnumSource(Addressing.class)
