@@ -288,14 +288,15 @@ class RingCrossProcessTest {
                     c.read(handler, 100);
                     assertThat(ring.headPosition()).as("the head never passes the tail").isLessThanOrEqualTo(ring.tailPosition());
                 }
+                deadline = System.nanoTime() + WAIT.toNanos();
                 try (RingProducer p = ring.producer()) {
                     for (long v = 100; v < 140; v++) { // more than a lap
                         while (!p.write(1, RingTest.words(v, 4))) {
                             c.read(handler, 100);
+                            assertThat(System.nanoTime()).as("the ring makes room (got %s)", got).isLessThan(deadline);
                         }
                     }
                 }
-                deadline = System.nanoTime() + WAIT.toNanos();
                 while (got.size() < count + 40 && System.nanoTime() < deadline) {
                     c.read(handler, 100);
                 }
