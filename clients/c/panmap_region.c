@@ -1760,8 +1760,8 @@ int pmr_skip_walk(const pmr_skip *s, int64_t from, int (*visit)(void *, int64_t,
 }
 
 /* ---- rings, the consuming side (FORMAT.md §10, ring layout version 2) -----------------------------------------
- * The numbers are FORMAT.md §10's; they live here, not in the header, while the ring protocol of
- * version 2 is on its way to the Java side's main line (the header will carry them as PMR_RING_*). */
+ * The numbers are FORMAT.md §10's (Java: dev.panmap.ipc.RingLayout); they stay private to this file:
+ * the header's API takes a ring's root and nothing else of its layout. */
 #define RING_MAGIC            UINT64_C(0x0000474E49524D50) /* "PMRING" */
 #define BROADCAST_MAGIC       UINT64_C(0x0054534143424D50) /* "PMBCAST" */
 #define RING_VERSION          2

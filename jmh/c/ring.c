@@ -5,8 +5,9 @@
  * end (a padding record instead), the consumer zeroes what it read and then moves the head with a
  * release store; a one-to-one producer moves the tail with plain stores, a many-to-one producer
  * writes its intent (claim start and end) to its own entry and takes the range with one
- * compare-and-set of the tail; each commit is a release store of the header and a count in the
- * producer's entry. Tail, head and each producer entry sit on their own 128-byte lines.
+ * compare-and-set of the tail; each commit is a compare-and-set of the header from the claim's (as
+ * panmap's, ring layout version 2) and a count in the producer's entry. Tail, head and each producer
+ * entry sit on their own 128-byte lines.
  *
  * usage:
  *   ring tput one-to-one|many-to-one SIZE COUNT   producers (1 or 2 processes, forked) send COUNT
@@ -22,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +43,13 @@
 typedef struct {
     _Alignas(128) int64_t tail;
     _Alignas(128) int64_t head;
-    _Alignas(128) struct { int64_t start, end, committed; } entry[2];
-    char pad[128 - 3 * 8];
+    /* each producer entry on its own 128-byte pair of lines, as panmap's (layout version 2): two
+     * producers' intent stores never share a line */
+    struct { _Alignas(128) int64_t start; int64_t end, committed; } entry[2];
     _Alignas(128) int64_t go;     /* the consumer's start signal */
     _Alignas(128) uint8_t buffer[CAPACITY];
 } ring_t;
+_Static_assert(offsetof(ring_t, entry[1]) - offsetof(ring_t, entry[0]) == 128, "a producer entry per 128-byte pair of lines");
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -104,12 +108,21 @@ static inline int64_t claim(ring_t *r, int id, int many, int64_t *tail_own, int6
         *tail_own = t + required;
         __atomic_store_n(&r->tail, *tail_own, __ATOMIC_RELEASE);
     }
+    /* (panmap's one-to-one producer stores the claim header before the tail and the wrap padding
+     * after it: the order changes no cost) */
     return index;
 }
 
-static inline void commit(ring_t *r, int id, int64_t index, int32_t record_length, int32_t type) {
-    __atomic_store_n((int64_t *) (r->buffer + index), header(record_length, type), __ATOMIC_RELEASE);
+/* as panmap's (layout version 2): a compare-and-set from the claim's header, so that a claim taken
+ * meanwhile (unblocked) is refused; returns 0 then */
+static inline int commit(ring_t *r, int id, int64_t index, int32_t record_length, int32_t type) {
+    int64_t claimed = header(-record_length, id);
+    if (!__atomic_compare_exchange_n((int64_t *) (r->buffer + index), &claimed, header(record_length, type), 0, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED)) {
+        return 0;
+    }
     __atomic_store_n(&r->entry[id].committed, r->entry[id].committed + 1, __ATOMIC_RELAXED);
+    return 1;
 }
 
 static void produce(ring_t *r, int id, int many, int size, long count) {

@@ -46,6 +46,10 @@ import java.util.concurrent.locks.LockSupport;
 public final class SharedRegion implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.panmap");
 
+    static {
+        dev.panmap.internal.RegionInternals.install(SharedRegion::handle); // the rings' lock bytes (dev.panmap.ipc)
+    }
+
     /** What backs a region. */
     public enum Backing {
         SHARED_MEMORY, FILE,

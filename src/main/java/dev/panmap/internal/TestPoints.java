@@ -22,6 +22,13 @@ import java.util.function.Consumer;
  * <tr><td>{@code writerLock.afterOsLock}</td><td>a locker has the OS lock, not yet its holder record</td></tr>
  * <tr><td>{@code writerLock.unlock}</td><td>an unlock holds the in-process lock, not yet let go</td></tr>
  * <tr><td>{@code close.afterAbandon}</td><td>a close has taken the writer lock from this object's holder, not yet unmapped</td></tr>
+ * <tr><td>{@code ringConsumer.intents}</td><td>a ring consumer has stored a batch's consumed and head intents, not yet zeroed it</td></tr>
+ * <tr><td>{@code ringConsumer.zeroed}</td><td>a ring consumer has zeroed a batch, not yet stored its count</td></tr>
+ * <tr><td>{@code ringConsumer.counted}</td><td>a ring consumer has stored a batch's count, not yet moved the head</td></tr>
+ * <tr><td>{@code ringProducer.beforeTail}</td><td>a one-to-one producer has stored its claim header, not yet its tail</td></tr>
+ * <tr><td>{@code ringProducer.afterTailCas}</td><td>a many-to-one producer has taken its range with the tail's compare-and-set, not yet stored its header</td></tr>
+ * <tr><td>{@code ringProducer.afterTail}</td><td>a one-to-one producer has stored its tail, not yet its wrap padding</td></tr>
+ * <tr><td>{@code broadcastTransmitter.beforePayload}</td><td>a transmitter has stored its intent, record header and sequence, not yet the payload</td></tr>
  * </table>
  */
 public final class TestPoints {

@@ -27,6 +27,8 @@ public final class BroadcastReceiver {
     private final long capacity;
     private final long mask;
     private final int maxMessage;
+    /** Two of the largest records: how far apart the transmitter's positions can be. */
+    private final long span;
     private MemorySegment scratch;
     private long cursor;
     private long expected = -1;
@@ -40,6 +42,7 @@ public final class BroadcastReceiver {
         this.capacity = capacity;
         this.mask = capacity - 1;
         this.maxMessage = maxBroadcastLength(capacity);
+        this.span = 2 * align(maxMessage + (long) BROADCAST_HEADER_LENGTH);
         MemorySegment all = region.segment().asSlice(root, BROADCAST_BUFFER_OFFSET + capacity);
         this.control = all.asSlice(0, BROADCAST_BUFFER_OFFSET);
         this.buffer = all.asSlice(BROADCAST_BUFFER_OFFSET, capacity);
@@ -59,17 +62,28 @@ public final class BroadcastReceiver {
 
     /**
      * Receives up to {@code limit} messages; each payload is handed over in a private copy, valid
-     * during the call. {@return how many}
+     * during the call. Laps and padding records are counted in a row against {@link RingLayout#MAX_SKIPS}:
+     * a read that meets that many ends with what it has. {@return how many}
+     *
+     * @throws RegionException {@link ErrorKind#CORRUPT_REGION} for positions no transmitter stores
+     *         (a tail past its intent; tail, intent and latest more than two records apart) or a
+     *         record no transmitter writes
      */
     public int read(MessageHandler handler, int limit) {
         int count = 0;
-        while (count < limit) {
+        int skips = 0;
+        while (count < limit && skips < MAX_SKIPS) {
             long tail = (long) LONG_HANDLE.getAcquire(control, (long) BROADCAST_TAIL_OFFSET);
             if (cursor >= tail) {
                 break;
             }
-            if (!valid(cursor)) {
-                lap();
+            long intent = (long) LONG_HANDLE.getAcquire(control, (long) TAIL_INTENT_OFFSET);
+            if (tail > intent) {
+                throw damaged("tail " + tail + " past the tail intent " + intent + " read after it");
+            }
+            if (cursor + capacity <= intent) {
+                lap(tail);
+                skips++;
                 continue;
             }
             long index = cursor & mask;
@@ -80,7 +94,7 @@ public final class BroadcastReceiver {
             long sequence = padding ? -1 : buffer.get(LONG, Math.min(index + BROADCAST_SEQUENCE_OFFSET, capacity - 8));
             int payload = recordLength - BROADCAST_HEADER_LENGTH;
             boolean sane = padding ? recordLength >= RECORD_ALIGNMENT && recordLength <= capacity - index
-                : payload >= 0 && payload <= maxMessage && align(recordLength) <= capacity - index;
+                : type >= 1 && payload >= 0 && payload <= maxMessage && align(recordLength) <= capacity - index;
             if (sane && !padding) {
                 if (scratch.byteSize() < payload) {
                     scratch = Arena.ofAuto().allocate(align(Math.max(payload, scratch.byteSize() * 2L)), 8);
@@ -88,18 +102,20 @@ public final class BroadcastReceiver {
                 MemorySegment.copy(buffer, index + BROADCAST_HEADER_LENGTH, scratch, 0, payload);
             }
             VarHandle.loadLoadFence(); // the copy before the check of the transmitter's intent
-            if (!valid(cursor)) {
-                lap();
+            if (cursor + capacity <= (long) LONG_HANDLE.getAcquire(control, (long) TAIL_INTENT_OFFSET)) {
+                lap(tail);
+                skips++;
                 continue;
             }
             if (!sane) {
-                throw new RegionException(ErrorKind.CORRUPT_REGION, "the broadcast buffer at offset " + root + " of "
-                    + region.name() + " is damaged: a record of length " + recordLength + " at position " + cursor);
+                throw damaged("a record of length " + recordLength + " and type " + type + " at position " + cursor);
             }
             cursor += align(recordLength);
             if (padding) {
+                skips++;
                 continue;
             }
+            skips = 0;
             if (expected >= 0 && sequence > expected) {
                 lost += sequence - expected;
             }
@@ -111,14 +127,27 @@ public final class BroadcastReceiver {
         return count;
     }
 
-    /** Whether the record at {@code position} is still whole: the transmitter has not come a lap near it. */
-    private boolean valid(long position) {
-        return position + capacity > (long) LONG_HANDLE.getAcquire(control, (long) TAIL_INTENT_OFFSET);
+    private RegionException damaged(String what) {
+        return new RegionException(ErrorKind.CORRUPT_REGION, "the broadcast buffer at offset " + root + " of " + region.name()
+            + " is damaged: " + what);
     }
 
-    private void lap() {
+    /**
+     * Lapped: jumps to the latest record, after checking the transmitter's positions against each
+     * other (a tail at most its intent, and tail, intent and latest within two records of each other:
+     * forged ones must not send the cursor anywhere).
+     */
+    private void lap(long tailBefore) {
         lapped++;
-        cursor = (long) LONG_HANDLE.getAcquire(control, (long) LATEST_OFFSET);
+        long intent = (long) LONG_HANDLE.getAcquire(control, (long) TAIL_INTENT_OFFSET);
+        long tail = (long) LONG_HANDLE.getAcquire(control, (long) BROADCAST_TAIL_OFFSET);
+        long latest = (long) LONG_HANDLE.getAcquire(control, (long) LATEST_OFFSET);
+        long intentAfter = (long) LONG_HANDLE.getAcquire(control, (long) TAIL_INTENT_OFFSET);
+        if (latest < 0 || tailBefore > intent || tail < intent - span || latest < tail - span || latest > intentAfter) {
+            throw damaged("tail " + tailBefore + " then " + tail + ", tail intent " + intent + " then " + intentAfter + ", latest "
+                + latest + " (a tail is at most its intent, and tail, intent and latest lie within " + span + " bytes of each other)");
+        }
+        cursor = latest;
     }
 
     /** {@return how many times this receiver was lapped and jumped ahead} */

@@ -10,6 +10,7 @@ import dev.panmap.RegionException;
 import dev.panmap.SharedRegion;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.ProcessStamp;
+import dev.panmap.internal.TestPoints;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -27,11 +28,12 @@ public final class BroadcastTransmitter implements AutoCloseable {
     private final long mask;
     private final int maxMessage;
     private final long self;
+    private final Liveness liveness;
     private long tail;
     private long sequence;
     private boolean closed;
 
-    private BroadcastTransmitter(SharedRegion region, long root, long capacity, long self) {
+    private BroadcastTransmitter(SharedRegion region, long root, long capacity, long self, Liveness liveness) {
         this.region = region;
         this.root = root;
         this.capacity = capacity;
@@ -41,6 +43,7 @@ public final class BroadcastTransmitter implements AutoCloseable {
         this.control = all.asSlice(0, BROADCAST_BUFFER_OFFSET);
         this.buffer = all.asSlice(BROADCAST_BUFFER_OFFSET, capacity);
         this.self = self;
+        this.liveness = liveness;
         this.tail = (long) LONG_HANDLE.getAcquire(control, (long) BROADCAST_TAIL_OFFSET);
         this.sequence = (long) LONG_HANDLE.getAcquire(control, (long) TRANSMITTED_OFFSET);
     }
@@ -53,46 +56,84 @@ public final class BroadcastTransmitter implements AutoCloseable {
         long footprint = broadcastFootprint(capacity);
         MemorySegment data = region.segment();
         checkPlace(data, offset, footprint, "a broadcast buffer");
-        MemorySegment r = data.asSlice(offset, footprint);
-        LONG_HANDLE.setRelease(r, (long) MAGIC_OFFSET, 0L);
-        r.fill((byte) 0);
-        r.set(LONG, CAPACITY_OFFSET, capacity);
-        r.set(INT, MAX_MESSAGE_OFFSET, maxBroadcastLength(capacity));
-        r.set(LONG, CREATED_MILLIS_OFFSET, System.currentTimeMillis());
-        long self = Liveness.self(Platform.current());
-        r.set(LONG, TRANSMITTER_OFFSET, self);
-        publish(data, offset, BROADCAST_MAGIC, KIND_BROADCAST);
-        return new BroadcastTransmitter(region, offset, capacity, self);
+        Platform platform = Platform.current();
+        Liveness liveness = new Liveness(region, platform);
+        long lock = lockByte(offset, TRANSMITTER_OFFSET);
+        if (!liveness.take(lock)) {
+            throw new IllegalStateException("the broadcast buffer at offset " + offset + " of " + region.name()
+                + " has a live transmitter: its lock byte is held");
+        }
+        try {
+            MemorySegment r = data.asSlice(offset, footprint);
+            LONG_HANDLE.setRelease(r, (long) MAGIC_OFFSET, 0L);
+            r.fill((byte) 0);
+            r.set(LONG, CAPACITY_OFFSET, capacity);
+            r.set(INT, MAX_MESSAGE_OFFSET, maxBroadcastLength(capacity));
+            r.set(LONG, CREATED_MILLIS_OFFSET, System.currentTimeMillis());
+            long self = Liveness.self(platform);
+            r.set(LONG, TRANSMITTER_OFFSET, self);
+            publish(data, offset, BROADCAST_MAGIC, KIND_BROADCAST);
+            return new BroadcastTransmitter(region, offset, capacity, self, liveness);
+        } catch (RuntimeException | Error e) {
+            liveness.release(lock);
+            throw e;
+        }
     }
 
     /**
-     * Becomes the transmitter of an existing broadcast buffer, in place of a dead one; it goes on
-     * from the tail and the sequence the dead one left.
+     * Becomes the transmitter of an existing broadcast buffer, in place of a dead one (whose lock byte
+     * the kernel let go); it goes on from the tail and the sequence the dead one left. A record the
+     * dead one was writing (its tail intent past its tail) is padded over first: a receiver that kept
+     * up reads padding there, never the half-written record or the previous lap's.
      *
      * @throws IllegalStateException if a live transmitter holds it
      */
     public static BroadcastTransmitter attach(SharedRegion region, long offset) {
         long capacity = checkBroadcast(region, offset);
         Platform platform = Platform.current();
-        long self = Liveness.self(platform);
+        Liveness liveness = new Liveness(region, platform);
+        long lock = lockByte(offset, TRANSMITTER_OFFSET);
         MemorySegment control = region.segment().asSlice(offset, BROADCAST_BUFFER_OFFSET);
-        while (true) {
+        if (!liveness.take(lock)) {
             long stamp = (long) LONG_HANDLE.getVolatile(control, (long) TRANSMITTER_OFFSET);
-            if (stamp != 0 && (stamp == self || ProcessStamp.alive(platform, stamp))) {
-                throw new IllegalStateException("the broadcast buffer at offset " + offset + " of " + region.name()
-                    + " has a transmitter already: pid " + ProcessStamp.pid(stamp) + (stamp == self ? " (this process)" : ", alive"));
-            }
-            if (LONG_HANDLE.compareAndSet(control, (long) TRANSMITTER_OFFSET, stamp, self)) {
-                break;
-            }
+            throw new IllegalStateException("the broadcast buffer at offset " + offset + " of " + region.name()
+                + " has a transmitter already: pid " + ProcessStamp.pid(stamp) + ", alive (its lock byte is held)");
         }
-        // a dead transmitter may have stored its intent and not its tail: the intent's range is
-        // suspect to receivers either way, so the next record starts after it
+        try {
+            long self = Liveness.self(platform);
+            MemorySegment buffer = region.segment().asSlice(offset + BROADCAST_BUFFER_OFFSET, capacity);
+            padToIntent(control, buffer, capacity, offset, region.name());
+            LONG_HANDLE.setRelease(control, (long) TRANSMITTER_OFFSET, self); // over a dead transmitter's stamp
+            return new BroadcastTransmitter(region, offset, capacity, self, liveness);
+        } catch (RuntimeException | Error e) {
+            liveness.release(lock);
+            throw e;
+        }
+    }
+
+    /**
+     * A dead transmitter may have stored its intent and not its tail: pads [tail, intent) with padding
+     * records (one to the end of the lap if it wraps, one from 0 after), then moves the tail there.
+     */
+    private static void padToIntent(MemorySegment control, MemorySegment buffer, long capacity, long offset, String name) {
+        long tail = (long) LONG_HANDLE.getAcquire(control, (long) BROADCAST_TAIL_OFFSET);
         long intent = (long) LONG_HANDLE.getAcquire(control, (long) TAIL_INTENT_OFFSET);
-        if (intent > (long) LONG_HANDLE.getAcquire(control, (long) BROADCAST_TAIL_OFFSET)) {
-            LONG_HANDLE.setRelease(control, (long) BROADCAST_TAIL_OFFSET, intent);
+        if (intent == tail) {
+            return;
         }
-        return new BroadcastTransmitter(region, offset, capacity, self);
+        long span = 2 * align(maxBroadcastLength(capacity) + (long) BROADCAST_HEADER_LENGTH);
+        if (intent < tail || intent - tail > span || tail % RECORD_ALIGNMENT != 0 || intent % RECORD_ALIGNMENT != 0) {
+            throw new RegionException(ErrorKind.CORRUPT_REGION, "the broadcast buffer at offset " + offset + " of " + name
+                + " is damaged: tail " + tail + ", tail intent " + intent + " (an intent is at most two records past its tail)");
+        }
+        long mask = capacity - 1;
+        for (long p = tail; p < intent; ) {
+            long index = p & mask;
+            long n = Math.min(intent - p, capacity - index);
+            LONG_HANDLE.setRelease(buffer, index, header((int) n, PADDING_TYPE));
+            p += n;
+        }
+        LONG_HANDLE.setRelease(control, (long) BROADCAST_TAIL_OFFSET, intent); // after the padding
     }
 
     /** Checks a broadcast buffer's magic, version, kind and size; {@return its capacity} */
@@ -112,12 +153,13 @@ public final class BroadcastTransmitter implements AutoCloseable {
     static RingState state(SharedRegion region, long offset) {
         long capacity = checkBroadcast(region, offset);
         MemorySegment control = region.segment().asSlice(offset, BROADCAST_BUFFER_OFFSET);
-        Platform platform = Platform.current();
+        Liveness liveness = new Liveness(region, Platform.current());
         long stamp = (long) LONG_HANDLE.getVolatile(control, (long) TRANSMITTER_OFFSET);
         long tail = (long) LONG_HANDLE.getVolatile(control, (long) BROADCAST_TAIL_OFFSET);
         return new RingState("broadcast", capacity, maxBroadcastLength(capacity), tail, 0, 0,
             (long) LONG_HANDLE.getVolatile(control, (long) TRANSMITTED_OFFSET), 0,
-            stamp == 0 ? java.util.List.of() : java.util.List.of(ProcessStamp.info(platform, stamp, 0)), 1, null, 0, 0, 0, 0);
+            stamp == 0 ? java.util.List.of()
+                : java.util.List.of(ProcessStamp.info(stamp, 0, liveness.alive(lockByte(offset, TRANSMITTER_OFFSET)))), 1, null, 0, 0, 0, 0);
     }
 
     /** {@return the largest payload} */
@@ -161,6 +203,7 @@ public final class BroadcastTransmitter implements AutoCloseable {
         buffer.set(INT, index, recordLength);
         buffer.set(INT, index + 4, type);
         buffer.set(LONG, index + BROADCAST_SEQUENCE_OFFSET, sequence);
+        TestPoints.hit("broadcastTransmitter.beforePayload");
         MemorySegment.copy(src, srcOffset, buffer, index + BROADCAST_HEADER_LENGTH, length);
         sequence++;
         LONG_HANDLE.setOpaque(control, (long) TRANSMITTED_OFFSET, sequence); // before the tail: a successor never reuses a number
@@ -179,12 +222,15 @@ public final class BroadcastTransmitter implements AutoCloseable {
         return root;
     }
 
-    /** Gives the transmitter's place up. Idempotent. */
+    /** Gives the transmitter's place up: its stamp cleared, then its lock byte let go. Idempotent. */
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            LONG_HANDLE.compareAndSet(control, (long) TRANSMITTER_OFFSET, self, 0L);
+            if (!region.isClosed()) { // closed: the lock went with the descriptor, the stamp is a dead transmitter's
+                LONG_HANDLE.compareAndSet(control, (long) TRANSMITTER_OFFSET, self, 0L);
+            }
+            liveness.release(lockByte(root, TRANSMITTER_OFFSET));
         }
     }
 

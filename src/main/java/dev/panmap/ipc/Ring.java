@@ -75,7 +75,7 @@ public final class Ring {
         this.ring = region.segment().asSlice(root, bufferOffset + capacity);
         this.buffer = ring.asSlice(bufferOffset, capacity);
         this.platform = platform;
-        this.liveness = Liveness.of(platform);
+        this.liveness = new Liveness(region, platform);
     }
 
     /** Creates a one-to-one ring, or a many-to-one ring with {@link RingLayout#DEFAULT_PRODUCERS} producer entries. */
@@ -162,46 +162,105 @@ public final class Ring {
     public RingProducer producer(boolean signalling) {
         long self = Liveness.self(platform);
         for (int i = 0; i < maxProducers; i++) {
-            long e = entry(i);
-            long stamp = (long) LONG_HANDLE.getVolatile(ring, e + ENTRY_STAMP_OFFSET);
-            if (stamp == 0) {
-                if (LONG_HANDLE.compareAndSet(ring, e + ENTRY_STAMP_OFFSET, 0L, self)) {
-                    return new RingProducer(this, i, signalling);
+            long lock = entryLock(i);
+            if (!liveness.take(lock)) {
+                if (kind == Kind.ONE_TO_ONE) {
+                    long stamp = (long) LONG_HANDLE.getVolatile(ring, entry(i) + ENTRY_STAMP_OFFSET);
+                    throw new IllegalStateException("the one-to-one ring at offset " + root + " of " + region.name()
+                        + " has a producer already: pid " + ProcessStamp.pid(stamp) + ", alive (its entry's lock byte is held)");
                 }
-            } else if (stamp != self && !liveness.alive(stamp) && takeOver(i, stamp, self)) {
+                continue;
+            }
+            boolean adopted = false;
+            try {
+                adopted = adopt(i, self);
+            } finally {
+                if (!adopted) {
+                    liveness.release(lock);
+                }
+            }
+            if (adopted) {
                 return new RingProducer(this, i, signalling);
-            } else if (kind == Kind.ONE_TO_ONE) {
-                throw new IllegalStateException("the one-to-one ring at offset " + root + " of " + region.name()
-                    + " has a producer already: pid " + ProcessStamp.pid(stamp) + (stamp == self ? " (this process)" : ", alive"));
             }
         }
         throw new IllegalStateException("all " + maxProducers + " producer entries of the ring at offset " + root + " of "
             + region.name() + " are taken by live producers (or by dead ones whose last claims are not consumed yet)");
     }
 
-    /** Takes the entry of a dead producer; {@return whether it did} */
-    private boolean takeOver(int index, long dead, long self) {
+    /** {@return the lock byte of producer entry {@code index}} */
+    long entryLock(int index) {
+        return lockByte(root, entry(index));
+    }
+
+    /**
+     * Makes entry {@code index}, whose lock this process has just taken, its own: whatever its stamp
+     * says, its last holder is gone. A many-to-one entry whose last claim the consumer has not passed is
+     * left to the consumer (which resolves it now that the lock is free again); a one-to-one producer
+     * finishes its dead predecessor's claim. {@return whether the entry is now this process's}
+     */
+    private boolean adopt(int index, long self) {
         long e = entry(index);
-        long start = ring.get(LONG, e + ENTRY_CLAIM_START_OFFSET);
-        long end = ring.get(LONG, e + ENTRY_CLAIM_END_OFFSET);
-        long head = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
-        if (end > head) {
-            if (kind == Kind.MANY_TO_ONE) {
-                return false; // its claim may still be pending: the consumer resolves it, other entries serve
+        long previous = (long) LONG_HANDLE.getVolatile(ring, e + ENTRY_STAMP_OFFSET);
+        if (previous != 0) {
+            long start = ring.get(LONG, e + ENTRY_CLAIM_START_OFFSET);
+            long end = ring.get(LONG, e + ENTRY_CLAIM_END_OFFSET);
+            if (end > (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET)) {
+                if (kind == Kind.MANY_TO_ONE) {
+                    return false; // its claim may still be pending: the consumer resolves it, other entries serve
+                }
+                finishDeadClaim(index, start, end);
             }
-            // one-to-one: the only producer. A claim it made and published (tail moved) is padded
-            // here; one it did not publish is overwritten from the tail by the new producer.
-            if ((long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET) == end) {
-                padDeadClaim(claimHeaderIndex(start, end), index);
-            }
+            long committed = (long) LONG_HANDLE.getAcquire(ring, e + ENTRY_COMMITTED_OFFSET);
+            LONG_HANDLE.getAndAdd(ring, (long) RETIRED_PRODUCED_OFFSET, committed);
+            LONG_HANDLE.setRelease(ring, e + ENTRY_COMMITTED_OFFSET, 0L);
         }
-        if (!LONG_HANDLE.compareAndSet(ring, e + ENTRY_STAMP_OFFSET, dead, self)) {
-            return false;
-        }
-        long committed = (long) LONG_HANDLE.getAcquire(ring, e + ENTRY_COMMITTED_OFFSET);
-        LONG_HANDLE.getAndAdd(ring, (long) RETIRED_PRODUCED_OFFSET, committed);
-        LONG_HANDLE.setRelease(ring, e + ENTRY_COMMITTED_OFFSET, 0L);
+        LONG_HANDLE.setRelease(ring, e + ENTRY_STAMP_OFFSET, self); // over a dead producer's stamp, if any
         return true;
+    }
+
+    /**
+     * One-to-one: the dead producer's claim {@code [start, end)}, not yet consumed. It stored its
+     * intent, then its claim header, then the tail, then its wrap padding (FORMAT.md §10.5). If the
+     * tail never moved, nothing of it can have been consumed: its claim header is erased and this
+     * producer starts at the tail. If it did, the claim becomes padding, with the wrap padding it may
+     * not have written: by compare-and-set, as the consumer may be doing the same (it saw the entry's
+     * lock free before this process took it); one of them counts it.
+     */
+    private void finishDeadClaim(int index, long start, long end) {
+        long headerIndex = claimHeaderIndex(start, end);
+        long tail = (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET);
+        if (tail == start) {
+            long h = (long) LONG_HANDLE.getVolatile(buffer, headerIndex);
+            if (length(h) < 0 && type(h) == index) {
+                LONG_HANDLE.compareAndSet(buffer, headerIndex, h, 0L); // unpublished: never consumed, never padded
+            }
+            return;
+        }
+        if (tail != end) {
+            return; // not this claim's (the tail moved on since): nothing of it is pending
+        }
+        padDeadClaim(headerIndex, index);
+        long startIndex = start & (capacity - 1);
+        if (headerIndex != startIndex) {
+            padUnwritten(start, header((int) (capacity - startIndex), PADDING_TYPE));
+        }
+    }
+
+    /**
+     * Stores {@code padding} at position {@code position} if its header word is still 0. The word may
+     * be 0 because the consumer padded it (it saw the producer dead), consumed it and zeroed it: its
+     * head intent, stored before its zeroes, then covers the position, and this padding, left behind
+     * the head, is taken back.
+     */
+    private void padUnwritten(long position, long padding) {
+        long index = position & (capacity - 1);
+        if (LONG_HANDLE.compareAndSet(buffer, index, 0L, padding)) {
+            if ((long) LONG_HANDLE.getVolatile(ring, (long) HEAD_INTENT_OFFSET) > position) {
+                LONG_HANDLE.compareAndSet(buffer, index, padding, 0L);
+            } else {
+                countSkipped(align(length(padding)));
+            }
+        }
     }
 
     /** {@return the buffer index of the header of the record claimed as {@code [start, end)}: after the wrap padding if there is one} */
@@ -252,28 +311,34 @@ public final class Ring {
             throw new IllegalArgumentException("the grace period cannot be negative: " + deadClaimGrace);
         }
         long self = Liveness.self(platform);
-        while (true) {
+        long lock = lockByte(root, CONSUMER_OFFSET);
+        if (!liveness.take(lock)) {
             long stamp = (long) LONG_HANDLE.getVolatile(ring, (long) CONSUMER_OFFSET);
-            if (stamp != 0 && (stamp == self || liveness.alive(stamp))) {
-                throw new IllegalStateException("the ring at offset " + root + " of " + region.name() + " has a consumer already: pid "
-                    + ProcessStamp.pid(stamp) + (stamp == self ? " (this process)" : ", alive"));
-            }
-            if (LONG_HANDLE.compareAndSet(ring, (long) CONSUMER_OFFSET, stamp, self)) {
-                break;
-            }
+            throw new IllegalStateException("the ring at offset " + root + " of " + region.name() + " has a consumer already: pid "
+                + ProcessStamp.pid(stamp) + (stamp == self ? " (this process)" : ", alive") + " (the consumer's lock byte is held)");
         }
-        // a dead consumer may have been zeroing a batch it had handled: finish it
-        long head = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
-        long intent = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_INTENT_OFFSET);
-        if (intent > head) {
-            RingConsumer.zero(buffer, head & (capacity - 1), intent - head);
-            LONG_HANDLE.setOpaque(ring, (long) CONSUMED_OFFSET, (long) LONG_HANDLE.getAcquire(ring, (long) CONSUMED_INTENT_OFFSET));
-            LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, intent); // after the zeroes and the count
-        } else if (intent < head) {
-            LONG_HANDLE.setRelease(ring, (long) HEAD_INTENT_OFFSET, head);
+        try {
+            // a dead consumer may have been zeroing a batch it had handled: finish it, with its count
+            long head = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
+            long intent = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_INTENT_OFFSET);
+            if (intent != head) {
+                long index = head & (capacity - 1);
+                long bytes = intent - head;
+                if (intent < head || bytes > capacity - index || bytes % RECORD_ALIGNMENT != 0 || head < 0) {
+                    throw new RegionException(ErrorKind.CORRUPT_REGION, this + " is damaged: head " + head + ", head intent " + intent
+                        + " (a batch ends within the lap it starts in, 8-aligned)");
+                }
+                RingConsumer.zero(buffer, index, bytes);
+                LONG_HANDLE.setOpaque(ring, (long) CONSUMED_OFFSET, (long) LONG_HANDLE.getAcquire(ring, (long) CONSUMED_INTENT_OFFSET));
+                LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, intent); // after the zeroes and the count
+            }
+            INT_HANDLE.setVolatile(ring, (long) SLEEPING_OFFSET, 0); // a dead sleeper's flag
+            LONG_HANDLE.setRelease(ring, (long) CONSUMER_OFFSET, self); // over a dead consumer's stamp, if any
+        } catch (RuntimeException | Error e) {
+            liveness.release(lock);
+            throw e;
         }
-        INT_HANDLE.setVolatile(ring, (long) SLEEPING_OFFSET, 0); // a dead sleeper's flag
-        return new RingConsumer(this, self, deadClaimGrace.toNanos());
+        return new RingConsumer(this, self, lock, deadClaimGrace.toNanos());
     }
 
     long entry(int index) {
@@ -315,7 +380,36 @@ public final class Ring {
         return ring.byteSize();
     }
 
-    /** {@return a snapshot of the ring for tools; reads only} */
+    /**
+     * {@return the epoch milliseconds of the consumer's last {@link RingConsumer#read}, or 0 if none
+     * read yet}: a producer or a tool can tell a consumer that is alive (its lock byte held) but stuck
+     * from one that reads. Reads one word: no system call, no allocation.
+     */
+    public long consumerHeartbeat() {
+        return (long) LONG_HANDLE.getOpaque(ring, (long) HEARTBEAT_OFFSET);
+    }
+
+    /** {@return the tail: the position up to which producers have claimed} (one load; no allocation) */
+    public long tailPosition() {
+        return (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET);
+    }
+
+    /** {@return the head: the position up to which the consumer has released} (one load; no allocation) */
+    public long headPosition() {
+        return (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
+    }
+
+    /**
+     * {@return the bytes claimed and not yet consumed} (two loads: no {@code /proc}, no system call,
+     * no allocation; exact when no producer or consumer moves meanwhile, within [0, capacity] always)
+     */
+    public long size() {
+        long head = headPosition();
+        long tail = tailPosition();
+        return Math.max(0, Math.min(capacity, tail - head));
+    }
+
+    /** {@return a snapshot of the ring for tools; reads only (liveness from the lock bytes)} */
     public RingState state() {
         long tail = (long) LONG_HANDLE.getVolatile(ring, (long) TAIL_OFFSET);
         long head = (long) LONG_HANDLE.getVolatile(ring, (long) HEAD_OFFSET);
@@ -326,13 +420,13 @@ public final class Ring {
             long stamp = (long) LONG_HANDLE.getVolatile(ring, e + ENTRY_STAMP_OFFSET);
             produced += (long) LONG_HANDLE.getVolatile(ring, e + ENTRY_COMMITTED_OFFSET);
             if (stamp != 0) {
-                producers.add(ProcessStamp.info(platform, stamp, 0));
+                producers.add(ProcessStamp.info(stamp, 0, liveness.alive(entryLock(i))));
             }
         }
         long consumerStamp = (long) LONG_HANDLE.getVolatile(ring, (long) CONSUMER_OFFSET);
         return new RingState(kind == Kind.ONE_TO_ONE ? "one-to-one" : "many-to-one", capacity, maxMessage, tail, head,
             Math.max(0, tail - head), produced, (long) LONG_HANDLE.getVolatile(ring, (long) CONSUMED_OFFSET), List.copyOf(producers),
-            maxProducers, consumerStamp == 0 ? null : ProcessStamp.info(platform, consumerStamp, 0),
+            maxProducers, consumerStamp == 0 ? null : ProcessStamp.info(consumerStamp, 0, liveness.alive(lockByte(root, CONSUMER_OFFSET))),
             (long) LONG_HANDLE.getVolatile(ring, (long) SKIPPED_CLAIMS_OFFSET), (long) LONG_HANDLE.getVolatile(ring, (long) SKIPPED_BYTES_OFFSET),
             (int) INT_HANDLE.getVolatile(ring, (long) SLEEPING_OFFSET), (long) LONG_HANDLE.getVolatile(ring, (long) WAKE_CALLS_OFFSET));
     }

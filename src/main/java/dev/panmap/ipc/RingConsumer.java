@@ -28,7 +28,9 @@ public final class RingConsumer implements AutoCloseable {
     private final long capacity;
     private final long mask;
     private final long self;
+    private final long lock;
     private final long graceNanos;
+    private final int maxMessage;
     private long head;
     private long consumed;
     private long suspectPosition = -1;
@@ -37,9 +39,14 @@ public final class RingConsumer implements AutoCloseable {
     private long suspectWait;
     private int emptyReads;
     private long livenessChecks;
+    private long beat;
+    /** A damaged header the last batch stopped at, 0 if none (see {@link #committedHeader}). */
+    private long damaged;
+    private long blockedPosition = -1;
+    private long blockedSince;
     private boolean closed;
 
-    RingConsumer(Ring owner, long self, long graceNanos) {
+    RingConsumer(Ring owner, long self, long lock, long graceNanos) {
         this.owner = owner;
         this.ring = owner.ring;
         this.buffer = owner.buffer;
@@ -47,17 +54,24 @@ public final class RingConsumer implements AutoCloseable {
         this.capacity = owner.capacity;
         this.mask = owner.capacity - 1;
         this.self = self;
+        this.lock = lock;
         this.graceNanos = graceNanos;
+        this.maxMessage = owner.maxMessage;
         this.head = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_OFFSET);
         this.consumed = (long) LONG_HANDLE.getAcquire(ring, (long) CONSUMED_OFFSET);
     }
 
-    /** Reads up to {@code limit} messages. {@return how many were handed to the handler} */
+    /**
+     * Reads up to {@code limit} messages. {@return how many were handed to the handler}
+     *
+     * @throws RegionException {@link ErrorKind#CORRUPT_REGION} for a damaged record at the head (a
+     *         length or type no producer writes), before its handler sees it; the messages before it
+     *         are consumed, the head stays at it
+     */
     public int read(MessageHandler handler, int limit) {
-        if (closed) {
-            throw closedConsumer();
-        }
+        begin();
         int count = 0;
+        int idle = 0;
         while (true) {
             int n = batch(handler, limit - count);
             if (n >= 0) {
@@ -65,7 +79,9 @@ public final class RingConsumer implements AutoCloseable {
             }
             // the batch stopped at the end of the buffer, or past a dead claim: there may be more
             count += -1 - n;
-            if (count >= limit) {
+            // a batch of padding alone 64 times in a row: a flood no producer writes; end with what there is
+            idle = n == -1 ? idle + 1 : 0;
+            if (count >= limit || idle >= MAX_SKIPS) {
                 return count;
             }
         }
@@ -84,13 +100,13 @@ public final class RingConsumer implements AutoCloseable {
         try {
             while (bytes < contiguous && count < limit) {
                 long index = headIndex + bytes;
-                long h = (long) LONG_HANDLE.getAcquire(buffer, index);
-                int length = (int) h;
-                if (length <= 0) {
+                long h = committedHeader(index, contiguous - bytes);
+                if (h == 0) {
                     break;
                 }
-                bytes += align(length);
+                int length = (int) h;
                 int type = (int) (h >>> 32);
+                bytes += align(length);
                 if (type != PADDING_TYPE) {
                     count++;
                     handler.onMessage(type, buffer, index + HEADER_LENGTH, length - HEADER_LENGTH);
@@ -101,10 +117,128 @@ public final class RingConsumer implements AutoCloseable {
                 release(h0, headIndex, bytes, count);
             }
         }
+        if (damaged != 0) {
+            throw damagedRecord(h0 + bytes, contiguous - bytes);
+        }
         if (bytes == 0) {
             return resolveStuck(h0, headIndex) ? -1 : 0; // a dead producer's claim became padding: read on
         }
         return bytes == contiguous && count < limit ? -1 - count : count;
+    }
+
+    /**
+     * Reads up to {@code limit} messages, the handler steering the read with each
+     * ({@link ControlledMessageHandler.Action}): {@code CONTINUE}; {@code BREAK} (stop after it);
+     * {@code COMMIT} (give back everything read so far now, then go on: a long read frees room for
+     * the producers as it goes); {@code ABORT} (stop before it: the next read hands it out again). A
+     * handler that throws leaves its message unconsumed too; the ones before it are consumed.
+     * {@return how many messages were consumed}
+     *
+     * @throws RegionException {@link ErrorKind#CORRUPT_REGION} as {@link #read}
+     */
+    public int controlledRead(ControlledMessageHandler handler, int limit) {
+        begin();
+        int count = 0;
+        int idle = 0;
+        while (count < limit) {
+            long h0 = head;
+            long headIndex = h0 & mask;
+            long contiguous = capacity - headIndex;
+            long bytes = 0;
+            int n = 0;
+            ControlledMessageHandler.Action last = ControlledMessageHandler.Action.CONTINUE;
+            try {
+                while (bytes < contiguous && count + n < limit && last == ControlledMessageHandler.Action.CONTINUE) {
+                    long index = headIndex + bytes;
+                    long h = committedHeader(index, contiguous - bytes);
+                    if (h == 0) {
+                        break;
+                    }
+                    int length = (int) h;
+                    int type = (int) (h >>> 32);
+                    long aligned = align(length);
+                    if (type == PADDING_TYPE) {
+                        bytes += aligned;
+                        continue;
+                    }
+                    last = handler.onMessage(type, buffer, index + HEADER_LENGTH, length - HEADER_LENGTH);
+                    if (last != ControlledMessageHandler.Action.ABORT) {
+                        bytes += aligned;
+                        n++;
+                    }
+                }
+            } finally {
+                if (bytes > 0) {
+                    release(h0, headIndex, bytes, n);
+                }
+            }
+            count += n;
+            if (damaged != 0) {
+                throw damagedRecord(h0 + bytes, contiguous - bytes);
+            }
+            switch (last) {
+                case ABORT, BREAK -> {
+                    return count;
+                }
+                case COMMIT -> {
+                    continue;
+                }
+                default -> { }
+            }
+            if (bytes == 0) {
+                if (!resolveStuck(h0, headIndex)) {
+                    return count;
+                }
+            } else if (bytes < contiguous) {
+                return count; // the ring is empty after these, or the limit was reached
+            }
+            idle = n == 0 ? idle + 1 : 0; // past the end of the buffer, or a dead claim: read on, a padding flood bounded
+            if (idle >= MAX_SKIPS) {
+                return count;
+            }
+        }
+        return count;
+    }
+
+    /**
+     * {@return the committed header at buffer index {@code index} (length &gt; 0), or 0 if nothing is
+     * committed there or the record is damaged}: its length (8 to the largest message + 8, within
+     * {@code room}, the rest of the lap) and type (≥ 1, or -1) are checked before any handler sees it
+     * and before any position moves; a damaged header is kept in {@link #damaged} for the caller to
+     * throw after it has released what it read before.
+     */
+    private long committedHeader(long index, long room) {
+        long h = (long) LONG_HANDLE.getAcquire(buffer, index);
+        int length = (int) h;
+        if (length <= 0) {
+            return 0;
+        }
+        int type = (int) (h >>> 32);
+        if (length < HEADER_LENGTH || align(length) > room || (type != PADDING_TYPE && (type < 1 || length - HEADER_LENGTH > maxMessage))) {
+            damaged = h;
+            return 0;
+        }
+        return h;
+    }
+
+    private RegionException damagedRecord(long position, long room) {
+        long h = damaged;
+        damaged = 0;
+        return new RegionException(ErrorKind.CORRUPT_REGION, owner + " is damaged: the record at position " + position
+            + " has length " + length(h) + " and type " + type(h) + " (a record takes 8 to " + (maxMessage + HEADER_LENGTH)
+            + " bytes, here at most " + room + " before the end of the buffer, and its type is >= 1, or -1 for padding)");
+    }
+
+    /** The start of a read: refused when closed; the heartbeat says this consumer reads (at most one store a millisecond). */
+    private void begin() {
+        if (closed) {
+            throw closedConsumer();
+        }
+        long now = System.currentTimeMillis();
+        if (now != beat) {
+            beat = now;
+            LONG_HANDLE.setOpaque(ring, (long) HEARTBEAT_OFFSET, now);
+        }
     }
 
     private static IllegalStateException closedConsumer() {
@@ -143,6 +277,21 @@ public final class RingConsumer implements AutoCloseable {
         head = h1;
         suspectPosition = -1;
         emptyReads = 0;
+        if ((int) INT_HANDLE.getOpaque(ring, (long) PRODUCERS_WAITING_OFFSET) != 0) {
+            wakeProducers();
+        }
+    }
+
+    /**
+     * Producers said they wait for room: clear the flag, change the word, wake them all. No fence
+     * pairs this load with their flag's store: a wake-up missed here costs a waiting producer at most
+     * its 1 ms sleep (FORMAT.md §10.5).
+     */
+    private void wakeProducers() {
+        INT_HANDLE.setVolatile(ring, (long) PRODUCERS_WAITING_OFFSET, 0);
+        INT_HANDLE.getAndAdd(ring, (long) SPACE_SIGNAL_OFFSET, 1);
+        owner.platform.wakeAddress(ring.asSlice(SPACE_SIGNAL_OFFSET, 4), Integer.MAX_VALUE);
+        LONG_HANDLE.getAndAdd(ring, (long) SPACE_WAKE_CALLS_OFFSET, 1L);
     }
 
     /** A page of zeros to copy from: zeroing a batch allocates nothing (a slice per batch would). */
@@ -166,30 +315,78 @@ public final class RingConsumer implements AutoCloseable {
         int length = (int) h;
         if (length < 0) {
             if (suspect(h0)) {
-                int tag = (int) (h >>> 32);
-                if (tag < 0 || tag >= owner.maxProducers) {
-                    throw new RegionException(ErrorKind.CORRUPT_REGION, owner + " is damaged: the claim at position " + h0
-                        + " names producer entry " + tag + " of " + owner.maxProducers);
-                }
-                long stamp = (long) LONG_HANDLE.getVolatile(ring, owner.entry(tag) + ENTRY_STAMP_OFFSET);
+                int tag = checkedClaim(h0, headIndex, h);
                 livenessChecks++;
-                if ((stamp == 0 || !owner.liveness.alive(stamp)) && owner.padDeadClaim(headIndex, tag)) {
+                // below the tail only (a one-to-one claim whose tail store never came is not published)
+                if ((long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET) > h0 && !owner.liveness.alive(owner.entryLock(tag))
+                    && owner.padDeadClaim(headIndex, tag)) {
                     return true;
                 }
                 stillAlive(); // ask again later
             }
-        } else if (length == 0 && (++emptyReads & 63) == 0) {
-            long tail = (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET);
-            if (tail == h0) {
-                suspectPosition = -1; // empty
-            } else if (suspect(h0)) {
-                if (resolveGap(h0, headIndex, tail)) {
-                    return true;
+        } else if (length == 0) {
+            if ((int) INT_HANDLE.getOpaque(ring, (long) PRODUCERS_WAITING_OFFSET) != 0) {
+                wakeProducers();
+            }
+            if ((++emptyReads & 63) == 0) {
+                long tail = (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET);
+                if (tail == h0) {
+                    suspectPosition = -1; // empty
+                } else if (suspect(h0)) {
+                    if (resolveGap(h0, headIndex, tail)) {
+                        return true;
+                    }
+                    stillAlive();
                 }
-                stillAlive();
             }
         }
         return false;
+    }
+
+    /** {@return the producer entry a claimed header {@code h} at the head names}, after checking it and its length */
+    private int checkedClaim(long h0, long headIndex, long h) {
+        int tag = type(h);
+        long length = -(long) length(h);
+        if (tag < 0 || tag >= owner.maxProducers || length < HEADER_LENGTH || align(length) > capacity - headIndex) {
+            throw new RegionException(ErrorKind.CORRUPT_REGION, owner + " is damaged: the claim at position " + h0
+                + " names producer entry " + tag + " of " + owner.maxProducers + " and " + length + " bytes ("
+                + (capacity - headIndex) + " to the end of the buffer)");
+        }
+        return tag;
+    }
+
+    /**
+     * Takes the claim at the head from its producer, alive or not, once it has stayed unfinished for
+     * {@code timeout} (counted from the first call that saw it): for a claim a thread of a live process
+     * left (it died, or hangs for good), which no liveness check can tell from a slow one. The claim
+     * becomes padding, counted as skipped; its producer's late {@link RingProducer#commit} is refused.
+     * A range whose claim header was never stored (a thread lost between a compare-and-set of the
+     * tail and its next store, where no user code runs) is not taken: only its process's death frees it.
+     *
+     * @return whether a claim was taken (then {@link #read} goes on past it)
+     */
+    public boolean unblock(java.time.Duration timeout) {
+        if (closed) {
+            throw closedConsumer();
+        }
+        long h0 = head;
+        long headIndex = h0 & mask;
+        long h = (long) LONG_HANDLE.getAcquire(buffer, headIndex);
+        if (length(h) >= 0 || (long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET) <= h0) {
+            blockedPosition = -1;
+            return false;
+        }
+        int tag = checkedClaim(h0, headIndex, h);
+        long now = System.nanoTime();
+        if (blockedPosition != h0) {
+            blockedPosition = h0;
+            blockedSince = now;
+        }
+        if (now - blockedSince < timeout.toNanos()) {
+            return false;
+        }
+        blockedPosition = -1;
+        return owner.padDeadClaim(headIndex, tag);
     }
 
     /** {@return whether the record at {@code position} has been unfinished for the grace period (or the back-off after it)} */
@@ -206,8 +403,8 @@ public final class RingConsumer implements AutoCloseable {
 
     /**
      * The claim's producer is alive (or the gap's owner unknown): wait twice as long before asking
-     * again, up to a second. A liveness check reads {@code /proc}; a producer descheduled for long
-     * on a busy machine must not make the consumer ask at every grace period.
+     * again, up to a second. A liveness check is a system call ({@code F_OFD_GETLK}); a producer
+     * descheduled for long on a busy machine must not make the consumer ask at every grace period.
      */
     private void stillAlive() {
         suspectSince = System.nanoTime();
@@ -232,7 +429,7 @@ public final class RingConsumer implements AutoCloseable {
             long end = ring.get(Ring.LONG, e + ENTRY_CLAIM_END_OFFSET);
             if (start <= h0 && h0 < end) {
                 livenessChecks++;
-                if (owner.liveness.alive(stamp)) {
+                if (owner.liveness.alive(owner.entryLock(i))) {
                     return false; // its owner may be about to write it
                 }
                 claimed = true;
@@ -337,8 +534,8 @@ public final class RingConsumer implements AutoCloseable {
     }
 
     /**
-     * {@return how many times this consumer asked whether a producer was alive} (each reads
-     * {@code /proc} and allocates: it happens only for a claim unfinished past the grace period)
+     * {@return how many times this consumer asked whether a producer was alive} (each is one
+     * {@code F_OFD_GETLK}: it happens only for a claim unfinished past the grace period)
      */
     public long livenessChecks() {
         return livenessChecks;
@@ -354,12 +551,15 @@ public final class RingConsumer implements AutoCloseable {
         return owner;
     }
 
-    /** Leaves the ring's consumer place. Idempotent. */
+    /** Leaves the ring's consumer place: clears its stamp, then lets its lock byte go. Idempotent. */
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            LONG_HANDLE.compareAndSet(ring, (long) CONSUMER_OFFSET, self, 0L);
+            if (!owner.region.isClosed()) { // closed: the lock went with the descriptor, the stamp is a dead consumer's
+                LONG_HANDLE.compareAndSet(ring, (long) CONSUMER_OFFSET, self, 0L);
+            }
+            owner.liveness.release(lock);
         }
     }
 }

@@ -6,11 +6,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The on-region layouts of the rings in this package: the one place that says where every field
- * lives. Offsets are bytes from the ring's root (its data-area offset, 128-aligned); values are
- * native order (little-endian on x86_64); every position is a {@code long} that only grows (bytes
+ * The on-region layouts of the rings in this package (layout version 2): the one place that says where
+ * every field lives. Offsets are bytes from the ring's root (its data-area offset, 128-aligned); values
+ * are native order (little-endian on x86_64); every position is a {@code long} that only grows (bytes
  * since the ring was created), so a buffer may hold up to 2^62 bytes and a position never wraps in
- * practice. <strong>Any change to a layout below must change {@link #VERSION}.</strong>
+ * practice. docs/FORMAT.md §10 draws the same tables for the C and Python clients.
+ * <strong>Any change to a layout below must change {@link #VERSION}.</strong>
  *
  * <h2>Message ring ({@link Ring}: one-to-one and many-to-one)</h2>
  * <pre>
@@ -27,27 +28,40 @@ import java.lang.foreign.ValueLayout;
  *  +------------------------------- consumer's line ---------------+ 256
  *  |                       head: position (8)                      | 256  consumed up to (release)
  *  |                   head intent: position (8)                   | 264  end of the batch being zeroed
- *  |                 consumer: process stamp (8)                   | 272  0 when none
+ *  |          consumer: process stamp (8), for tools               | 272  0 when none; its lock byte: the consumer's place
  *  |                   consumed messages (8)                       | 280
  *  |                 skipped dead claims (8)                       | 288  claims of dead producers made padding
  *  |               skipped dead claim bytes (8)                    | 296
  *  |                consumed intent: messages (8)                  | 304  the count after the batch being zeroed
+ *  |              consumer heartbeat, epoch millis (8)             | 312  stored by the consumer as it reads
+ *  |                       reserved (64)                           | 320
  *  +------------------------------- wait line ---------------------+ 384
  *  |      signal (4): futex word   |   sleeping (4): 0 or 1        | 384  see "Waiting"
  *  |                     wake calls (8)                            | 392  futex wakes made by producers
+ *  |   space signal (4): futex word | producers waiting (4): 0 or 1 | 400  producers that wait for room
+ *  |                  space wake calls (8)                         | 408  futex wakes made by the consumer
  *  +------------------------------- counts ------------------------+ 512
  *  |               retired produced messages (8)                   | 512  committed by producers now gone
  *  |                       reserved (120)                          | 520
  *  +------------------------------- producer table ----------------+ 640
- *  | max producers x 64-byte entries:                              |
- *  |                 producer: process stamp (8)                   | +0   0 when free
+ *  | max producers x 128-byte entries (each its own pair of cache lines):                     |
+ *  |          producer: process stamp (8), for tools               | +0   0 when free; its lock byte: the entry's holder
  *  |                  claim start: position (8)                    | +8   written before the claim (intent)
  *  |                   claim end: position (8)                     | +16
  *  |                   committed messages (8)                      | +24
- *  |                       reserved (32)                           | +32
- *  +------------------------------- buffer ------------------------+ 640 + 64 x max producers, 128-aligned
+ *  |                       reserved (96)                           | +32
+ *  +------------------------------- buffer ------------------------+ 640 + 128 x max producers
  *  | capacity bytes of records                                     |
  * </pre>
+ *
+ * <h2>Liveness: lock bytes, kept by the kernel</h2>
+ * Each place a process holds in a ring has a <b>lock byte</b> of the region object,
+ * {@link #lockByte(long, long) 2^61 + root + the place's offset}: a producer entry's (root + 640 + 128 i),
+ * the consumer's (root + 272), a broadcast transmitter's (root + 40). A process takes the byte's lock
+ * (POSIX: an OFD write lock, as the attach slots of FORMAT.md §3.4) before it takes the place, stores
+ * its stamp after, clears the stamp before it lets the lock go, and the kernel lets it go when it dies.
+ * A place is held by a live process iff its byte is locked; the stamps are only for tools. Zombies,
+ * reused pids and processes in other pid namespaces are so judged right with no {@code /proc} read.
  *
  * <p>A <b>record</b> is an 8-byte header and its payload, 8-aligned, never split across the end of the
  * buffer (a padding record fills the rest of a lap instead):
@@ -59,34 +73,47 @@ import java.lang.foreign.ValueLayout;
  *  +----------------------------------+----------------------------------+
  *  |                   payload (length - 8 bytes), then zeros to 8-alignment                   |
  * </pre>
- * The header is one 8-byte word, written in one store: a claim writes {@code (-length, entry)}, a
- * commit {@code (length, type)} with release after the payload, so the consumer, which reads the
- * header with acquire, sees a whole message or none. The consumer zeroes every byte it has consumed
- * before it moves the head, so a header the producers have not written yet in this lap reads 0.
+ * The header is one 8-byte word, written in one store: a claim writes {@code (-length, entry)}; a
+ * commit (or an abort) compare-and-sets it from that to {@code (length, type)} (or padding) after the
+ * payload, so the consumer, which reads the header with acquire, sees a whole message or none, and a
+ * commit whose claim was taken from it (a consumer's {@code unblock}) fails instead of storing into
+ * space already given back. The consumer zeroes every byte it has consumed before it moves the head,
+ * so a header the producers have not written yet in this lap reads 0. A consumer checks a committed
+ * record's length (8 to the largest message + 8, within the lap) and type (≥ 1, or -1) before its
+ * handler sees it and before any position moves: a damaged record is {@code CORRUPT_REGION}, and the
+ * head stays at it.
+ *
+ * <p><b>Claiming.</b> Many-to-one: the range goes to the producer's entry (its intent), the tail is
+ * taken by compare-and-set, then the wrap padding (if the claim wraps) and the claim header are
+ * stored. One-to-one: the intent, the claim header, the tail (release), then the wrap padding: until
+ * the tail moves, nothing in the buffer can be consumed, so a producer that dies before its tail store
+ * left nothing the consumer acts on.
  *
  * <h2>Why a dead producer cannot wedge the consumer</h2>
- * Each producer holds an entry of the producer table, named by its process stamp. Before it claims
- * (before the compare-and-set of the tail in a many-to-one ring) it writes the range it is about to
- * claim into its entry, and its claim header names the entry. A consumer that finds the record at
- * its head unfinished for longer than a grace period asks whether that producer is alive
- * ({@link Liveness}), and only if it is dead turns the record into padding and counts it:
+ * A consumer that finds the record at its head unfinished for longer than a grace period asks whether
+ * its producer is alive (the entry's lock byte), and only if it is dead turns the record into padding
+ * (a compare-and-set) and counts it:
  * <ul>
- * <li>a claimed header {@code (-length, entry)} names its producer and its length exactly;</li>
+ * <li>a claimed header {@code (-length, entry)} below the tail names its producer and its length
+ *     exactly (at or past the tail it is unpublished: never padded);</li>
  * <li>a header still 0 below the tail (a producer died between its compare-and-set and its header
- *     store) is claimed by the entries whose intent range holds the head: if every one of them is
- *     dead, the gap runs to the first of the tail, the end of the lap, a non-zero word, or the start
- *     of another entry's intent (a producer after it that has claimed but not yet written).</li>
+ *     store) is claimed by the entries (with a stamp) whose intent range holds the head: if every one
+ *     of them is dead, the gap runs to the first of the tail, the end of the lap, a non-zero word, or
+ *     the start of another entry's intent (a producer after it that has claimed but not yet written).</li>
  * </ul>
- * A live producer's claim is never taken, however slow it is. An entry is reused only once the
- * consumer is past its last intent.
+ * A live producer's claim is never taken, however slow it is, except by {@link RingConsumer#unblock}
+ * (a claim a thread of a live process left). A many-to-one entry is reused only once the consumer is
+ * past its last intent. A one-to-one producer that takes the place of a dead one finishes the dead
+ * one's claim first: it pads it if it was published (its missing wrap padding too), erases its header
+ * if it was not (the tail never moved: the new producer starts there).
  *
  * <h2>Why a dead consumer loses nothing</h2>
  * The consumer writes the count after a batch to the consumed intent and then the end of the batch
  * to the head intent, before it zeroes the batch; then it stores the count and moves the head. A
  * consumer that restarts and finds head intent &gt; head finishes the zeroing, the count (from the
  * consumed intent) and the move: the batch was handed to the handler already. Head and count so
- * always move together, whatever store a consumer died at. Messages handled but not yet released
- * by a move of the head are handed out again (at least once, at most one batch).
+ * always move together, whatever store a consumer died at. Messages handled but not yet released by a
+ * move of the head are handed out again (at least once, at most one batch).
  *
  * <h2>Waiting</h2>
  * The consumer sets {@code sleeping} with a full fence, re-reads its head record, and sleeps on
@@ -94,7 +121,10 @@ import java.lang.foreign.ValueLayout;
  * commit and, only if {@code sleeping} is set, increments {@code signal} and wakes it. One side's
  * store is always seen by the other's load (the StoreLoad pairing of Linux's futex wait/wake), so no
  * wake-up is lost, and no producer makes a system call while the consumer is awake. A consumer that
- * registers clears a {@code sleeping} left by a dead one.
+ * registers clears a {@code sleeping} left by a dead one. Producers that wait for room do the same
+ * the other way round: {@code producers waiting} set with a full fence, the head re-read, a sleep on
+ * {@code space signal} of at most 1 ms at a time; a consumer that moves the head and sees the flag
+ * clears it, increments the word and wakes them.
  *
  * <h2>Broadcast ({@link BroadcastTransmitter}, {@link BroadcastReceiver})</h2>
  * <pre>
@@ -103,7 +133,7 @@ import java.lang.foreign.ValueLayout;
  *  |               capacity: buffer bytes, a power of two (8)      | 16
  *  |       reserved (4)            |    max message length (4)    | 24
  *  |                    created, epoch millis (8)                  | 32
- *  |                 transmitter: process stamp (8)                | 40
+ *  |        transmitter: process stamp (8), for tools              | 40   its lock byte: the transmitter's place
  *  +------------------------------- transmitter's line ------------+ 128
  *  |                   tail intent: position (8)                   | 128  stored before a record is written
  *  |                       tail: position (8)                      | 136  stored after (release)
@@ -115,13 +145,17 @@ import java.lang.foreign.ValueLayout;
  * A receiver copies a record out and then checks that the transmitter's tail intent has not come
  * within a lap of it; if it has, the copy may be torn and is dropped, and the receiver jumps to the
  * latest record: lapped once more, and the difference of sequence numbers is how many messages it
- * lost.
+ * lost. Before it jumps it checks the positions against each other (a tail is at most its intent;
+ * tail, intent and latest lie within two records of each other), and it counts laps and padding
+ * records in a row against a limit ({@link #MAX_SKIPS}): forged positions are {@code CORRUPT_REGION},
+ * a flood of padding ends a read, never spins it. A transmitter that takes a dead one's place pads
+ * from the tail to the dead one's intent before it moves the tail there.
  */
 public final class RingLayout {
     private RingLayout() {}
 
     /** The layout version of every ring in this package. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     public static final long RING_MAGIC = magic("PMRING");
     public static final long BROADCAST_MAGIC = magic("PMBCAST");
@@ -151,15 +185,19 @@ public final class RingLayout {
     public static final int SKIPPED_CLAIMS_OFFSET = 288;
     public static final int SKIPPED_BYTES_OFFSET = 296;
     public static final int CONSUMED_INTENT_OFFSET = 304;
+    public static final int HEARTBEAT_OFFSET = 312;
 
     public static final int SIGNAL_OFFSET = 384;
     public static final int SLEEPING_OFFSET = 388;
     public static final int WAKE_CALLS_OFFSET = 392;
+    public static final int SPACE_SIGNAL_OFFSET = 400;
+    public static final int PRODUCERS_WAITING_OFFSET = 404;
+    public static final int SPACE_WAKE_CALLS_OFFSET = 408;
 
     public static final int RETIRED_PRODUCED_OFFSET = 512;
 
     public static final int PRODUCERS_OFFSET = 640;
-    public static final int ENTRY_SIZE = 64;
+    public static final int ENTRY_SIZE = 128;
     public static final int ENTRY_STAMP_OFFSET = 0;
     public static final int ENTRY_CLAIM_START_OFFSET = 8;
     public static final int ENTRY_CLAIM_END_OFFSET = 16;
@@ -186,6 +224,12 @@ public final class RingLayout {
     public static final int BROADCAST_HEADER_LENGTH = 16;
     public static final int BROADCAST_SEQUENCE_OFFSET = 8;
 
+    /** Lock bytes of a ring's places lie at this object offset plus the root plus the place's offset. */
+    public static final long LOCK_BASE = 1L << 61;
+
+    /** Laps or padding records in a row after which a read ends with what it has (a broadcast receiver, a consumer). */
+    public static final int MAX_SKIPS = 64;
+
     /** The smallest buffer. */
     public static final long MIN_CAPACITY = 1024;
     /** The largest buffer: positions stay far from overflow. */
@@ -195,6 +239,14 @@ public final class RingLayout {
     public static long bufferOffset(int maxProducers) {
         long end = PRODUCERS_OFFSET + (long) ENTRY_SIZE * maxProducers;
         return (end + ROOT_ALIGNMENT - 1) & -ROOT_ALIGNMENT;
+    }
+
+    /**
+     * {@return the object byte whose lock says that the place at {@code offset} of the ring at data offset
+     * {@code root} is held} (beyond any real size: 2^61 + root + offset)
+     */
+    public static long lockByte(long root, long offset) {
+        return LOCK_BASE + root + offset;
     }
 
     /** {@return the bytes a message ring takes in a region: control block, producer table and buffer} */

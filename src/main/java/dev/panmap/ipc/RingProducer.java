@@ -4,6 +4,7 @@ import static dev.panmap.ipc.Ring.INT_HANDLE;
 import static dev.panmap.ipc.Ring.LONG_HANDLE;
 import static dev.panmap.ipc.RingLayout.*;
 
+import dev.panmap.internal.TestPoints;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -38,6 +39,8 @@ public final class RingProducer implements AutoCloseable {
     private int openType;
     private int openLength;
     private long committed;
+    private long waits;
+    private final MemorySegment spaceWord;
     private boolean closed;
 
     RingProducer(Ring owner, int tag, boolean signalling) {
@@ -54,6 +57,7 @@ public final class RingProducer implements AutoCloseable {
         this.tail = (long) LONG_HANDLE.getVolatile(ring, (long) TAIL_OFFSET);
         this.headCache = (long) LONG_HANDLE.getVolatile(ring, (long) HEAD_OFFSET);
         this.committed = 0;
+        this.spaceWord = ring.asSlice(SPACE_SIGNAL_OFFSET, 4);
     }
 
     /** {@return the ring's buffer: claims are offsets into it} */
@@ -84,6 +88,54 @@ public final class RingProducer implements AutoCloseable {
         return openIndex;
     }
 
+    /**
+     * Claims room for a message, waiting up to {@code timeout} for the consumer to make room: says it
+     * waits (the ring's {@code producers waiting} flag, a full fence), re-checks, and sleeps in the
+     * kernel on the ring's space signal, at most 1 ms at a time, until a consumer that moves the head
+     * wakes it (FORMAT.md §10.5).
+     *
+     * @return the offset in {@link #buffer()} where the payload goes, or {@link #FULL} if the timeout passed
+     */
+    public long claim(int type, int length, java.time.Duration timeout) {
+        long at = tryClaim(type, length);
+        if (at >= 0) {
+            return at;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            INT_HANDLE.setVolatile(ring, (long) PRODUCERS_WAITING_OFFSET, 1);
+            VarHandle.fullFence(); // the flag before the re-check: pairs with the consumer's head store
+            int epoch = (int) INT_HANDLE.getVolatile(ring, (long) SPACE_SIGNAL_OFFSET);
+            at = tryClaim(type, length); // re-reads the head when full
+            long left = deadline - System.nanoTime();
+            if (at >= 0 || left <= 0) {
+                return at;
+            }
+            waits++;
+            owner.platform.waitOnAddress(spaceWord, epoch, Math.min(left, 1_000_000L));
+        }
+    }
+
+    /** As {@link #write(int, MemorySegment)}, waiting up to {@code timeout} for room. {@return {@code false} if the timeout passed} */
+    public boolean write(int type, MemorySegment src, java.time.Duration timeout) {
+        long size = src.byteSize();
+        if (size > maxMessage) {
+            throw new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + size);
+        }
+        long at = claim(type, (int) size, timeout);
+        if (at < 0) {
+            return false;
+        }
+        MemorySegment.copy(src, 0, buffer, at, size);
+        commit(at);
+        return true;
+    }
+
+    /** {@return how many times this producer slept waiting for room ({@link #claim(int, int, java.time.Duration)})} */
+    public long waits() {
+        return waits;
+    }
+
     private RuntimeException badClaim(int type, int length) {
         if (type < 1) {
             return new IllegalArgumentException("message types start at 1: type=" + type);
@@ -94,7 +146,12 @@ public final class RingProducer implements AutoCloseable {
         return new IllegalStateException(closed ? "producer is closed" : "a claim is open at offset " + openIndex + ": commit or abort it first");
     }
 
-    /** One-to-one: no other producer, so plain stores in order. */
+    /**
+     * One-to-one: no other producer, so no atomic instruction: the intent, the claim header, the tail
+     * (release), then the wrap padding. Nothing of a claim can be consumed before its tail store, so
+     * a producer that dies before it left nothing the consumer acts on (its successor erases the
+     * header, {@link Ring#producer}).
+     */
     private long claimOwn(int recordLength) {
         long aligned = align(recordLength);
         long t = tail;
@@ -102,9 +159,15 @@ public final class RingProducer implements AutoCloseable {
         if (required < 0) {
             return -1;
         }
-        long index = writeClaim(t, required, aligned, recordLength);
+        long index = required == aligned ? t & mask : 0;
+        LONG_HANDLE.setRelease(buffer, index, header(-recordLength, tag));
+        TestPoints.hit("ringProducer.beforeTail");
         tail = t + required;
         LONG_HANDLE.setRelease(ring, (long) TAIL_OFFSET, tail);
+        TestPoints.hit("ringProducer.afterTail");
+        if (required != aligned) {
+            LONG_HANDLE.setRelease(buffer, t & mask, header((int) (required - aligned), PADDING_TYPE));
+        }
         return index;
     }
 
@@ -123,6 +186,7 @@ public final class RingProducer implements AutoCloseable {
                 return -1;
             }
         } while (!LONG_HANDLE.compareAndSet(ring, (long) TAIL_OFFSET, t, t + required));
+        TestPoints.hit("ringProducer.afterTailCas");
         return writeClaim(t, required, aligned, recordLength);
     }
 
@@ -156,22 +220,39 @@ public final class RingProducer implements AutoCloseable {
         return index;
     }
 
-    /** Publishes the claim at {@code offset}: the consumer sees its whole payload. */
+    /**
+     * Publishes the claim at {@code offset}: the consumer sees its whole payload. The header goes
+     * from this claim's to the message's by compare-and-set: a claim the consumer took from this
+     * producer meanwhile ({@link RingConsumer#unblock}) is not overwritten.
+     *
+     * @throws IllegalStateException if the claim was taken from this producer (its message is lost;
+     *         the producer may go on with the next claim), or no claim is open at {@code offset}
+     */
     public void commit(long offset) {
         checkOpen(offset);
-        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(openLength, openType));
         openIndex = -1;
+        long claimed = header(-openLength, tag);
+        if (!LONG_HANDLE.compareAndSet(buffer, offset - HEADER_LENGTH, claimed, header(openLength, openType))) {
+            throw taken(offset, "commit");
+        }
         LONG_HANDLE.setOpaque(ring, entry + ENTRY_COMMITTED_OFFSET, ++committed);
         if (signalling) {
             signal();
         }
     }
 
-    /** Gives the claim at {@code offset} up: it becomes padding, which the consumer skips. */
+    private IllegalStateException taken(long offset, String what) {
+        long now = (long) LONG_HANDLE.getVolatile(buffer, offset - HEADER_LENGTH);
+        return new IllegalStateException("the claim at offset " + offset + " of " + owner + " was taken from this producer before its "
+            + what + " (the consumer unblocked it: header now length " + length(now) + ", type " + type(now)
+            + "); its message is lost, the next claim may go on");
+    }
+
+    /** Gives the claim at {@code offset} up: it becomes padding, which the consumer skips (by compare-and-set, as a commit). */
     public void abort(long offset) {
         checkOpen(offset);
-        LONG_HANDLE.setRelease(buffer, offset - HEADER_LENGTH, header(openLength, PADDING_TYPE));
         openIndex = -1;
+        LONG_HANDLE.compareAndSet(buffer, offset - HEADER_LENGTH, header(-openLength, tag), header(openLength, PADDING_TYPE));
     }
 
     private void checkOpen(long offset) {
@@ -233,19 +314,23 @@ public final class RingProducer implements AutoCloseable {
         return tag;
     }
 
-    /** Aborts an open claim and gives the entry back. Idempotent. */
+    /** Aborts an open claim and gives the entry back: its stamp cleared, then its lock byte let go. Idempotent. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
+        closed = true;
+        if (owner.region.isClosed()) { // the lock went with the descriptor; the entry is a dead producer's to the next one
+            owner.liveness.release(owner.entryLock(tag));
+            return;
+        }
         if (openIndex >= 0) {
             abort(openIndex);
         }
-        closed = true;
-        long self = (long) LONG_HANDLE.getVolatile(ring, entry + ENTRY_STAMP_OFFSET);
         LONG_HANDLE.getAndAdd(ring, (long) RETIRED_PRODUCED_OFFSET, committed);
         LONG_HANDLE.setRelease(ring, entry + ENTRY_COMMITTED_OFFSET, 0L);
-        LONG_HANDLE.compareAndSet(ring, entry + ENTRY_STAMP_OFFSET, self, 0L);
+        LONG_HANDLE.setRelease(ring, entry + ENTRY_STAMP_OFFSET, 0L); // the lock byte says the entry is ours: a plain clear
+        owner.liveness.release(owner.entryLock(tag));
     }
 }

@@ -11,8 +11,13 @@
  * <li><b>No allocation, no system call on the hot path.</b> Claims are offsets into the ring's buffer
  *     segment; handlers get the buffer, an offset and a length. A producer calls the kernel only to
  *     wake a consumer that said it sleeps.</li>
+ * <li><b>Liveness by the kernel.</b> Every place a process holds in a ring (producer entry, consumer,
+ *     transmitter) has a lock byte of the region object, locked while held and let go by the kernel
+ *     when its process dies: no pid is judged, so zombies, reused pids and pid namespaces (containers
+ *     sharing {@code /dev/shm}) are right by construction.</li>
  * <li><b>Crash safety.</b> A producer that dies inside a claim does not wedge the consumer: the claim is
- *     skipped once its producer is known dead (never while it lives). A consumer that dies is replaced
+ *     skipped once its producer is known dead (never while it lives; {@link dev.panmap.ipc.RingConsumer#unblock}
+ *     takes a claim a thread of a live process left, and the late commit is refused). A consumer that dies is replaced
  *     by the next {@link dev.panmap.ipc.Ring#consumer()}, which goes on from the last consumed
  *     position. A broadcast transmitter that dies is replaced by the next
  *     {@link dev.panmap.ipc.BroadcastTransmitter#attach}.</li>

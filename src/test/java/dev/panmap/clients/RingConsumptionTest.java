@@ -2,10 +2,17 @@ package dev.panmap.clients;
 
 import static dev.panmap.clients.ClientProcess.number;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.clients.ClientProcess.Kind;
+import dev.panmap.ipc.BroadcastTransmitter;
+import dev.panmap.ipc.Ring;
+import dev.panmap.ipc.RingConsumer;
+import dev.panmap.ipc.RingLayout;
+import dev.panmap.ipc.RingProducer;
+import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import java.lang.foreign.MemorySegment;
@@ -18,9 +25,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Ring consumption in the C and Python clients, against rings of layout version 2 as FORMAT.md §10 of
- * the rings work specifies them (the Java rings of version 2 are not on this branch's main line yet:
- * {@link V2} below writes them by the document, step by step, as a producer and a transmitter would).
+ * Ring consumption in the C and Python clients, against rings of layout version 2 as FORMAT.md §10
+ * specifies them: written by the document, step by step ({@link V2} below, as a producer and a
+ * transmitter would), and by Java's own {@link RingProducer} and {@link BroadcastTransmitter}.
  * Messages arrive in order and whole across laps, the consumer's position and count are the ring's (a
  * second consumer goes on where the first stopped), a dead producer's claim becomes padding after the
  * grace period while a live one's never does, a live consumer keeps its place, and hostile records and
@@ -186,6 +193,121 @@ class RingConsumptionTest {
         assertThat(other.expect("ringread 10", "RINGREAD")).startsWith("RINGREAD count=1 first=4242 ");
         c.exitCleanly();
         other.exitCleanly();
+    }
+
+    /**
+     * Java's real producers, many-to-one: messages of 8 to 200 bytes across many laps arrive whole and in
+     * order; a live Java producer's claim (its entry's lock byte held by this JVM) is never padded
+     * however long it stays open; a Java producer process killed inside its claim has it padded; the
+     * consumer's place is one, whoever holds it (a Java consumer refused while the client's lives, and
+     * going on from its count after). Then a Java transmitter's broadcasts.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
+    void aRingWrittenByJavasProducersIsConsumedByTheClient(Kind kind) {
+        String name = Names.unique("ring-java-" + kind.name().toLowerCase());
+        SharedRegion r = region(name);
+        Ring ring = Ring.create(r, 1024, Ring.Kind.MANY_TO_ONE, 4096, 4);
+        ClientProcess c = client(kind, name, "rw");
+        assertThat(c.expect("consume 1024 5", "CONSUMER")).isEqualTo("CONSUMER head=0 consumed=0");
+        assertThatThrownBy(ring::consumer).isInstanceOf(IllegalStateException.class).hasMessageContaining("has a consumer already");
+        MemorySegment m = java.lang.foreign.Arena.ofAuto().allocate(256, 8);
+        long sent = 0;
+        try (RingProducer a = ring.producer(); RingProducer b = ring.producer()) {
+            for (int round = 0; round < 40; round++) {
+                int n = 0;
+                long first = sent + 1;
+                while (n < 30) {
+                    m.set(LONG, 0, sent + 1);
+                    if (!(n % 2 == 0 ? a : b).write(1 + n % 3, m, 0, 8 + (int) (sent % 25) * 8)) {
+                        break;
+                    }
+                    sent++;
+                    n++;
+                }
+                String read = c.expect("ringread 1000", "RINGREAD");
+                assertThat(number(read, "count")).as(read).isEqualTo(n);
+                assertThat(number(read, "first")).isEqualTo(first);
+                assertThat(number(read, "last")).isEqualTo(sent);
+                assertThat(number(read, "head")).isEqualTo(ring.state().produced());
+            }
+            // a live producer's claim, held for 150 ms: the client asks, and never pads it
+            long open = a.tryClaim(1, 8);
+            m.set(LONG, 0, sent + 2);
+            b.write(1, m, 0, 8);
+            long until = System.nanoTime() + 150_000_000L;
+            while (System.nanoTime() < until) {
+                assertThat(number(c.expect("ringread 10", "RINGREAD"), "count")).isZero();
+            }
+            assertThat(ring.state().skippedClaims()).isZero();
+            a.buffer().set(LONG, open, sent + 1);
+            a.commit(open);
+            String read = c.expect("ringread 10", "RINGREAD");
+            assertThat(read).contains("count=2 first=" + (sent + 1) + " last=" + (sent + 2) + " ");
+            sent += 2;
+        }
+        assertThat(ring.state().produced()).isGreaterThan(10 * ring.capacity());
+        // a Java producer process killed inside its claim: padded by the client after the grace
+        try (ChildJvm child = ChildJvm.start(dev.panmap.ipc.RingChild.class, "produce-then-claim", name, "1024", "1", "3")) {
+            child.awaitPrefix("CLAIMED ", ClientProcess.WAIT);
+            child.kill();
+        }
+        String read = "";
+        for (int i = 0; i < 400 && number(read.isEmpty() ? "count=0" : read, "count") < 3; i++) {
+            read = c.expect("ringread 10", "RINGREAD");
+        }
+        assertThat(read).as("the three committed messages of the killed producer").contains("count=3 ");
+        for (int i = 0; i < 400 && ring.state().skippedClaims() == 0; i++) {
+            c.expect("ringread 10", "RINGREAD");
+            sleep(5);
+        }
+        assertThat(ring.state().skippedClaims()).isEqualTo(1);
+        long consumed = sent + 3;
+        assertThat(r.segment().get(LONG, 1024 + RingLayout.CONSUMED_OFFSET)).as("the consumed count").isEqualTo(consumed);
+        c.expect("ringclose", "RINGCLOSED");
+        try (RingConsumer java = ring.consumer()) {
+            assertThat(java.consumed()).isEqualTo(consumed);
+            assertThat(java.position()).isEqualTo(ring.state().produced());
+        }
+        c.exitCleanly();
+    }
+
+    /** A Java transmitter's broadcasts, received whole and in order by the client. */
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"C", "PYTHON"})
+    void broadcastsOfJavasTransmitterAreReceivedByTheClient(Kind kind) {
+        String name = Names.unique("bcast-java-" + kind.name().toLowerCase());
+        SharedRegion r = region(name);
+        MemorySegment m = java.lang.foreign.Arena.ofAuto().allocate(64, 8);
+        try (BroadcastTransmitter t = BroadcastTransmitter.create(r, 0, 4096)) {
+            ClientProcess c = client(kind, name, "ro");
+            c.expect("receive 0", "RECEIVER");
+            for (long v = 1; v <= 300; v++) {
+                m.set(LONG, 0, v);
+                t.transmit(1, m, 0, 8 + (int) (v % 5) * 8);
+                if (v % 20 == 0) {
+                    String got = c.expect("bcastread 100", "BCAST");
+                    assertThat(got).as(got).contains("count=20 first=" + (v - 19) + " last=" + v + " ").contains("lapped=0 lost=0");
+                }
+            }
+            c.exitCleanly();
+        }
+    }
+
+    /** {@return a client of {@code kind} that has opened region {@code name} ({@code rw} or {@code ro}), closed after the test} */
+    private ClientProcess client(Kind kind, String name, String mode) {
+        ClientProcess c = ClientProcess.start(kind);
+        cleanup.add(c);
+        c.expect("open shm " + name + " " + mode, "OPENED");
+        return c;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @ParameterizedTest

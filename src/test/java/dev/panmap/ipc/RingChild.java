@@ -63,6 +63,12 @@ public final class RingChild {
                 case "gap-and-die" -> gapAndDie(region, offset, Integer.parseInt(args[3]));
                 case "consume" -> consume(region, offset, Long.parseLong(args[3]), Long.parseLong(args[4]));
                 case "consume-die-at" -> consumeAndDieAt(region, offset, args[3]);
+                case "produce-die-at" -> produceAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
+                case "transmit-die-at" -> transmitAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
+                case "allocation-of-facts" -> allocationOfFacts(region, offset);
+                case "produce-stall-at" -> produceStallingAt(region, offset, args[3], Long.parseLong(args[4]));
+                case "produce-stalling" -> produceStalling(region, offset, Integer.parseInt(args[3]), Long.parseLong(args[4]),
+                    Long.parseLong(args[5]));
                 case "await" -> await(region, offset);
                 case "receive" -> receive(region, offset, Integer.parseInt(args[3]));
                 default -> throw new IllegalArgumentException(mode);
@@ -73,6 +79,7 @@ public final class RingChild {
     /** Writes {@code count} messages as producer {@code id}; then, if asked, claims one more and hangs. */
     static void produce(SharedRegion region, long offset, int id, long count, boolean hangInClaim) throws InterruptedException {
         Ring ring = Ring.attach(region, offset);
+        System.out.println("PID " + ProcessHandle.current().pid());
         try (RingProducer p = ring.producer()) {
             System.out.println("READY " + p.entryIndex());
             MemorySegment buffer = p.buffer();
@@ -190,6 +197,129 @@ public final class RingChild {
         while (true) {
             c.read((type, buffer, at, length) -> handled[0]++, 1 << 20);
             Thread.yield();
+        }
+    }
+
+    /**
+     * A producer that stalls {@code stallMillis} inside each of its {@code count} claims (between the
+     * claim and the commit, as a producer descheduled, paged out or stopped there), then prints
+     * {@code DONE} with how many commits were refused, and keeps its entry until killed.
+     */
+    static void produceStalling(SharedRegion region, long offset, int id, long count, long stallMillis) throws InterruptedException {
+        Ring ring = Ring.attach(region, offset);
+        RingProducer p = ring.producer();
+        System.out.println("READY entry=" + p.entryIndex() + " pid=" + ProcessHandle.current().pid());
+        long refused = 0;
+        for (long seq = 0; seq < count; seq++) {
+            int length = length(id, seq);
+            long at;
+            while ((at = p.tryClaim(1 + (int) (seq % 3), length)) < 0) {
+                Thread.sleep(1);
+            }
+            fill(p.buffer(), at, id, seq, length);
+            Thread.sleep(stallMillis);
+            try {
+                p.commit(at);
+            } catch (IllegalStateException e) {
+                refused++;
+            }
+        }
+        System.out.println("DONE refused=" + refused);
+        Thread.sleep(Long.MAX_VALUE);
+    }
+
+    /**
+     * A live producer that stops at {@code point} of its first claim for {@code millis} (printing
+     * {@code STALLED}), then goes on, commits four words of 77 and prints {@code DONE}.
+     */
+    static void produceStallingAt(SharedRegion region, long offset, String point, long millis) {
+        boolean[] once = {false};
+        TestPoints.install(p -> {
+            if (p.equals(point) && !once[0]) {
+                once[0] = true;
+                System.out.println("STALLED");
+                System.out.flush();
+                try {
+                    Thread.sleep(millis); // (a park may return early)
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        Ring ring = Ring.attach(region, offset);
+        try (RingProducer p = ring.producer()) {
+            MemorySegment m = scratch(32);
+            for (int k = 0; k < 32; k += 8) {
+                m.set(JAVA_LONG, k, 77);
+            }
+            boolean sent = p.write(1, m);
+            System.out.println("DONE " + sent);
+        }
+    }
+
+    /**
+     * Prints {@code ALLOCATED} and the bytes this thread allocated over 100,000 calls of each of
+     * size(), tailPosition(), headPosition() and consumerHeartbeat() after a warm-up (read through
+     * com.sun.management.ThreadMXBean by reflection: the test sources are compiled inside the module).
+     */
+    static void allocationOfFacts(SharedRegion region, long offset) throws ReflectiveOperationException {
+        Ring ring = Ring.attach(region, offset);
+        Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        java.lang.reflect.Method allocatedBytes = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
+        long sink = 0;
+        for (int i = 0; i < 200_000; i++) {
+            sink += ring.size() + ring.tailPosition() + ring.headPosition() + ring.consumerHeartbeat();
+        }
+        long before = (long) allocatedBytes.invoke(threads);
+        for (int i = 0; i < 100_000; i++) {
+            sink += ring.size() + ring.tailPosition() + ring.headPosition() + ring.consumerHeartbeat();
+        }
+        long after = (long) allocatedBytes.invoke(threads);
+        System.out.println("SINK " + sink);
+        System.out.println("ALLOCATED " + (after - before));
+    }
+
+    /**
+     * Arms {@code point} to halt this JVM at its {@code (after + 1)}-th hit, printing {@code DYING} first:
+     * the state a process killed exactly there leaves.
+     */
+    static void dieAt(String point, long after) {
+        long[] hits = {0};
+        TestPoints.install(p -> {
+            if (p.equals(point) && hits[0]++ == after) {
+                System.out.println("DYING " + after);
+                System.out.flush();
+                Runtime.getRuntime().halt(3);
+            }
+        });
+    }
+
+    /** A producer that writes {@code count} messages (payload: 4 words of the sequence number) and dies at {@code point} in the next claim. */
+    static void produceAndDieAt(SharedRegion region, long offset, long count, String point) {
+        dieAt(point, count);
+        Ring ring = Ring.attach(region, offset);
+        RingProducer p = ring.producer();
+        MemorySegment m = scratch(32);
+        for (long seq = 0; ; seq++) {
+            for (int k = 0; k < 32; k += 8) {
+                m.set(JAVA_LONG, k, seq);
+            }
+            while (!p.write(1, m)) {
+                Thread.yield();
+            }
+        }
+    }
+
+    /** A transmitter (in place of the one before) that sends {@code count} messages (4 words of 1000 + i) and dies at {@code point} in the next. */
+    static void transmitAndDieAt(SharedRegion region, long offset, long count, String point) {
+        dieAt(point, count);
+        BroadcastTransmitter t = BroadcastTransmitter.attach(region, offset);
+        MemorySegment m = scratch(32);
+        for (long i = 0; ; i++) {
+            for (int k = 0; k < 32; k += 8) {
+                m.set(JAVA_LONG, k, 1000 + i);
+            }
+            t.transmit(1, m);
         }
     }
 

@@ -10,7 +10,9 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,6 +27,7 @@ class RingCrossProcessTest {
     private static final int SCALE = Boolean.getBoolean("panmap.ipc.long") ? 10 : 1;
     private static final List<String> TIERED = List.of("--enable-native-access=ALL-UNNAMED");
     private static final long PROGRESS = 1 << 20; // data offset of the consumers' progress slots
+    private static final List<String> TEST_POINTS = List.of("--enable-native-access=ALL-UNNAMED", "-Dpanmap.testPoints=true");
 
     /** Checks each message: whole, and per producer the next sequence number. */
     static final class Checker implements MessageHandler {
@@ -235,8 +238,7 @@ class RingCrossProcessTest {
                 }
             }
             long tail = ring.state().produced();
-            try (ChildJvm child = ChildJvm.start(List.of("--enable-native-access=ALL-UNNAMED", "-Dpanmap.testPoints=true"),
-                     RingChild.class, "consume-die-at", r.name(), "0", point)) {
+            try (ChildJvm child = ChildJvm.start(TEST_POINTS, RingChild.class, "consume-die-at", r.name(), "0", point)) {
                 assertThat(child.awaitPrefix("DYING ", WAIT)).isEqualTo("10");
                 assertThat(child.awaitExit(WAIT)).isEqualTo(3);
             }
@@ -246,6 +248,186 @@ class RingCrossProcessTest {
                 assertThat(c.consumed()).as("the count of the batch handed out").isEqualTo(10);
                 assertThat(RingTest.drain(c)).isEmpty();
                 assertThat(ring.state().consumedMessages()).isEqualTo(10);
+            }
+        }
+    }
+
+    /**
+     * A one-to-one producer killed inside a claim, at the points of its claim: after its claim header
+     * and before its tail store (after 3 messages, and after 25 when the claim wraps, its header at
+     * buffer index 0), and after its tail store before its wrap padding. The consumer never pads an
+     * unpublished claim (its head never passes the tail), the next producer starts whole where the
+     * dead one stopped, and a published claim is padded by whichever comes first, the consumer (grace
+     * 0) or the next producer (the consumer's grace an hour). Before, the consumer padded the
+     * unpublished claim, its head passed the tail (96 against 64), and the next producer's first
+     * message was lost and every later one displaced by a lap.
+     */
+    @ParameterizedTest
+    @CsvSource({"ringProducer.beforeTail, 3, 0, 0", "ringProducer.beforeTail, 25, 0, 0", "ringProducer.afterTail, 25, 0, 2",
+        "ringProducer.afterTail, 25, 3600000, 2"})
+    void aOneToOneProducerKilledInsideItsClaimLeavesTheNextProducerWhole(String point, long count, long graceMillis, long skipped) {
+        try (RingTest.TestRegion r = RingTest.TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 1024);
+            List<Long> got = new ArrayList<>();
+            MessageHandler handler = (type, buffer, at, length) -> {
+                for (int k = 8; k < length; k += 8) {
+                    assertThat(buffer.get(JAVA_LONG, at + k)).as("whole").isEqualTo(buffer.get(JAVA_LONG, at));
+                }
+                got.add(buffer.get(JAVA_LONG, at));
+            };
+            try (RingConsumer c = ring.consumer(Duration.ofMillis(graceMillis));
+                 ChildJvm child = ChildJvm.start(TEST_POINTS, RingChild.class, "produce-die-at", r.name(), "0", Long.toString(count), point)) {
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (got.size() < count && System.nanoTime() < deadline) {
+                    c.read(handler, 100);
+                }
+                assertThat(child.awaitPrefix("DYING ", WAIT)).isEqualTo(Long.toString(count));
+                assertThat(child.awaitExit(WAIT)).isEqualTo(3);
+                long until = System.nanoTime() + 300_000_000L;
+                while (System.nanoTime() < until) { // the consumer looks at the dead claim, and (grace 0) resolves what it may
+                    c.read(handler, 100);
+                    assertThat(ring.headPosition()).as("the head never passes the tail").isLessThanOrEqualTo(ring.tailPosition());
+                }
+                deadline = System.nanoTime() + WAIT.toNanos();
+                try (RingProducer p = ring.producer()) {
+                    for (long v = 100; v < 140; v++) { // more than a lap
+                        while (!p.write(1, RingTest.words(v, 4))) {
+                            c.read(handler, 100);
+                            assertThat(System.nanoTime()).as("the ring makes room (got %s)", got).isLessThan(deadline);
+                        }
+                    }
+                }
+                while (got.size() < count + 40 && System.nanoTime() < deadline) {
+                    c.read(handler, 100);
+                }
+                List<Long> expected = new ArrayList<>();
+                for (long v = 0; v < count; v++) {
+                    expected.add(v);
+                }
+                for (long v = 100; v < 140; v++) {
+                    expected.add(v);
+                }
+                assertThat(got).isEqualTo(expected);
+                assertThat(c.skippedClaims()).isEqualTo(skipped);
+                assertThat(ring.size()).isZero();
+                assertThat(ring.headPosition()).isEqualTo(ring.tailPosition());
+            }
+        }
+    }
+
+    /**
+     * A broadcast transmitter killed inside a record (its intent, header and sequence stored, not its
+     * payload or tail) over a lap of older messages; the next transmitter pads the dead one's record
+     * before it moves the tail, so a receiver that kept up gets every message whole and none stale.
+     * Before, the tail moved to the intent with nothing written between: the receiver got the dead
+     * one's header over the previous lap's payload (9999s) as a valid message.
+     */
+    @Test
+    void aTransmitterRestartedAfterOneDiedInsideARecordHandsOutNoTornOrStaleMessage() {
+        try (RingTest.TestRegion r = RingTest.TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            try (BroadcastTransmitter t = BroadcastTransmitter.create(r.region(), 0, 1024)) {
+                for (int i = 0; i < 40; i++) { // more than a lap of 48-byte records
+                    t.transmit(1, RingTest.words(9999, 4));
+                }
+            }
+            BroadcastReceiver receiver = BroadcastReceiver.attach(r.region(), 0);
+            List<Long> got = new ArrayList<>();
+            MessageHandler handler = (type, buffer, at, length) -> {
+                for (int k = 8; k < length; k += 8) {
+                    assertThat(buffer.get(JAVA_LONG, at + k)).as("whole").isEqualTo(buffer.get(JAVA_LONG, at));
+                }
+                got.add(buffer.get(JAVA_LONG, at));
+            };
+            try (ChildJvm child = ChildJvm.start(TEST_POINTS, RingChild.class, "transmit-die-at", r.name(), "0", "5",
+                     "broadcastTransmitter.beforePayload")) {
+                assertThat(child.awaitPrefix("DYING ", WAIT)).isEqualTo("5");
+                assertThat(child.awaitExit(WAIT)).isEqualTo(3);
+            }
+            receiver.read(handler, 100);
+            assertThat(got).containsExactly(1000L, 1001L, 1002L, 1003L, 1004L);
+            try (BroadcastTransmitter t = BroadcastTransmitter.attach(r.region(), 0)) {
+                t.transmit(1, RingTest.words(7777, 4));
+            }
+            receiver.read(handler, 100);
+            assertThat(got).containsExactly(1000L, 1001L, 1002L, 1003L, 1004L, 7777L);
+            assertThat(receiver.lapped()).isZero();
+        }
+    }
+
+    /**
+     * A producer blocked on a full ring: with a 100 ms timeout it gives up (FULL) after it; with 30 s
+     * it sleeps in the kernel until a consumer in another process frees room and wakes it (the space
+     * wake calls count that wake).
+     */
+    @Test
+    void aProducerWaitsForRoomWithATimeoutAndIsWokenByAConsumerInAnotherProcess() {
+        try (RingTest.TestRegion r = RingTest.TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 1024);
+            try (RingProducer p = ring.producer()) {
+                MemorySegment m = RingTest.words(1, 3);
+                int sent = 0;
+                while (p.write(1, m)) {
+                    sent++;
+                }
+                assertThat(sent).isEqualTo(1024 / 32);
+                long t0 = System.nanoTime();
+                assertThat(p.claim(1, 24, Duration.ofMillis(100))).isEqualTo(RingProducer.FULL);
+                assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(100_000_000L);
+                long slept = p.waits();
+                assertThat(slept).as("it slept in the kernel, 1 ms at a time at most").isPositive();
+                try (ChildJvm child = ChildJvm.start(RingChild.class, "await", r.name(), "0")) {
+                    t0 = System.nanoTime();
+                    assertThat(p.write(1, m, Duration.ofSeconds(30))).isTrue();
+                    long waited = System.nanoTime() - t0;
+                    assertThat(child.awaitPrefix("WOKE ", WAIT)).startsWith("ready=true value=1");
+                    assertThat(child.awaitExit(WAIT)).isZero();
+                    assertThat(p.waits()).isGreaterThan(slept);
+                    assertThat(ring.ring.get(JAVA_LONG, RingLayout.SPACE_WAKE_CALLS_OFFSET)).as("the consumer's wake").isPositive();
+                    System.out.println("the producer waited " + waited / 1_000_000 + " ms for the child consumer");
+                }
+            }
+        }
+    }
+
+    /**
+     * A dead producer's gap [0, 48) (its entry's intent, the tail moved, no header) and, after it, a
+     * live producer in another process stopped between its compare-and-set of the tail and its header
+     * store for 3 s. The consumer (grace 0) pads the dead gap up to the live producer's intent and
+     * never over it (nor the live range itself, whose claimer is alive), and the live message arrives
+     * when its producer goes on. Padding past the intent (or by pid or no liveness) would lose it: its
+     * header would land behind the head. The deterministic twin of jcstress RingGapResolution, whose
+     * window (a few ns) quick runs do not hit.
+     */
+    @Test
+    void aDeadProducersGapIsPaddedUpToALiveProducersClaimAndNeverOverIt() {
+        try (RingTest.TestRegion r = RingTest.TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 4);
+            long dead = ring.entry(3);
+            ring.ring.set(JAVA_LONG, dead + RingLayout.ENTRY_CLAIM_START_OFFSET, 0);
+            ring.ring.set(JAVA_LONG, dead + RingLayout.ENTRY_CLAIM_END_OFFSET, 48);
+            ring.ring.set(JAVA_LONG, dead + RingLayout.ENTRY_STAMP_OFFSET, 0x0000_1234_0000_0001L); // a stamp, its lock free
+            ring.ring.set(JAVA_LONG, RingLayout.TAIL_OFFSET, 48);
+            List<Long> got = new ArrayList<>();
+            MessageHandler handler = (type, buffer, at, length) -> got.add(buffer.get(JAVA_LONG, at));
+            try (RingConsumer c = ring.consumer(Duration.ZERO);
+                 ChildJvm child = ChildJvm.start(TEST_POINTS, RingChild.class, "produce-stall-at", r.name(), "0",
+                     "ringProducer.afterTailCas", "3000")) {
+                child.awaitLine("STALLED"::equals, WAIT);
+                assertThat(ring.tailPosition()).as("the live producer took [48, 88)").isEqualTo(88);
+                long until = System.nanoTime() + 400_000_000L;
+                while (System.nanoTime() < until) {
+                    c.read(handler, 10);
+                }
+                assertThat(c.skippedClaims()).as("the dead gap, once").isEqualTo(1);
+                assertThat(c.position()).as("padded up to the live intent, not over it").isEqualTo(48);
+                assertThat(child.awaitPrefix("DONE ", WAIT)).isEqualTo("true");
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (got.isEmpty() && System.nanoTime() < deadline) {
+                    c.read(handler, 10);
+                }
+                assertThat(got).containsExactly(77L);
+                assertThat(c.skippedClaims()).isEqualTo(1);
+                assertThat(ring.size()).isZero();
             }
         }
     }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The rings in one process: records, wrap, full, claims, dead producers and consumers simulated by their stamps. */
+/** The rings in one process: records, wrap, full, claims, dead producers and consumers simulated by their stamps and lock bytes. */
 class RingTest {
     record Msg(int type, long first, int length) {}
 
@@ -37,6 +37,15 @@ class RingTest {
             m.set(JAVA_LONG, 0, first);
         }
         return m.asSlice(0, length);
+    }
+
+    /** {@return {@code n} words of {@code value}} */
+    static MemorySegment words(long value, int n) {
+        MemorySegment m = Arena.ofAuto().allocate(8L * n, 8);
+        for (int k = 0; k < n; k++) {
+            m.setAtIndex(JAVA_LONG, k, value);
+        }
+        return m;
     }
 
     /** A stamp of a process that has exited. */
@@ -187,10 +196,14 @@ class RingTest {
                     assertThat(c.read((t, b, o, l) -> { }, 10)).isZero();
                 }
                 assertThat(c.skippedClaims()).isZero();
-                // the slow producer's process "dies": its entry now names a dead process
-                long entry = ring.entry(slow.entryIndex());
-                ring.ring.set(JAVA_LONG, entry, deadStamp());
-                assertThat(drain(c)).containsExactly(new Msg(1, 1, 8));
+                // the slow producer's process "dies": the kernel lets its entry's lock byte go
+                ring.liveness.release(ring.entryLock(slow.entryIndex()));
+                List<Msg> got = new ArrayList<>();
+                long deadline = System.nanoTime() + 3_000_000_000L; // the consumer asks again within its back-off (<= 1 s)
+                while (got.isEmpty() && System.nanoTime() < deadline) {
+                    got.addAll(drain(c));
+                }
+                assertThat(got).containsExactly(new Msg(1, 1, 8));
                 assertThat(c.skippedClaims()).isEqualTo(1);
                 assertThat(ring.state().skippedBytes()).isEqualTo(40);
                 assertThat(open).isEqualTo(8);
@@ -280,6 +293,232 @@ class RingTest {
                 assertThat(lastSlow[0]).isEqualTo(9_999);
             }
         }
+    }
+
+    /**
+     * A claim a thread of a live process left (its entry's lock held: no liveness check frees it) is
+     * taken by {@code unblock} once it stayed for the timeout, never before; the late commit is refused
+     * and says so, and the producer goes on; an abort after an unblock is harmless.
+     */
+    @Test
+    void aClaimLeftByAThreadOfALiveProcessIsUnblockedAndItsLateCommitRefused() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 4);
+            try (RingProducer left = ring.producer(); RingProducer p = ring.producer(); RingConsumer c = ring.consumer(Duration.ZERO)) {
+                long open = left.tryClaim(3, 16);
+                assertThat(p.write(1, payload(5, 8))).isTrue();
+                long t0 = System.nanoTime();
+                while (!c.unblock(Duration.ofMillis(50))) {
+                    assertThat(c.read((t, b, o, l) -> { }, 10)).as("a live producer's claim is never padded").isZero();
+                    assertThat(System.nanoTime() - t0).isLessThan(10_000_000_000L);
+                }
+                assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(50_000_000L);
+                assertThat(drain(c)).containsExactly(new Msg(1, 5, 8));
+                assertThat(c.skippedClaims()).isEqualTo(1);
+                left.buffer().set(JAVA_LONG, open, 99);
+                assertThatThrownBy(() -> left.commit(open)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("was taken from this producer").hasMessageContaining("its message is lost");
+                assertThat(left.write(2, payload(6, 8))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(2, 6, 8));
+                long again = left.tryClaim(1, 8);
+                while (!c.unblock(Duration.ZERO)) {
+                    Thread.onSpinWait();
+                }
+                left.abort(again); // its claim is padding already: nothing to do, nothing thrown
+                assertThat(left.write(4, payload(7, 8))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(4, 7, 8));
+                assertThat(ring.state().producedMessages()).isEqualTo(3);
+            }
+        }
+    }
+
+    /**
+     * Records no producer writes (issue 20's bounds): a length of 0x7ff00000 in a 1 KiB ring, a type 0,
+     * a claim naming an entry the ring does not have: {@code CORRUPT_REGION} before a handler sees them
+     * and before the head moves past them; the messages before are consumed; repaired, the ring goes on.
+     */
+    @Test
+    void aDamagedRecordIsCorruptRegionBeforeTheHandlerAndTheRingStaysUsable() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 1024);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer(Duration.ZERO)) {
+                assertThat(p.write(1, payload(1, 8))).isTrue();
+                assertThat(p.write(1, payload(2, 8))).isTrue();
+                long good = ring.buffer.get(JAVA_LONG, 16);
+                ring.buffer.set(JAVA_LONG, 16, RingLayout.header(0x7ff0_0000, 1));
+                List<Msg> got = new ArrayList<>();
+                MessageHandler keep = (type, buffer, offset, length) -> got.add(new Msg(type, buffer.get(JAVA_LONG, offset), length));
+                assertThatThrownBy(() -> c.read(keep, 10)).isInstanceOf(RegionException.class).matches(RingTest::corrupt)
+                    .hasMessageContaining("length 2146435072");
+                assertThat(got).containsExactly(new Msg(1, 1, 8));
+                assertThat(c.position()).isEqualTo(16);
+                assertThat(ring.headPosition()).isEqualTo(16);
+                assertThatThrownBy(() -> c.read(keep, 10)).matches(RingTest::corrupt);
+                ring.buffer.set(JAVA_LONG, 16, RingLayout.header(16, 0));
+                assertThatThrownBy(() -> c.read(keep, 10)).hasMessageContaining("type 0");
+                ring.buffer.set(JAVA_LONG, 16, RingLayout.header(-16, 7)); // a claim of entry 7 of 1
+                assertThatThrownBy(() -> c.read(keep, 10)).hasMessageContaining("names producer entry 7 of 1");
+                ring.buffer.set(JAVA_LONG, 16, good);
+                assertThat(drain(c)).containsExactly(new Msg(1, 2, 8));
+                for (long v = 3; v < 200; v++) { // laps on
+                    assertThat(p.write(1, payload(v, 8))).isTrue();
+                    assertThat(drain(c)).containsExactly(new Msg(1, v, 8));
+                }
+            }
+        }
+    }
+
+    /**
+     * Forged broadcast positions (tail intent 2^50, tail 2^40, latest 0) are {@code CORRUPT_REGION},
+     * not a receiver that jumps to latest and is "lapped" again forever; a flood of padding ends a read.
+     */
+    @Test
+    void forgedBroadcastPositionsAreCorruptRegionNotASpin() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            try (BroadcastTransmitter t = BroadcastTransmitter.create(r.region(), 0, 1024)) {
+                BroadcastReceiver receiver = BroadcastReceiver.attach(r.region(), 0);
+                t.transmit(1, payload(7, 8));
+                List<Long> got = new ArrayList<>();
+                assertThat(receiver.read((type, b, o, l) -> got.add(b.get(JAVA_LONG, o)), 10)).isEqualTo(1);
+                MemorySegment control = r.region().segment();
+                Ring.LONG_HANDLE.setRelease(control, (long) RingLayout.TAIL_INTENT_OFFSET, 1L << 50);
+                Ring.LONG_HANDLE.setRelease(control, (long) RingLayout.BROADCAST_TAIL_OFFSET, 1L << 40);
+                Ring.LONG_HANDLE.setRelease(control, (long) RingLayout.LATEST_OFFSET, 0L);
+                java.util.concurrent.Future<Throwable> read = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor().submit(() -> {
+                    try {
+                        receiver.read((type, b, o, l) -> { }, 10);
+                        return null;
+                    } catch (RuntimeException e) {
+                        return e;
+                    }
+                });
+                Throwable thrown = null;
+                try {
+                    thrown = read.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new AssertionError("BroadcastReceiver.read still spins after 10 s over forged positions");
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+                assertThat(thrown).isInstanceOf(RegionException.class).matches(RingTest::corrupt)
+                    .hasMessageContaining("tail intent 1125899906842624");
+            }
+        }
+    }
+
+    /**
+     * controlledRead as Agrona's: CONTINUE goes on, BREAK stops after the message, ABORT stops before
+     * it (handed out again next time), COMMIT gives the room back at once (a producer can claim it
+     * while the read goes on); a handler that throws leaves its message unconsumed.
+     */
+    @Test
+    void controlledReadFollowsEachAction() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 1024);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                for (long v = 1; v <= 6; v++) {
+                    assertThat(p.write(1, payload(v, 8))).isTrue();
+                }
+                List<Long> seen = new ArrayList<>();
+                ControlledMessageHandler.Action[] script = {ControlledMessageHandler.Action.CONTINUE, ControlledMessageHandler.Action.BREAK};
+                int[] step = {0};
+                ControlledMessageHandler scripted = (type, buffer, offset, length) -> {
+                    seen.add(buffer.get(JAVA_LONG, offset));
+                    return script[step[0]++];
+                };
+                assertThat(c.controlledRead(scripted, 10)).isEqualTo(2);
+                assertThat(seen).containsExactly(1L, 2L);
+                assertThat(c.position()).isEqualTo(32);
+
+                seen.clear();
+                step[0] = 0;
+                script[0] = ControlledMessageHandler.Action.ABORT;
+                assertThat(c.controlledRead(scripted, 10)).isZero();
+                assertThat(c.position()).as("the aborted message stays").isEqualTo(32);
+                assertThat(c.consumed()).isEqualTo(2);
+
+                seen.clear();
+                long[] headAtCall = new long[4];
+                int[] i = {0};
+                assertThat(c.controlledRead((type, buffer, offset, length) -> {
+                    headAtCall[i[0]++] = ring.headPosition();
+                    seen.add(buffer.get(JAVA_LONG, offset));
+                    return ControlledMessageHandler.Action.COMMIT;
+                }, 2)).isEqualTo(2);
+                assertThat(seen).containsExactly(3L, 4L);
+                assertThat(headAtCall[0]).isEqualTo(32);
+                assertThat(headAtCall[1]).as("the first message given back before the second is handled").isEqualTo(48);
+                assertThat(c.position()).isEqualTo(64);
+
+                seen.clear();
+                assertThatThrownBy(() -> c.controlledRead((type, buffer, offset, length) -> {
+                    long v = buffer.get(JAVA_LONG, offset);
+                    if (v == 6) {
+                        throw new IllegalStateException("boom");
+                    }
+                    seen.add(v);
+                    return ControlledMessageHandler.Action.CONTINUE;
+                }, 10)).hasMessage("boom");
+                assertThat(seen).containsExactly(5L);
+                assertThat(drain(c)).containsExactly(new Msg(1, 6, 8));
+                assertThat(c.consumed()).isEqualTo(6);
+                assertThat(ring.state().consumedMessages()).isEqualTo(6);
+            }
+        }
+    }
+
+    /**
+     * size(), the positions and the heartbeat read the ring alone: no /proc, no system call, no
+     * allocation (measured in a child JVM by its thread's allocated bytes over 100,000 calls).
+     */
+    @Test
+    void sizePositionsAndHeartbeatReadTheRingAloneAndAllocateNothing() throws Exception {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.MANY_TO_ONE, 4096, 4);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                assertThat(ring.consumerHeartbeat()).as("no read yet").isZero();
+                for (int i = 0; i < 3; i++) {
+                    p.write(1, payload(i, 24));
+                }
+                assertThat(ring.size()).isEqualTo(3 * 32);
+                assertThat(ring.tailPosition()).isEqualTo(96);
+                assertThat(ring.headPosition()).isZero();
+                long before = System.currentTimeMillis();
+                c.read((type, buffer, offset, length) -> { }, 1);
+                assertThat(ring.size()).isEqualTo(64);
+                assertThat(ring.headPosition()).isEqualTo(32);
+                assertThat(ring.consumerHeartbeat()).isBetween(before, System.currentTimeMillis());
+                try (dev.panmap.testing.ChildJvm child = dev.panmap.testing.ChildJvm.start(RingChild.class, "allocation-of-facts", r.name(), "0")) {
+                    long allocated = Long.parseLong(child.awaitPrefix("ALLOCATED ", Duration.ofSeconds(60)));
+                    assertThat(allocated).as("bytes allocated by 100,000 calls of each, in a child JVM").isLessThan(1024);
+                }
+            }
+        }
+    }
+
+    /** A producer and a consumer closed after their region: quietly (the locks went with the descriptor), and the places are free after. */
+    @Test
+    void aProducerAndAConsumerClosedAfterTheirRegionCloseQuietly() {
+        try (TestRegion r = TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 4096);
+            try (SharedRegion other = r.openAgain(OpenMode.OPEN_ONLY)) {
+                Ring ring = Ring.attach(other, 0);
+                RingProducer p = ring.producer();
+                RingConsumer c = ring.consumer();
+                other.close();
+                p.close();
+                c.close();
+            }
+            Ring ring = Ring.attach(r.region(), 0);
+            try (RingProducer p = ring.producer(); RingConsumer c = ring.consumer()) {
+                assertThat(p.write(1, payload(1, 8))).isTrue();
+                assertThat(drain(c)).containsExactly(new Msg(1, 1, 8));
+            }
+        }
+    }
+
+    static boolean corrupt(Throwable t) {
+        return t instanceof RegionException e && e.kind() == dev.panmap.ErrorKind.CORRUPT_REGION;
     }
 
     /** A named shm region for one test, removed on close. */
