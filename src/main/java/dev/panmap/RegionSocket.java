@@ -30,7 +30,14 @@ public final class RegionSocket implements AutoCloseable {
     private final SharedRegion region;
     private final Platform.Listener listener;
 
-    /** What happened to one process that connected. */
+    /**
+     * What happened to one process that connected.
+     *
+     * @param pid the process id of the process that connected
+     * @param uid its user id
+     * @param granted whether it was handed the region
+     * @param refusal why it was refused, or null if it was not
+     */
     public record Handover(int pid, int uid, boolean granted, String refusal) {}
 
     private RegionSocket(SharedRegion region, Platform.Listener listener) {
@@ -38,7 +45,13 @@ public final class RegionSocket implements AutoCloseable {
         this.listener = listener;
     }
 
-    /** Listens at {@code path} (which must not exist), mode {@code 0600}, for processes of this user. */
+    /**
+     * Listens at {@code path} (which must not exist), mode {@code 0600}, for processes of this user.
+     *
+     * @param region the region to hand out (an anonymous one, typically)
+     * @param path where the socket is made
+     * @return the listening socket; close it to stop
+     */
     public static RegionSocket listen(SharedRegion region, Path path) {
         Platform platform = region.platform();
         return listen(region, path, Permissions.ownerOnly(), Set.of(platform.currentUid()));
@@ -48,6 +61,12 @@ public final class RegionSocket implements AutoCloseable {
      * Listens at {@code path} (which must not exist) with exactly {@code socketMode}, handing the region
      * only to processes whose uid is in {@code allowedUids}; others may connect (as far as the mode
      * lets them) and are told why they were refused.
+     *
+     * @param region the region to hand out (an anonymous one, typically)
+     * @param path where the socket is made
+     * @param socketMode the socket file's mode
+     * @param allowedUids the users whose processes get the region
+     * @return the listening socket; close it to stop
      */
     public static RegionSocket listen(SharedRegion region, Path path, Permissions socketMode, Set<Integer> allowedUids) {
         Objects.requireNonNull(region, "region");
@@ -60,6 +79,7 @@ public final class RegionSocket implements AutoCloseable {
      * Waits up to {@code timeout} for one process to connect, and hands it the region or refuses it.
      *
      * @return what was done, or empty if no process connected in time
+     * @param timeout the longest wait for a process to connect
      */
     public Optional<Handover> handOver(Duration timeout) {
         Platform.Peer p = listener.handOver(region.handle(), region.name(), timeout);

@@ -48,7 +48,10 @@ public final class SharedRegion implements AutoCloseable {
 
     /** What backs a region. */
     public enum Backing {
-        SHARED_MEMORY, FILE,
+        /** A named shared-memory object ({@code shm_open}; Windows: a page-file-backed named section). */
+        SHARED_MEMORY,
+        /** A file, opened by path. */
+        FILE,
         /** An anonymous memory file ({@code memfd_create}): no name anywhere, gone with its last user. */
         ANONYMOUS
     }
@@ -85,22 +88,51 @@ public final class SharedRegion implements AutoCloseable {
 
     // ====================================================================== opening
 
-    /** Creates a named shared-memory region ({@link OpenMode#CREATE_ONLY}); {@code options.size()} is required. */
+    /**
+     * Creates a named shared-memory region ({@link OpenMode#CREATE_ONLY}); {@code options.size()} is required.
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @param options the size (required) and the other options
+     * @return the open region; close it when done
+     * @throws RegionException {@link ErrorKind#ALREADY_EXISTS} if it exists, or what else the system refused
+     */
     public static SharedRegion create(String name, RegionOptions options) {
         return open(name, OpenMode.CREATE_ONLY, options);
     }
 
-    /** Attaches to an existing named region for reading and writing ({@link OpenMode#OPEN_ONLY}). */
+    /**
+     * Attaches to an existing named region for reading and writing ({@link OpenMode#OPEN_ONLY}).
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @return the open region; close it when done
+     * @throws RegionException {@link ErrorKind#NOT_FOUND} if there is none, or what else the system refused
+     */
     public static SharedRegion open(String name) {
         return open(name, OpenMode.OPEN_ONLY, RegionOptions.defaults());
     }
 
-    /** Opens a named shared-memory region as {@code mode} says. */
+    /**
+     * Opens a named shared-memory region as {@code mode} says.
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size and the other options; only those that apply to opening are read when the region exists
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
+     */
     public static SharedRegion open(String name, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false);
     }
 
-    /** Opens a region kept in a file at {@code path} (created and sized on demand). */
+    /**
+     * Opens a region kept in a file at {@code path} (created and sized on demand).
+     *
+     * @param path the file
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size and the other options; only those that apply to opening are read when the region exists
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
+     */
     public static SharedRegion openFile(Path path, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, false);
     }
@@ -109,12 +141,26 @@ public final class SharedRegion implements AutoCloseable {
      * Maps a named shared-memory object as it is, with no panmap header (e.g. one made by a C program
      * or Python's {@code multiprocessing.shared_memory}). Creating modes create it with
      * {@code options.size()} bytes.
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size, when it is created
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
      */
     public static SharedRegion openRaw(String name, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.shm(platform.canonicalName(name, options.namespace())), mode, options, true);
     }
 
-    /** Maps a plain file as it is, with no panmap header. */
+    /**
+     * Maps a plain file as it is, with no panmap header.
+     *
+     * @param path the file
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size, when it is created
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
+     */
     public static SharedRegion openRawFile(Path path, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, true);
     }
@@ -125,6 +171,10 @@ public final class SharedRegion implements AutoCloseable {
      * Unix socket ({@link RegionSocket}); it is sealed so that no holder can shrink it (or grow it) and
      * make another fault. {@code options.size()} is required; huge pages, if asked for, come from the
      * hugetlb pool ({@code MFD_HUGETLB}).
+     *
+     * @param options the size (required) and the other options
+     * @return the open region; close it when done
+     * @throws RegionException {@link ErrorKind#NOT_SUPPORTED} on Windows, or what else the system refused
      */
     public static SharedRegion createAnonymous(RegionOptions options) {
         Platform platform = Platform.current();
@@ -134,7 +184,12 @@ public final class SharedRegion implements AutoCloseable {
         return o.open();
     }
 
-    /** As {@link #receive(Path, OpenMode, RegionOptions)}, read-write, with default options. */
+    /**
+     * As {@link #receive(Path, OpenMode, RegionOptions)}, read-write, with default options.
+     *
+     * @param socket the path of the sender's Unix socket
+     * @return the open region; close it when done
+     */
     public static SharedRegion receive(Path socket) {
         return receive(socket, OpenMode.OPEN_ONLY, RegionOptions.defaults());
     }
@@ -147,6 +202,9 @@ public final class SharedRegion implements AutoCloseable {
      * with its reason. Waits up to {@code options.attachTimeout()} for the sender.
      *
      * @param mode {@link OpenMode#OPEN_ONLY} or {@link OpenMode#OPEN_READ_ONLY}
+     * @param socket the path of the sender's Unix socket
+     * @param options {@code attachTimeout()} and the mapping options
+     * @return the open region; close it when done
      */
     public static SharedRegion receive(Path socket, OpenMode mode, RegionOptions options) {
         if (mode != OpenMode.OPEN_ONLY && mode != OpenMode.OPEN_READ_ONLY) {
@@ -195,6 +253,7 @@ public final class SharedRegion implements AutoCloseable {
      * close-then-remove does not fail there).
      *
      * @return what was done, in one sentence
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
      */
     public static String remove(String name) {
         Platform platform = Platform.current();
@@ -205,12 +264,17 @@ public final class SharedRegion implements AutoCloseable {
      * Deletes a file region. Processes still attached keep it until they close.
      *
      * @return what was done, in one sentence
+     * @param path the file
      */
     public static String removeFile(Path path) {
         return Platform.current().remove(Target.file(path.toAbsolutePath().toString()));
     }
 
-    /** {@return the canonical form of a region name on this platform} (POSIX: one leading {@code /}) */
+    /**
+     * {@return the canonical form of a region name on this platform} (POSIX: one leading {@code /})
+     *
+     * @param name a region name, with or without its leading {@code /}
+     */
     public static String canonicalName(String name) {
         return Platform.current().canonicalName(name);
     }
@@ -313,6 +377,7 @@ public final class SharedRegion implements AutoCloseable {
      * @throws IllegalStateException if the region is closed, or was opened read-only
      * @throws RegionException {@code LIMIT_REACHED} beyond the reserved span, {@code NO_SPACE} when the
      *         backing cannot be reserved, {@code NOT_SUPPORTED} for Windows file regions and for raw regions
+     * @param newSize the new size of the data area in bytes, rounded up to whole pages
      */
     public void grow(long newSize) {
         checkGrowable();
@@ -330,6 +395,8 @@ public final class SharedRegion implements AutoCloseable {
      *
      * @return {@code false} if the lock was not had in time; the region is then as it was
      * @throws InterruptedException if interrupted while waiting for the lock
+     * @param newSize the new size of the data area in bytes, rounded up to whole pages
+     * @param wait the longest wait for the writer lock
      */
     public boolean tryGrow(long newSize, java.time.Duration wait) throws InterruptedException {
         checkGrowable();
@@ -484,13 +551,21 @@ public final class SharedRegion implements AutoCloseable {
         return references;
     }
 
-    /** {@return the address in this process of data-area offset {@code offset}} */
+    /**
+     * {@return the address in this process of data-area offset {@code offset}}
+     *
+     * @param offset an offset in the data area, {@code 0} to {@link #size()}
+     */
     public long address(long offset) {
         Objects.checkIndex(offset, data.byteSize() + 1);
         return mappingAddress + dataOffset + offset;
     }
 
-    /** {@return the data-area offset of an address inside this process's mapping of the data area} */
+    /**
+     * {@return the data-area offset of an address inside this process's mapping of the data area}
+     *
+     * @param address an address in this process's mapping of the data area
+     */
     public long offset(long address) {
         long offset = address - (mappingAddress + dataOffset);
         if (offset < 0 || offset > data.byteSize()) {
@@ -510,7 +585,12 @@ public final class SharedRegion implements AutoCloseable {
         platform.flush(mapping, true);
     }
 
-    /** Writes {@code [offset, offset+length)} of the data area back and waits. */
+    /**
+     * Writes {@code [offset, offset+length)} of the data area back and waits.
+     *
+     * @param offset where the range starts in the data area
+     * @param length its length in bytes
+     */
     public void force(long offset, long length) {
         flushRange(offset, length, true);
     }
@@ -521,7 +601,12 @@ public final class SharedRegion implements AutoCloseable {
         platform.flush(mapping, false);
     }
 
-    /** Starts writing {@code [offset, offset+length)} of the data area back without waiting. */
+    /**
+     * Starts writing {@code [offset, offset+length)} of the data area back without waiting.
+     *
+     * @param offset where the range starts in the data area
+     * @param length its length in bytes
+     */
     public void forceAsync(long offset, long length) {
         flushRange(offset, length, false);
     }
@@ -539,12 +624,22 @@ public final class SharedRegion implements AutoCloseable {
         return mapping.asSlice(start, from + length - start);
     }
 
-    /** Gives the system an access-pattern hint for the whole data area. */
+    /**
+     * Gives the system an access-pattern hint for the whole data area.
+     *
+     * @param advice how the data will be accessed
+     */
     public void advise(Advice advice) {
         advise(advice, 0, data.byteSize());
     }
 
-    /** Gives the system an access-pattern hint for {@code [offset, offset+length)} of the data area. */
+    /**
+     * Gives the system an access-pattern hint for {@code [offset, offset+length)} of the data area.
+     *
+     * @param advice how the data will be accessed
+     * @param offset where the range starts in the data area
+     * @param length its length in bytes
+     */
     public void advise(Advice advice, long offset, long length) {
         checkOpen();
         Objects.checkFromIndexSize(offset, length, data.byteSize());
@@ -570,6 +665,7 @@ public final class SharedRegion implements AutoCloseable {
         return target.name();
     }
 
+    /** {@return what backs this region: named shared memory, a file, or an anonymous memory file} */
     public Backing backing() {
         return anonymous ? Backing.ANONYMOUS : target.file() ? Backing.FILE : Backing.SHARED_MEMORY;
     }
@@ -607,6 +703,7 @@ public final class SharedRegion implements AutoCloseable {
         return raw;
     }
 
+    /** {@return the mode this region was opened with} */
     public OpenMode openMode() {
         return openMode;
     }

@@ -106,13 +106,21 @@ public final class WriterLock {
         }
     }
 
-    /** Takes the lock and returns a guard for try-with-resources. */
+    /**
+     * Takes the lock and returns a guard for try-with-resources.
+     *
+     * @return the guard, whose {@code close()} unlocks
+     */
     public Held hold() {
         lock();
         return new Held();
     }
 
-    /** Takes the lock if it is free now. */
+    /**
+     * Takes the lock if it is free now.
+     *
+     * @return whether the lock is now held by this thread
+     */
     public boolean tryLock() {
         checkUsable();
         checkNotHeldByMe();
@@ -136,6 +144,8 @@ public final class WriterLock {
      *
      * @return {@code false} if the time ran out
      * @throws IllegalStateException if the region is closed, also while waiting (a close ends every wait)
+     * @param timeout the longest wait; zero or negative: no wait
+     * @throws InterruptedException if interrupted while waiting
      */
     public boolean tryLock(Duration timeout) throws InterruptedException {
         long nanos = timeout.toNanos();
