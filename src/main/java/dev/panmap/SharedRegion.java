@@ -3,6 +3,7 @@ package dev.panmap;
 import static dev.panmap.internal.RegionLayout.*;
 
 import dev.panmap.internal.AttachTable;
+import dev.panmap.internal.Events;
 import dev.panmap.internal.Header;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.Platform.Access;
@@ -181,7 +182,7 @@ public final class SharedRegion implements AutoCloseable {
         String name = "memfd:panmap-" + platform.currentPid() + "-" + ANONYMOUS_COUNTER.incrementAndGet();
         Opener o = new Opener(platform, Target.shm(name), OpenMode.CREATE_ONLY, options, false);
         o.anonymous = true;
-        return o.open();
+        return opened(o);
     }
 
     /**
@@ -215,7 +216,7 @@ public final class SharedRegion implements AutoCloseable {
         Opener o = new Opener(platform, Target.shm(printable(r.name())), mode, options, false);
         o.anonymous = true;
         o.handle = r.handle();
-        return o.open();
+        return opened(o);
     }
 
     /** {@return a sender's name for its region, safe to print: no control characters, at most 255 characters} */
@@ -225,12 +226,22 @@ public final class SharedRegion implements AutoCloseable {
         return clean.length() > 255 ? clean.substring(0, 255) : clean;
     }
 
+    /** Opens what {@code o} describes; a refusal is also a Flight Recorder event ({@code dev.panmap.OpenRefused}). */
+    private static SharedRegion opened(Opener o) {
+        try {
+            return o.open();
+        } catch (RegionException e) {
+            Events.openRefused(o.target.name(), o.mode.name(), e.kind().name(), e.getMessage());
+            throw e;
+        }
+    }
+
     private static final java.util.concurrent.atomic.AtomicLong ANONYMOUS_COUNTER = new java.util.concurrent.atomic.AtomicLong();
 
     private static SharedRegion open(java.util.function.Function<Platform, Target> target, OpenMode mode,
                                      RegionOptions options, boolean raw) {
         Platform platform = Platform.current();
-        return new Opener(platform, target.apply(platform), mode, options, raw).open();
+        return opened(new Opener(platform, target.apply(platform), mode, options, raw));
     }
 
     /**
@@ -238,12 +249,12 @@ public final class SharedRegion implements AutoCloseable {
      * Windows backend's Java code on Linux, over an emulation of kernel32.
      */
     static SharedRegion open(Platform platform, String name, OpenMode mode, RegionOptions options) {
-        return new Opener(platform, Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false).open();
+        return opened(new Opener(platform, Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false));
     }
 
     /** As {@link #open(Platform, String, OpenMode, RegionOptions)}, for a file region. */
     static SharedRegion openFile(Platform platform, Path path, OpenMode mode, RegionOptions options) {
-        return new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, false).open();
+        return opened(new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, false));
     }
 
     /**
@@ -314,6 +325,12 @@ public final class SharedRegion implements AutoCloseable {
         this.anonymous = o.anonymous;
         this.pageFallback = o.pageFallback;
         this.owner = o.options.confinedToThread() ? Thread.currentThread() : null;
+        if (offsetFallback) {
+            Events.offsetFallback(target.name(), storedDataBase - dataOffset, mappingAddress);
+        }
+        if (pageFallback != null) {
+            Events.hugePageFallback(target.name(), o.options.hugePageSize(), pageFallback);
+        }
     }
 
     /** Registers this process in the attach table (writable, non-raw regions only). */
@@ -420,6 +437,7 @@ public final class SharedRegion implements AutoCloseable {
 
     /** @param took whether this call took the writer lock (and lets it go again) */
     private void growHoldingLock(long newSize, boolean took) {
+        Object event = Events.growStarting();
         try {
             synchronized (this) {
                 refreshLocked(); // checks the region is still open: a close waits for this block, never cuts into it
@@ -445,6 +463,7 @@ public final class SharedRegion implements AutoCloseable {
                 long next = header.getLongAcquire(GENERATION_OFFSET) + 1;
                 header.publishGrowth(target, next);
                 adopt(target, next);
+                Events.grown(event, name(), current - dataOffset, target - dataOffset, next);
             }
         } finally {
             if (took) {

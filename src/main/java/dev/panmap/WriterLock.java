@@ -2,6 +2,7 @@ package dev.panmap;
 
 import static dev.panmap.internal.RegionLayout.*;
 
+import dev.panmap.internal.Events;
 import dev.panmap.internal.Header;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.ProcessStamp;
@@ -250,6 +251,7 @@ public final class WriterLock {
                     header.putLong(LOCK_LAST_STALE_START_OFFSET, header.getLong(LOCK_HOLDER_START_OFFSET));
                     header.putLongRelease(LOCK_LAST_STALE_OFFSET, previous);
                     header.getAndAddLong(LOCK_STALE_RECOVERIES_OFFSET, 1);
+                    Events.staleLockRecovered(region.name(), ProcessStamp.pid(previous), header.getLong(LOCK_LAST_STALE_START_OFFSET));
                 }
                 header.putLong(LOCK_HOLDER_START_OFFSET, region.selfStartTime());
                 header.putLongRelease(LOCK_HOLDER_OFFSET, ProcessStamp.of(region.selfPid(), region.selfStartTime()));
