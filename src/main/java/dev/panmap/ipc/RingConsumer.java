@@ -254,6 +254,8 @@ public final class RingConsumer implements AutoCloseable {
      * (negative: no limit). Producers with signalling on wake it with a futex wake made only when the
      * consumer says it sleeps. While the record at the head is an unfinished claim, the sleep is
      * capped at the grace period so that a dead producer's claim is still resolved by {@link #read}.
+     * The sleep is a native call: a virtual thread sleeping here pins its carrier thread throughout;
+     * on virtual threads poll with {@link IdleStrategy#backoff()}, which parks, instead.
      *
      * @return whether a message (or padding) is ready to read
      */
