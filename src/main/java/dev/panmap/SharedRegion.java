@@ -6,6 +6,7 @@ import dev.panmap.internal.AttachTable;
 import dev.panmap.internal.Events;
 import dev.panmap.internal.Header;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.Platform.Access;
 import dev.panmap.internal.Platform.Target;
 import java.lang.foreign.Arena;
@@ -178,7 +179,7 @@ public final class SharedRegion implements AutoCloseable {
      * @throws RegionException {@link ErrorKind#NOT_SUPPORTED} on Windows, or what else the system refused
      */
     public static SharedRegion createAnonymous(RegionOptions options) {
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         String name = "memfd:panmap-" + platform.currentPid() + "-" + ANONYMOUS_COUNTER.incrementAndGet();
         Opener o = new Opener(platform, Target.shm(name), OpenMode.CREATE_ONLY, options, false);
         o.anonymous = true;
@@ -211,7 +212,7 @@ public final class SharedRegion implements AutoCloseable {
         if (mode != OpenMode.OPEN_ONLY && mode != OpenMode.OPEN_READ_ONLY) {
             throw new IllegalArgumentException("a received region is opened OPEN_ONLY or OPEN_READ_ONLY, not " + mode);
         }
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         Platform.Received r = platform.receive(socket.toAbsolutePath().toString(), options.attachTimeout(), mode.writable());
         Opener o = new Opener(platform, Target.shm(printable(r.name())), mode, options, false);
         o.anonymous = true;
@@ -240,7 +241,7 @@ public final class SharedRegion implements AutoCloseable {
 
     private static SharedRegion open(java.util.function.Function<Platform, Target> target, OpenMode mode,
                                      RegionOptions options, boolean raw) {
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         return opened(new Opener(platform, target.apply(platform), mode, options, raw));
     }
 
@@ -267,7 +268,7 @@ public final class SharedRegion implements AutoCloseable {
      * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
      */
     public static String remove(String name) {
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         return platform.remove(Target.shm(platform.canonicalName(name)));
     }
 
@@ -278,7 +279,7 @@ public final class SharedRegion implements AutoCloseable {
      * @param path the file
      */
     public static String removeFile(Path path) {
-        return Platform.current().remove(Target.file(path.toAbsolutePath().toString()));
+        return Platforms.current().remove(Target.file(path.toAbsolutePath().toString()));
     }
 
     /**
@@ -287,7 +288,7 @@ public final class SharedRegion implements AutoCloseable {
      * @param name a region name, with or without its leading {@code /}
      */
     public static String canonicalName(String name) {
-        return Platform.current().canonicalName(name);
+        return Platforms.current().canonicalName(name);
     }
 
     /** @param generation the header's generation, read before the size {@code mappingSize} came from (0 for raw regions) */

@@ -2,6 +2,7 @@ package dev.panmap.cli;
 
 import dev.panmap.RegionException;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStreamWriter;
@@ -127,7 +128,7 @@ public final class Main implements Callable<Integer> {
             String version = Main.class.getPackage().getImplementationVersion();
             String platform;
             try {
-                platform = Platform.current().name();
+                platform = Platforms.current().name();
             } catch (UnsupportedOperationException | IllegalStateException e) {
                 platform = "unavailable: " + e.getMessage();
             }
