@@ -110,7 +110,12 @@ public final class RingConsumer implements AutoCloseable {
         return new IllegalStateException("consumer is closed");
     }
 
-    /** Reads everything there is, in batches of up to 1024. {@return how many messages} */
+    /**
+     * Reads everything there is, in batches of up to 1024.
+     *
+     * @param handler what each message is handed to
+     * @return how many messages
+     */
     public int read(MessageHandler handler) {
         int total = 0;
         for (int n; (n = read(handler, 1024)) > 0; ) {
@@ -258,6 +263,7 @@ public final class RingConsumer implements AutoCloseable {
      * on virtual threads poll with {@link IdleStrategy#backoff()}, which parks, instead.
      *
      * @return whether a message (or padding) is ready to read
+     * @param timeoutNanos the longest sleep, in nanoseconds; negative: no limit
      */
     public boolean await(long timeoutNanos) {
         if (ready()) {
@@ -289,6 +295,10 @@ public final class RingConsumer implements AutoCloseable {
     /**
      * An idle strategy for a loop around {@link #read}: spins {@code spins} empty polls, then sleeps
      * in {@link #await} for at most {@code maxSleepNanos} at a time.
+     *
+     * @param spins how many empty polls to spin before sleeping
+     * @param maxSleepNanos the longest sleep at a time, in nanoseconds
+     * @return the idle strategy, for this consumer's thread
      */
     public IdleStrategy blockingIdle(int spins, long maxSleepNanos) {
         return new IdleStrategy() {
