@@ -42,6 +42,14 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "print the stack trace of an error")
     boolean verbose;
 
+    /** The top command; picocli makes one per run. */
+    public Main() {}
+
+    /**
+     * Runs the command line and exits with its code.
+     *
+     * @param args the command line, as {@code panmap --help} describes it
+     */
     public static void main(String[] args) {
         System.exit(run(args));
     }
