@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.MarkdownFences;
 import dev.panmap.testing.MarkdownFences.Fence;
@@ -42,23 +43,80 @@ class DocsExamplesTest {
             + transcripts.size());
         Map<String, String> renamed = new LinkedHashMap<>();
         List<String> mismatches = new ArrayList<>();
-        for (Fence transcript : transcripts) {
-            for (Step step : steps(transcript)) {
-                String command = rename(step.command(), renamed);
-                List<String> expected = step.output().stream().map(l -> owner(rename(l, renamed))).toList();
-                Cli.Result result = Cli.run(arguments(command).toArray(String[]::new));
-                List<String> actual = new ArrayList<>(result.stdoutLines());
-                actual.addAll(result.stderrLines());
-                String problem = compare(expected, actual);
-                if (problem != null) {
-                    mismatches.add(doc.getFileName() + ":" + step.line() + ": $ " + step.command() + "\n  " + problem
-                        + "\n  shown:\n    " + String.join("\n    ", step.output()) + "\n  printed:\n    " + String.join("\n    ", actual));
+        ChildJvm background = null;
+        try {
+            for (Fence transcript : transcripts) {
+                for (Step step : steps(transcript)) {
+                    List<String> expected = step.output().stream().map(l -> owner(rename(l, renamed))).toList();
+                    List<String> actual;
+                    if (step.kind() == Step.Kind.KILL) {
+                        assertTrue(background != null, doc + ":" + step.line() + ": kill with nothing in the background");
+                        background.kill();
+                        background = null;
+                        actual = List.of();
+                    } else if (step.kind() == Step.Kind.BACKGROUND) {
+                        background = Cli.start(arguments(rename(step.command(), renamed)).toArray(String[]::new));
+                        actual = new ArrayList<>();
+                        for (int i = 0; i < expected.size(); i++) {
+                            String line = background.pollLine(Cli.WAIT);
+                            if (line == null) {
+                                break;
+                            }
+                            actual.add(line);
+                        }
+                    } else {
+                        List<String> args = arguments(rename(step.command(), renamed));
+                        Cli.Result result = Cli.run(args.toArray(String[]::new));
+                        actual = new ArrayList<>(result.stdoutLines());
+                        actual.addAll(result.stderrLines());
+                        if (args.get(0).equals("list")) {
+                            actual = ours(actual, renamed);
+                        }
+                        actual = filter(actual, step.filters());
+                    }
+                    String problem = compare(expected, actual);
+                    if (problem != null) {
+                        mismatches.add(doc.getFileName() + ":" + step.line() + ": $ " + step.text() + "\n  " + problem
+                            + "\n  shown:\n    " + String.join("\n    ", step.output()) + "\n  printed:\n    " + String.join("\n    ", actual));
+                    }
                 }
+            }
+        } finally {
+            if (background != null) {
+                background.close();
             }
         }
         if (!mismatches.isEmpty()) {
             fail(mismatches.size() + " command(s) of docs/CLI.md print something else than shown:\n" + String.join("\n", mismatches));
         }
+    }
+
+    /** {@code panmap list} shows every region of the machine: keep its header and this run's regions. */
+    private static List<String> ours(List<String> lines, Map<String, String> renamed) {
+        List<String> kept = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String first = lines.get(i).split("\\s+", 2)[0];
+            if (i == 0 || renamed.values().stream().anyMatch(name -> first.equals("/" + name))) {
+                kept.add(lines.get(i));
+            }
+        }
+        return kept;
+    }
+
+    /** Applies the shell filters a transcript shows after a command: {@code grep TEXT}, {@code head -N}. */
+    static List<String> filter(List<String> lines, List<String> filters) {
+        List<String> out = lines;
+        for (String f : filters) {
+            List<String> words = arguments(f.replace('\'', '"'));
+            if (words.get(0).equals("grep") && words.size() == 2) {
+                out = out.stream().filter(l -> l.contains(words.get(1))).toList();
+            } else if (words.get(0).equals("head") && words.size() == 2 && words.get(1).matches("-[0-9]+")) {
+                out = out.subList(0, Math.min(out.size(), Integer.parseInt(words.get(1).substring(1))));
+            } else {
+                throw new AssertionError("a console transcript filters only with grep TEXT or head -N: " + f);
+            }
+        }
+        return out;
     }
 
     /** The check above can fail: a changed message, or a line missing, is found. */
@@ -70,10 +128,18 @@ class DocsExamplesTest {
         assertFalse(compare(List.of(printed.get(0), "another line"), printed) == null);
         assertEquals(List.of("create", "x", "--size", "12Q"), arguments("create x --size 12Q"));
         assertEquals(List.of("put", "orders", "price 101.25"), arguments("put orders \"price 101.25\""));
+        assertEquals(List.of("writer lock  free"), filter(List.of("region  /a", "writer lock  free"), List.of("grep 'writer lock'")));
+        assertEquals(List.of("region  /a"), filter(List.of("region  /a", "writer lock  free"), List.of("head -1")));
     }
 
-    /** One {@code $ panmap ...} line of a transcript and the lines it shows printed. */
-    record Step(int line, String command, List<String> output) {}
+    /**
+     * One {@code $ ...} line of a transcript and the lines it shows printed: {@code panmap ARGS}, maybe
+     * piped through filters, {@code panmap ARGS &} (started in the background: the lines shown are its
+     * first ones), or {@code kill -9 PID} (kills what runs in the background).
+     */
+    record Step(int line, String text, Kind kind, String command, List<String> filters, List<String> output) {
+        enum Kind { RUN, BACKGROUND, KILL }
+    }
 
     static List<Step> steps(Fence transcript) {
         List<Step> steps = new ArrayList<>();
@@ -82,17 +148,25 @@ class DocsExamplesTest {
             if (!lines[i].startsWith("$ ")) {
                 continue;
             }
-            String command = lines[i].substring(2).strip();
-            if (!command.startsWith("panmap ") || command.matches(".*[|&;<>#].*")) {
-                throw new AssertionError(transcript.where() + ": a console transcript runs only plain panmap commands: " + command);
-            }
+            String text = lines[i].substring(2).strip();
             List<String> output = new ArrayList<>();
             int j = i + 1;
             while (j < lines.length && !lines[j].startsWith("$ ")) {
                 output.add(lines[j]);
                 j++;
             }
-            steps.add(new Step(transcript.line() + i, command.substring("panmap ".length()), output));
+            int at = transcript.line() + i;
+            if (text.matches("kill -9 [0-9]+")) {
+                steps.add(new Step(at, text, Step.Kind.KILL, null, List.of(), output));
+            } else if (text.matches("panmap [^|&;<>#]*&")) {
+                steps.add(new Step(at, text, Step.Kind.BACKGROUND, text.substring(7, text.length() - 1).strip(), List.of(), output));
+            } else if (text.matches("panmap [^&;<>#]*")) {
+                List<String> parts = List.of(text.split("\\s*\\|\\s*"));
+                steps.add(new Step(at, text, Step.Kind.RUN, parts.get(0).substring(7), parts.subList(1, parts.size()), output));
+            } else {
+                throw new AssertionError(transcript.where() + ": a console transcript runs panmap commands, their filters, "
+                    + "'&' and 'kill -9', not: " + text);
+            }
             i = j - 1;
         }
         return steps;
@@ -109,10 +183,9 @@ class DocsExamplesTest {
         return m.appendTail(b).toString();
     }
 
-    /** The transcripts were made as root; the owner shown is whoever runs the test. */
+    /** The transcripts were made as root; the owner shown (their only word "root") is whoever runs the test. */
     private static String owner(String line) {
-        String user = System.getProperty("user.name");
-        return line.replace("owner root", "owner " + user).replace("\"owner\":\"root\"", "\"owner\":\"" + user + "\"");
+        return line.replaceAll("\\broot\\b", Matcher.quoteReplacement(System.getProperty("user.name")));
     }
 
     /** {@return null if every printed line matches the shown one, else what differs} */
