@@ -9,13 +9,20 @@ package dev.panmap;
 public final class NativeException extends RegionException {
     private static final long serialVersionUID = 1L;
 
+    /** The native function, e.g. {@code shm_open}. */
     private final String function;
+    /** The arguments as they would be written in C, without parentheses. */
     private final String arguments;
+    /** The native error code. */
     private final int errorCode;
+    /** Its symbolic name, e.g. {@code EEXIST}. */
     private final String errorName;
+    /** The operating system's text for it. */
     private final String errorMessage;
 
     /**
+     * A failed call, with its message written from the parts.
+     *
      * @param kind         the portable kind
      * @param function     the native function, e.g. {@code shm_open}
      * @param arguments    the arguments as they would be written in C, without parentheses

@@ -28,22 +28,38 @@ public final class References {
         this.delta = localDataAddress - storedDataBase;
     }
 
-    /** {@return the reference to store for a place at {@code dataOffset} in the data area} */
+    /**
+     * {@return the reference to store for a place at {@code dataOffset} in the data area}
+     *
+     * @param dataOffset an offset in the data area
+     */
     public long toRef(long dataOffset) {
         return storedDataBase + dataOffset;
     }
 
-    /** {@return the data-area offset a stored reference points at} (undefined for {@link #NULL}) */
+    /**
+     * {@return the data-area offset a stored reference points at} (undefined for {@link #NULL})
+     *
+     * @param ref a reference read from the region
+     */
     public long toOffset(long ref) {
         return ref - storedDataBase;
     }
 
-    /** {@return the address in this process of the place a stored reference points at} */
+    /**
+     * {@return the address in this process of the place a stored reference points at}
+     *
+     * @param ref a reference read from the region
+     */
     public long address(long ref) {
         return ref + delta;
     }
 
-    /** {@return the reference for an address of this process's mapping} */
+    /**
+     * {@return the reference for an address of this process's mapping}
+     *
+     * @param address an address in this process's mapping of the data area
+     */
     public long fromAddress(long address) {
         return address - delta;
     }

@@ -8,12 +8,26 @@ package dev.panmap;
 public class RegionException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The portable kind of this failure. */
     private final ErrorKind kind;
 
+    /**
+     * A failure of this kind.
+     *
+     * @param kind the portable kind
+     * @param message what failed, with what, and why
+     */
     public RegionException(ErrorKind kind, String message) {
         this(kind, message, null);
     }
 
+    /**
+     * A failure of this kind, caused by another.
+     *
+     * @param kind the portable kind
+     * @param message what failed, with what, and why
+     * @param cause what caused it
+     */
     public RegionException(ErrorKind kind, String message, Throwable cause) {
         super(message, cause);
         this.kind = kind;

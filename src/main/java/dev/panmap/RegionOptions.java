@@ -148,6 +148,9 @@ public final class RegionOptions {
     /**
      * The size of the data area in bytes, needed to create a region; rounded up to whole pages
      * ({@link SharedRegion#size()} reports the real size). Accepts {@link #parseSize} forms elsewhere.
+     *
+     * @param bytes the size of the data area, at least 1
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions size(long bytes) {
         if (bytes <= 0) {
@@ -156,12 +159,22 @@ public final class RegionOptions {
         return with(v -> v.size = bytes);
     }
 
-    /** The mode a created region gets, exactly, whatever the umask. */
+    /**
+     * The mode a created region gets, exactly, whatever the umask.
+     *
+     * @param value the mode, e.g. {@code Permissions.of(0640)}
+     * @return a copy of these options with that set (options are immutable)
+     */
     public RegionOptions permissions(Permissions value) {
         return with(v -> v.permissions = Objects.requireNonNull(value));
     }
 
-    /** How a created region is addressed. */
+    /**
+     * How a created region is addressed.
+     *
+     * @param value {@link Addressing#OFFSET} (the default) or {@link Addressing#DIRECT}
+     * @return a copy of these options with that set (options are immutable)
+     */
     public RegionOptions addressing(Addressing value) {
         return with(v -> v.addressing = Objects.requireNonNull(value));
     }
@@ -170,6 +183,9 @@ public final class RegionOptions {
      * The base address of a created DIRECT region (page aligned). Without it panmap uses a default
      * chosen to stay clear of the JVM and its libraries, and the next free slot above it when this
      * process already has a region there.
+     *
+     * @param address the base address; implies {@link Addressing#DIRECT}
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions baseAddress(long address) {
         if (address < 0) {
@@ -185,22 +201,40 @@ public final class RegionOptions {
      * When attaching to a DIRECT region whose base address is taken in this process: map it elsewhere
      * and translate its references (reported by {@link SharedRegion#isOffsetFallback()}), instead of
      * failing with {@link ErrorKind#ADDRESS_IN_USE}.
+     *
+     * @param value whether to map elsewhere rather than fail; off by default
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions allowOffsetFallback(boolean value) {
         return with(v -> v.allowOffsetFallback = value);
     }
 
-    /** Fault every page in at map time ({@code MAP_POPULATE}). */
+    /**
+     * Fault every page in at map time ({@code MAP_POPULATE}).
+     *
+     * @param value whether to fault every page in; off by default
+     * @return a copy of these options with that set (options are immutable)
+     */
     public RegionOptions populate(boolean value) {
         return with(v -> v.populate = value);
     }
 
-    /** Lock the mapping into RAM ({@code mlock}); fails with the system's reason where refused. */
+    /**
+     * Lock the mapping into RAM ({@code mlock}); fails with the system's reason where refused.
+     *
+     * @param value whether to lock the mapping into RAM; off by default
+     * @return a copy of these options with that set (options are immutable)
+     */
     public RegionOptions lockInMemory(boolean value) {
         return with(v -> v.lockInMemory = value);
     }
 
-    /** The capacity of a created region's attached-process table (eXtremeDB's "max connections"). */
+    /**
+     * The capacity of a created region's attached-process table (eXtremeDB's "max connections").
+     *
+     * @param value the number of slots; 64 by default
+     * @return a copy of these options with that set (options are immutable)
+     */
     public RegionOptions maxAttached(int value) {
         dev.panmap.internal.RegionLayout.checkAttachCapacity(value);
         return with(v -> v.maxAttached = value);
@@ -209,12 +243,20 @@ public final class RegionOptions {
     /**
      * Whether creation reserves the region's blocks ({@code posix_fallocate}), so that a full file
      * system fails at creation with {@link ErrorKind#NO_SPACE} rather than at a later write. On by default.
+     *
+     * @param value whether to reserve the blocks at creation
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions reserve(boolean value) {
         return with(v -> v.reserve = value);
     }
 
-    /** How long an attaching process waits for a region whose creation is in progress. */
+    /**
+     * How long an attaching process waits for a region whose creation is in progress.
+     *
+     * @param value the longest wait; not negative
+     * @return a copy of these options with that set (options are immutable)
+     */
     public RegionOptions attachTimeout(Duration value) {
         if (value.isNegative()) {
             throw new IllegalArgumentException("attach timeout must not be negative: " + value);
@@ -222,42 +264,52 @@ public final class RegionOptions {
         return with(v -> v.attachTimeout = value);
     }
 
+    /** {@return the size of the data area asked for, 0 if not set} */
     public long size() {
         return size;
     }
 
+    /** {@return the mode a created region gets} */
     public Permissions permissions() {
         return permissions;
     }
 
+    /** {@return how a created region is addressed} */
     public Addressing addressing() {
         return addressing;
     }
 
+    /** {@return the base address asked for a DIRECT region, 0 for panmap's default} */
     public long baseAddress() {
         return baseAddress;
     }
 
+    /** {@return whether a DIRECT region whose base is taken is mapped elsewhere rather than refused} */
     public boolean allowOffsetFallback() {
         return allowOffsetFallback;
     }
 
+    /** {@return whether every page is faulted in at map time} */
     public boolean populate() {
         return populate;
     }
 
+    /** {@return whether the mapping is locked into RAM} */
     public boolean lockInMemory() {
         return lockInMemory;
     }
 
+    /** {@return the capacity of a created region's attached-process table} */
     public int maxAttached() {
         return maxAttached;
     }
 
+    /** {@return whether creation reserves the region's blocks} */
     public boolean reserve() {
         return reserve;
     }
 
+    /** {@return how long an attaching process waits for a region whose creation is in progress} */
     public Duration attachTimeout() {
         return attachTimeout;
     }
@@ -268,6 +320,9 @@ public final class RegionOptions {
      * mapping on (a read-only zero reservation: no memory, only address space), so the region grows in
      * place and DIRECT pointers stay valid. Creation only; less than {@link #size()} counts as
      * {@code size()}.
+     *
+     * @param bytes the most the data area may grow to, up to 32 TiB; 0: it cannot grow
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions maxSize(long bytes) {
         if (bytes < 0 || bytes > dev.panmap.internal.RegionLayout.MAX_RESERVED_SPAN) {
@@ -284,6 +339,9 @@ public final class RegionOptions {
     /**
      * The Windows namespace of the region's name ({@link Namespace}); not used on POSIX. Applies to
      * every open of a named region, creating or attaching.
+     *
+     * @param value the namespace
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions namespace(Namespace value) {
         return with(v -> v.namespace = Objects.requireNonNull(value));
@@ -294,7 +352,12 @@ public final class RegionOptions {
         return namespace;
     }
 
-    /** Who may open the region on Windows ({@link Security}); not used on POSIX, where the permission bits decide. */
+    /**
+     * Who may open the region on Windows ({@link Security}); not used on POSIX, where the permission bits decide.
+     *
+     * @param value who may open it
+     * @return a copy of these options with that set (options are immutable)
+     */
     public RegionOptions security(Security value) {
         return with(v -> v.security = Objects.requireNonNull(value));
     }
@@ -311,6 +374,9 @@ public final class RegionOptions {
      * whatever this says; for transparent huge pages, a process that attaches with this option set
      * asks for them on its own mapping too ({@code madvise(MADV_HUGEPAGE)}; the header does not record
      * the choice).
+     *
+     * @param value none (the default), preferred or required
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions hugePages(HugePages value) {
         return with(v -> v.hugePages = Objects.requireNonNull(value));
@@ -325,6 +391,9 @@ public final class RegionOptions {
      * The huge page size to ask for: 2 MiB (the default) or 1 GiB, where the kernel offers it
      * ({@code /sys/kernel/mm/hugepages/hugepages-1048576kB}). A file on a hugetlbfs mount gets the
      * mount's page size; transparent huge pages are 2 MiB only.
+     *
+     * @param bytes a power of two: 2 MiB (the default) or 1 GiB
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions hugePageSize(long bytes) {
         if (bytes < 4096 || Long.bitCount(bytes) != 1) {
@@ -345,6 +414,9 @@ public final class RegionOptions {
      * arena (the default, usable from any thread) is a handshake with every thread of the JVM, which
      * costs about 15 us here, most of what an attach and close cost. For short-lived, one-thread
      * attaches: a probe, a command-line tool, a request that looks and leaves. Off by default.
+     *
+     * @param value whether to confine the region to the opening thread
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions confinedToThread(boolean value) {
         return with(v -> v.confinedToThread = value);
@@ -393,6 +465,10 @@ public final class RegionOptions {
     /**
      * Parses a size: a number of bytes with an optional binary suffix, {@code 4096}, {@code 64K},
      * {@code 1M}, {@code 2G} (also {@code KiB}, {@code MB}, ...: all powers of 1024).
+     *
+     * @param text the size, e.g. {@code 64K}
+     * @return the size in bytes
+     * @throws IllegalArgumentException if it is not a size
      */
     public static long parseSize(String text) {
         String t = text.trim().toUpperCase(java.util.Locale.ROOT);

@@ -30,7 +30,14 @@ public final class RegionSocket implements AutoCloseable {
     private final SharedRegion region;
     private final Platform.Listener listener;
 
-    /** What happened to one process that connected. */
+    /**
+     * What happened to one process that connected.
+     *
+     * @param pid the process id of the process that connected
+     * @param uid its user id
+     * @param granted whether it was handed the region
+     * @param refusal why it was refused, or null if it was not
+     */
     public record Handover(int pid, int uid, boolean granted, String refusal) {}
 
     private RegionSocket(SharedRegion region, Platform.Listener listener) {
@@ -42,6 +49,10 @@ public final class RegionSocket implements AutoCloseable {
      * Listens at {@code path}, mode {@code 0600}, for processes of this user. {@code path} must not
      * exist, but for a socket of this user that nobody listens on any more (one a killed process left),
      * which is replaced; anything else there is {@link ErrorKind#ALREADY_EXISTS}.
+     *
+     * @param region the region to hand out (an anonymous one, typically)
+     * @param path where the socket is made
+     * @return the listening socket; close it to stop
      */
     public static RegionSocket listen(SharedRegion region, Path path) {
         Platform platform = region.platform();
@@ -54,6 +65,12 @@ public final class RegionSocket implements AutoCloseable {
      * far as the mode lets them) and are told why they were refused. The socket is reachable at
      * {@code path} only with that mode, whatever the umask: it is bound in a private directory beside
      * it and linked there (docs/SECURITY.md §3).
+     *
+     * @param region the region to hand out (an anonymous one, typically)
+     * @param path where the socket is made
+     * @param socketMode the socket file's mode
+     * @param allowedUids the users whose processes get the region
+     * @return the listening socket; close it to stop
      */
     public static RegionSocket listen(SharedRegion region, Path path, Permissions socketMode, Set<Integer> allowedUids) {
         Objects.requireNonNull(region, "region");
@@ -66,6 +83,7 @@ public final class RegionSocket implements AutoCloseable {
      * Waits up to {@code timeout} for one process to connect, and hands it the region or refuses it.
      *
      * @return what was done, or empty if no process connected in time
+     * @param timeout the longest wait for a process to connect
      */
     public Optional<Handover> handOver(Duration timeout) {
         Platform.Peer p = listener.handOver(region.handle(), region.name(), timeout);

@@ -46,7 +46,11 @@ public final class SeqRecord {
         }
     }
 
-    /** {@return the bytes a record with {@code payloadSize} bytes of payload occupies in a region} */
+    /**
+     * {@return the bytes a record with {@code payloadSize} bytes of payload occupies in a region}
+     *
+     * @param payloadSize the payload's size in bytes
+     */
     public static long footprint(int payloadSize) {
         checkPayload(payloadSize);
         return RecordLayout.footprint(payloadSize);
@@ -55,6 +59,11 @@ public final class SeqRecord {
     /**
      * Lays out a new, all-zero record at data-area {@code offset} (8-byte aligned) and returns it.
      * Do this once, while no one else uses that place: typically right after creating the region.
+     *
+     * @param region the region it lives in
+     * @param offset its data offset, 8-aligned
+     * @param payloadSize the payload's size in bytes
+     * @return the record
      */
     public static SeqRecord format(SharedRegion region, long offset, int payloadSize) {
         checkPayload(payloadSize);
@@ -66,7 +75,13 @@ public final class SeqRecord {
         return new SeqRecord(region, offset, record, payloadSize);
     }
 
-    /** Attaches to a record formatted at data-area {@code offset}, checking its magic, version and sizes. */
+    /**
+     * Attaches to a record formatted at data-area {@code offset}, checking its magic, version and sizes.
+     *
+     * @param region the region it lives in
+     * @param offset its data offset, as formatted
+     * @return the record
+     */
     public static SeqRecord attach(SharedRegion region, long offset) {
         MemorySegment head = slice(region, offset, SLOTS_OFFSET);
         long magic = (long) LONG.getAcquire(head, (long) MAGIC_OFFSET);
@@ -232,6 +247,7 @@ public final class SeqRecord {
      * Writes a new payload from {@code from} and publishes it.
      *
      * @throws IllegalStateException unless the calling thread holds the region's writer lock
+     * @param from the new payload, at least {@link #payloadSize()} bytes
      */
     public void write(MemorySegment from) {
         if (from.byteSize() < payloadSize) {
@@ -247,6 +263,7 @@ public final class SeqRecord {
      * written, which holds the previous-but-one version (not the current one): write every field.
      *
      * @throws IllegalStateException unless the calling thread holds the region's writer lock
+     * @param writer fills the payload it is given
      */
     public void write(Consumer<MemorySegment> writer) {
         int target = begin();

@@ -3,8 +3,10 @@ package dev.panmap;
 import static dev.panmap.internal.RegionLayout.*;
 
 import dev.panmap.internal.AttachTable;
+import dev.panmap.internal.Events;
 import dev.panmap.internal.Header;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.Platform.Access;
 import dev.panmap.internal.Platform.Target;
 import java.lang.foreign.Arena;
@@ -52,7 +54,10 @@ public final class SharedRegion implements AutoCloseable {
 
     /** What backs a region. */
     public enum Backing {
-        SHARED_MEMORY, FILE,
+        /** A named shared-memory object ({@code shm_open}; Windows: a page-file-backed named section). */
+        SHARED_MEMORY,
+        /** A file, opened by path. */
+        FILE,
         /** An anonymous memory file ({@code memfd_create}): no name anywhere, gone with its last user. */
         ANONYMOUS
     }
@@ -89,22 +94,51 @@ public final class SharedRegion implements AutoCloseable {
 
     // ====================================================================== opening
 
-    /** Creates a named shared-memory region ({@link OpenMode#CREATE_ONLY}); {@code options.size()} is required. */
+    /**
+     * Creates a named shared-memory region ({@link OpenMode#CREATE_ONLY}); {@code options.size()} is required.
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @param options the size (required) and the other options
+     * @return the open region; close it when done
+     * @throws RegionException {@link ErrorKind#ALREADY_EXISTS} if it exists, or what else the system refused
+     */
     public static SharedRegion create(String name, RegionOptions options) {
         return open(name, OpenMode.CREATE_ONLY, options);
     }
 
-    /** Attaches to an existing named region for reading and writing ({@link OpenMode#OPEN_ONLY}). */
+    /**
+     * Attaches to an existing named region for reading and writing ({@link OpenMode#OPEN_ONLY}).
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @return the open region; close it when done
+     * @throws RegionException {@link ErrorKind#NOT_FOUND} if there is none, or what else the system refused
+     */
     public static SharedRegion open(String name) {
         return open(name, OpenMode.OPEN_ONLY, RegionOptions.defaults());
     }
 
-    /** Opens a named shared-memory region as {@code mode} says. */
+    /**
+     * Opens a named shared-memory region as {@code mode} says.
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size and the other options; only those that apply to opening are read when the region exists
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
+     */
     public static SharedRegion open(String name, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false);
     }
 
-    /** Opens a region kept in a file at {@code path} (created and sized on demand). */
+    /**
+     * Opens a region kept in a file at {@code path} (created and sized on demand).
+     *
+     * @param path the file
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size and the other options; only those that apply to opening are read when the region exists
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
+     */
     public static SharedRegion openFile(Path path, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, false);
     }
@@ -113,12 +147,26 @@ public final class SharedRegion implements AutoCloseable {
      * Maps a named shared-memory object as it is, with no panmap header (e.g. one made by a C program
      * or Python's {@code multiprocessing.shared_memory}). Creating modes create it with
      * {@code options.size()} bytes.
+     *
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size, when it is created
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
      */
     public static SharedRegion openRaw(String name, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.shm(platform.canonicalName(name, options.namespace())), mode, options, true);
     }
 
-    /** Maps a plain file as it is, with no panmap header. */
+    /**
+     * Maps a plain file as it is, with no panmap header.
+     *
+     * @param path the file
+     * @param mode create, open, or either (see {@link OpenMode})
+     * @param options the size, when it is created
+     * @return the open region; close it when done
+     * @throws RegionException with the kind and the system's reason when it cannot
+     */
     public static SharedRegion openRawFile(Path path, OpenMode mode, RegionOptions options) {
         return open(platform -> Target.file(path.toAbsolutePath().toString()), mode, options, true);
     }
@@ -129,16 +177,25 @@ public final class SharedRegion implements AutoCloseable {
      * Unix socket ({@link RegionSocket}); it is sealed so that no holder can shrink it (or grow it) and
      * make another fault. {@code options.size()} is required; huge pages, if asked for, come from the
      * hugetlb pool ({@code MFD_HUGETLB}).
+     *
+     * @param options the size (required) and the other options
+     * @return the open region; close it when done
+     * @throws RegionException {@link ErrorKind#NOT_SUPPORTED} on Windows, or what else the system refused
      */
     public static SharedRegion createAnonymous(RegionOptions options) {
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         String name = "memfd:panmap-" + platform.currentPid() + "-" + ANONYMOUS_COUNTER.incrementAndGet();
         Opener o = new Opener(platform, Target.shm(name), OpenMode.CREATE_ONLY, options, false);
         o.anonymous = true;
-        return o.open();
+        return opened(o);
     }
 
-    /** As {@link #receive(Path, OpenMode, RegionOptions)}, read-write, with default options. */
+    /**
+     * As {@link #receive(Path, OpenMode, RegionOptions)}, read-write, with default options.
+     *
+     * @param socket the path of the sender's Unix socket
+     * @return the open region; close it when done
+     */
     public static SharedRegion receive(Path socket) {
         return receive(socket, OpenMode.OPEN_ONLY, RegionOptions.defaults());
     }
@@ -151,17 +208,20 @@ public final class SharedRegion implements AutoCloseable {
      * with its reason. Waits up to {@code options.attachTimeout()} for the sender.
      *
      * @param mode {@link OpenMode#OPEN_ONLY} or {@link OpenMode#OPEN_READ_ONLY}
+     * @param socket the path of the sender's Unix socket
+     * @param options {@code attachTimeout()} and the mapping options
+     * @return the open region; close it when done
      */
     public static SharedRegion receive(Path socket, OpenMode mode, RegionOptions options) {
         if (mode != OpenMode.OPEN_ONLY && mode != OpenMode.OPEN_READ_ONLY) {
             throw new IllegalArgumentException("a received region is opened OPEN_ONLY or OPEN_READ_ONLY, not " + mode);
         }
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         Platform.Received r = platform.receive(socket.toAbsolutePath().toString(), options.attachTimeout(), mode.writable());
         Opener o = new Opener(platform, Target.shm(printable(r.name())), mode, options, false);
         o.anonymous = true;
         o.handle = r.handle();
-        return o.open();
+        return opened(o);
     }
 
     /** {@return a sender's name for its region, safe to print: no control characters, at most 255 characters} */
@@ -171,12 +231,22 @@ public final class SharedRegion implements AutoCloseable {
         return clean.length() > 255 ? clean.substring(0, 255) : clean;
     }
 
+    /** Opens what {@code o} describes; a refusal is also a Flight Recorder event ({@code dev.panmap.OpenRefused}). */
+    private static SharedRegion opened(Opener o) {
+        try {
+            return o.open();
+        } catch (RegionException e) {
+            Events.openRefused(o.target.name(), o.mode.name(), e.kind().name(), e.getMessage());
+            throw e;
+        }
+    }
+
     private static final java.util.concurrent.atomic.AtomicLong ANONYMOUS_COUNTER = new java.util.concurrent.atomic.AtomicLong();
 
     private static SharedRegion open(java.util.function.Function<Platform, Target> target, OpenMode mode,
                                      RegionOptions options, boolean raw) {
-        Platform platform = Platform.current();
-        return new Opener(platform, target.apply(platform), mode, options, raw).open();
+        Platform platform = Platforms.current();
+        return opened(new Opener(platform, target.apply(platform), mode, options, raw));
     }
 
     /**
@@ -184,12 +254,12 @@ public final class SharedRegion implements AutoCloseable {
      * Windows backend's Java code on Linux, over an emulation of kernel32.
      */
     static SharedRegion open(Platform platform, String name, OpenMode mode, RegionOptions options) {
-        return new Opener(platform, Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false).open();
+        return opened(new Opener(platform, Target.shm(platform.canonicalName(name, options.namespace())), mode, options, false));
     }
 
     /** As {@link #open(Platform, String, OpenMode, RegionOptions)}, for a file region. */
     static SharedRegion openFile(Platform platform, Path path, OpenMode mode, RegionOptions options) {
-        return new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, false).open();
+        return opened(new Opener(platform, Target.file(path.toAbsolutePath().toString()), mode, options, false));
     }
 
     /**
@@ -199,9 +269,10 @@ public final class SharedRegion implements AutoCloseable {
      * close-then-remove does not fail there).
      *
      * @return what was done, in one sentence
+     * @param name the region's name: {@code /orders} or {@code orders} (see {@link #canonicalName(String)})
      */
     public static String remove(String name) {
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         return platform.remove(Target.shm(platform.canonicalName(name)));
     }
 
@@ -209,14 +280,19 @@ public final class SharedRegion implements AutoCloseable {
      * Deletes a file region. Processes still attached keep it until they close.
      *
      * @return what was done, in one sentence
+     * @param path the file
      */
     public static String removeFile(Path path) {
-        return Platform.current().remove(Target.file(path.toAbsolutePath().toString()));
+        return Platforms.current().remove(Target.file(path.toAbsolutePath().toString()));
     }
 
-    /** {@return the canonical form of a region name on this platform} (POSIX: one leading {@code /}) */
+    /**
+     * {@return the canonical form of a region name on this platform} (POSIX: one leading {@code /})
+     *
+     * @param name a region name, with or without its leading {@code /}
+     */
     public static String canonicalName(String name) {
-        return Platform.current().canonicalName(name);
+        return Platforms.current().canonicalName(name);
     }
 
     /** @param generation the header's generation, read before the size {@code mappingSize} came from (0 for raw regions) */
@@ -254,6 +330,12 @@ public final class SharedRegion implements AutoCloseable {
         this.anonymous = o.anonymous;
         this.pageFallback = o.pageFallback;
         this.owner = o.options.confinedToThread() ? Thread.currentThread() : null;
+        if (offsetFallback) {
+            Events.offsetFallback(target.name(), storedDataBase - dataOffset, mappingAddress);
+        }
+        if (pageFallback != null) {
+            Events.hugePageFallback(target.name(), o.options.hugePageSize(), pageFallback);
+        }
     }
 
     /** Registers this process in the attach table (writable, non-raw regions only). */
@@ -317,6 +399,7 @@ public final class SharedRegion implements AutoCloseable {
      * @throws IllegalStateException if the region is closed, or was opened read-only
      * @throws RegionException {@code LIMIT_REACHED} beyond the reserved span, {@code NO_SPACE} when the
      *         backing cannot be reserved, {@code NOT_SUPPORTED} for Windows file regions and for raw regions
+     * @param newSize the new size of the data area in bytes, rounded up to whole pages
      */
     public void grow(long newSize) {
         checkGrowable();
@@ -334,6 +417,8 @@ public final class SharedRegion implements AutoCloseable {
      *
      * @return {@code false} if the lock was not had in time; the region is then as it was
      * @throws InterruptedException if interrupted while waiting for the lock
+     * @param newSize the new size of the data area in bytes, rounded up to whole pages
+     * @param wait the longest wait for the writer lock
      */
     public boolean tryGrow(long newSize, java.time.Duration wait) throws InterruptedException {
         checkGrowable();
@@ -357,6 +442,7 @@ public final class SharedRegion implements AutoCloseable {
 
     /** @param took whether this call took the writer lock (and lets it go again) */
     private void growHoldingLock(long newSize, boolean took) {
+        Object event = Events.growStarting();
         try {
             synchronized (this) {
                 refreshLocked(); // checks the region is still open: a close waits for this block, never cuts into it
@@ -382,6 +468,7 @@ public final class SharedRegion implements AutoCloseable {
                 long next = header.getLongAcquire(GENERATION_OFFSET) + 1;
                 header.publishGrowth(target, next);
                 adopt(target, next);
+                Events.grown(event, name(), current - dataOffset, target - dataOffset, next);
             }
         } finally {
             if (took) {
@@ -488,13 +575,21 @@ public final class SharedRegion implements AutoCloseable {
         return references;
     }
 
-    /** {@return the address in this process of data-area offset {@code offset}} */
+    /**
+     * {@return the address in this process of data-area offset {@code offset}}
+     *
+     * @param offset an offset in the data area, {@code 0} to {@link #size()}
+     */
     public long address(long offset) {
         Objects.checkIndex(offset, data.byteSize() + 1);
         return mappingAddress + dataOffset + offset;
     }
 
-    /** {@return the data-area offset of an address inside this process's mapping of the data area} */
+    /**
+     * {@return the data-area offset of an address inside this process's mapping of the data area}
+     *
+     * @param address an address in this process's mapping of the data area
+     */
     public long offset(long address) {
         long offset = address - (mappingAddress + dataOffset);
         if (offset < 0 || offset > data.byteSize()) {
@@ -514,7 +609,12 @@ public final class SharedRegion implements AutoCloseable {
         platform.flush(mapping, true);
     }
 
-    /** Writes {@code [offset, offset+length)} of the data area back and waits. */
+    /**
+     * Writes {@code [offset, offset+length)} of the data area back and waits.
+     *
+     * @param offset where the range starts in the data area
+     * @param length its length in bytes
+     */
     public void force(long offset, long length) {
         flushRange(offset, length, true);
     }
@@ -525,7 +625,12 @@ public final class SharedRegion implements AutoCloseable {
         platform.flush(mapping, false);
     }
 
-    /** Starts writing {@code [offset, offset+length)} of the data area back without waiting. */
+    /**
+     * Starts writing {@code [offset, offset+length)} of the data area back without waiting.
+     *
+     * @param offset where the range starts in the data area
+     * @param length its length in bytes
+     */
     public void forceAsync(long offset, long length) {
         flushRange(offset, length, false);
     }
@@ -543,12 +648,22 @@ public final class SharedRegion implements AutoCloseable {
         return mapping.asSlice(start, from + length - start);
     }
 
-    /** Gives the system an access-pattern hint for the whole data area. */
+    /**
+     * Gives the system an access-pattern hint for the whole data area.
+     *
+     * @param advice how the data will be accessed
+     */
     public void advise(Advice advice) {
         advise(advice, 0, data.byteSize());
     }
 
-    /** Gives the system an access-pattern hint for {@code [offset, offset+length)} of the data area. */
+    /**
+     * Gives the system an access-pattern hint for {@code [offset, offset+length)} of the data area.
+     *
+     * @param advice how the data will be accessed
+     * @param offset where the range starts in the data area
+     * @param length its length in bytes
+     */
     public void advise(Advice advice, long offset, long length) {
         checkOpen();
         Objects.checkFromIndexSize(offset, length, data.byteSize());
@@ -574,6 +689,7 @@ public final class SharedRegion implements AutoCloseable {
         return target.name();
     }
 
+    /** {@return what backs this region: named shared memory, a file, or an anonymous memory file} */
     public Backing backing() {
         return anonymous ? Backing.ANONYMOUS : target.file() ? Backing.FILE : Backing.SHARED_MEMORY;
     }
@@ -633,6 +749,7 @@ public final class SharedRegion implements AutoCloseable {
         return raw;
     }
 
+    /** {@return the mode this region was opened with} */
     public OpenMode openMode() {
         return openMode;
     }

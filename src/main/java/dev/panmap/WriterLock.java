@@ -2,6 +2,7 @@ package dev.panmap;
 
 import static dev.panmap.internal.RegionLayout.*;
 
+import dev.panmap.internal.Events;
 import dev.panmap.internal.Header;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.ProcessStamp;
@@ -106,13 +107,21 @@ public final class WriterLock {
         }
     }
 
-    /** Takes the lock and returns a guard for try-with-resources. */
+    /**
+     * Takes the lock and returns a guard for try-with-resources.
+     *
+     * @return the guard, whose {@code close()} unlocks
+     */
     public Held hold() {
         lock();
         return new Held();
     }
 
-    /** Takes the lock if it is free now. */
+    /**
+     * Takes the lock if it is free now.
+     *
+     * @return whether the lock is now held by this thread
+     */
     public boolean tryLock() {
         checkUsable();
         checkNotHeldByMe();
@@ -136,6 +145,8 @@ public final class WriterLock {
      *
      * @return {@code false} if the time ran out
      * @throws IllegalStateException if the region is closed, also while waiting (a close ends every wait)
+     * @param timeout the longest wait; zero or negative: no wait
+     * @throws InterruptedException if interrupted while waiting
      */
     public boolean tryLock(Duration timeout) throws InterruptedException {
         long nanos = timeout.toNanos();
@@ -240,6 +251,7 @@ public final class WriterLock {
                     header.putLong(LOCK_LAST_STALE_START_OFFSET, header.getLong(LOCK_HOLDER_START_OFFSET));
                     header.putLongRelease(LOCK_LAST_STALE_OFFSET, previous);
                     header.getAndAddLong(LOCK_STALE_RECOVERIES_OFFSET, 1);
+                    Events.staleLockRecovered(region.name(), ProcessStamp.pid(previous), header.getLong(LOCK_LAST_STALE_START_OFFSET));
                 }
                 header.putLong(LOCK_HOLDER_START_OFFSET, region.selfStartTime());
                 header.putLongRelease(LOCK_HOLDER_OFFSET, ProcessStamp.of(region.selfPid(), region.selfStartTime()));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.posix.Posix;
 import dev.panmap.internal.posix.PosixPlatform;
 import dev.panmap.structures.NodeList;
@@ -57,7 +58,7 @@ class DirectModeTest {
     }
 
     private static List<long[]> reservations() {
-        return ((PosixPlatform) Platform.current()).reservedRanges();
+        return ((PosixPlatform) Platforms.current()).reservedRanges();
     }
 
     /** The review's reproduction 1, in three real processes: another process's regions, opened small, big, small, big here. */

@@ -3,6 +3,7 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.RegionLayout;
 import dev.panmap.testing.LinuxOnly;
 import java.io.IOException;
@@ -104,7 +105,7 @@ class HeaderFuzzTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        page = Platform.current().pageSize();
+        page = Platforms.current().pageSize();
         opener = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "header-fuzz-opener");
             t.setDaemon(true);

@@ -3,6 +3,7 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
@@ -238,7 +239,7 @@ class ResourceCycleTest {
             int warmUp = Integer.parseInt(args[1]);
             String prefix = args[2];
             Path dir = Path.of(args[3]);
-            Platform platform = Platform.current();
+            Platform platform = Platforms.current();
             measure("prime", platform, prefix, dir); // loads what measuring needs before the first real figure
             for (int i = 0; i < cycles; i++) {
                 cycle(i, prefix, dir);

@@ -3,6 +3,7 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.testing.Kernel32Emulation;
 import dev.panmap.testing.Names;
 import java.util.ArrayList;
@@ -41,7 +42,7 @@ class WriterLockHandleTest {
     }
 
     private static Platform platform(String which) {
-        return which.equals("system") ? Platform.current() : Kernel32Emulation.platform();
+        return which.equals("system") ? Platforms.current() : Kernel32Emulation.platform();
     }
 
     private static void remove(Platform platform, String name) {

@@ -3,10 +3,7 @@ package dev.panmap.internal;
 import dev.panmap.ErrorKind;
 import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
-import dev.panmap.internal.posix.PosixPlatform;
-import dev.panmap.internal.windows.WindowsPlatform;
 import java.lang.foreign.MemorySegment;
-import java.util.Locale;
 
 /**
  * Everything panmap asks of the operating system, behind one interface: POSIX (Linux:
@@ -429,41 +426,10 @@ public interface Platform {
     // ------------------------------------------------------------------ choice
 
     /**
-     * {@return the platform of this machine}
-     * @throws UnsupportedOperationException on an operating system or architecture panmap does not
-     *         support yet, or {@link IllegalStateException} when native access is not enabled; both
-     *         with one line that says what to do
+     * {@return the platform of this machine}, as {@link Platforms#current()} chooses it. Kept for the
+     * callers that have not moved to {@link Platforms} yet; new code calls {@link Platforms#current()}.
      */
     static Platform current() {
-        String reason = unsupportedReason();
-        if (reason != null) {
-            throw new UnsupportedOperationException(reason);
-        }
-        NativeAccess.check();
-        return Holder.PLATFORM;
-    }
-
-    /** Whether this machine is supported, without loading anything native. */
-    static boolean isSupported() {
-        return unsupportedReason() == null;
-    }
-
-    /** {@return why this machine is not supported, or null if it is} */
-    static String unsupportedReason() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
-        if (x64 && (os.startsWith("linux") || os.startsWith("windows"))) {
-            return null;
-        }
-        return "panmap supports Linux x86_64 and Windows x64 (this is " + System.getProperty("os.name") + " " + arch
-            + "); other systems and architectures are planned";
-    }
-
-    final class Holder {
-        private Holder() {}
-
-        static final Platform PLATFORM = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows")
-            ? WindowsPlatform.system() : new PosixPlatform();
+        return Platforms.current();
     }
 }

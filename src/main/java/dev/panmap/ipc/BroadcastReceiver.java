@@ -55,7 +55,13 @@ public final class BroadcastReceiver {
         }
     }
 
-    /** Attaches to the broadcast buffer at data offset {@code offset}; receives what is sent from now on. */
+    /**
+     * Attaches to the broadcast buffer at data offset {@code offset}; receives what is sent from now on.
+     *
+     * @param region the region it lives in
+     * @param offset its data offset in the region
+     * @return the receiver
+     */
     public static BroadcastReceiver attach(SharedRegion region, long offset) {
         return new BroadcastReceiver(region, offset, BroadcastTransmitter.checkBroadcast(region, offset));
     }

@@ -51,6 +51,11 @@ public final class BroadcastTransmitter implements AutoCloseable {
     /**
      * Creates a broadcast buffer at data offset {@code offset} (128-aligned) of {@code region}, taking
      * {@link RingLayout#broadcastFootprint} bytes (zeroed), and becomes its transmitter.
+     *
+     * @param region the region it lives in
+     * @param offset its data offset in the region (128-aligned)
+     * @param capacity buffer bytes, a power of two of at least 1024
+     * @return the transmitter
      */
     public static BroadcastTransmitter create(SharedRegion region, long offset, long capacity) {
         long footprint = broadcastFootprint(capacity);
@@ -87,6 +92,9 @@ public final class BroadcastTransmitter implements AutoCloseable {
      * up reads padding there, never the half-written record or the previous lap's.
      *
      * @throws IllegalStateException if a live transmitter holds it
+     * @param region the region it lives in
+     * @param offset its data offset in the region
+     * @return the transmitter
      */
     public static BroadcastTransmitter attach(SharedRegion region, long offset) {
         long capacity = checkBroadcast(region, offset);
@@ -167,7 +175,12 @@ public final class BroadcastTransmitter implements AutoCloseable {
         return maxMessage;
     }
 
-    /** Sends {@code src} as one message to every receiver. */
+    /**
+     * Sends {@code src} as one message to every receiver.
+     *
+     * @param type the message type, at least 1
+     * @param src the payload
+     */
     public void transmit(int type, MemorySegment src) {
         if (src.byteSize() > maxMessage) {
             throw new IllegalArgumentException("message length must be in [0, " + maxMessage + "]: length=" + src.byteSize());
@@ -175,7 +188,14 @@ public final class BroadcastTransmitter implements AutoCloseable {
         transmit(type, src, 0, (int) src.byteSize());
     }
 
-    /** Sends {@code length} bytes of {@code src} at {@code srcOffset} as one message to every receiver. */
+    /**
+     * Sends {@code length} bytes of {@code src} at {@code srcOffset} as one message to every receiver.
+     *
+     * @param type the message type, at least 1
+     * @param src holds the payload
+     * @param srcOffset where the payload starts in {@code src}
+     * @param length the payload's length in bytes
+     */
     public void transmit(int type, MemorySegment src, long srcOffset, int length) {
         if (type < 1) {
             throw new IllegalArgumentException("message types start at 1: type=" + type);

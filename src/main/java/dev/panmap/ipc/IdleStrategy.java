@@ -18,13 +18,21 @@ import java.util.concurrent.locks.LockSupport;
  * {@link RingConsumer#blockingIdle(int, long)}.
  */
 public interface IdleStrategy {
-    /** Called after each poll; {@code workCount} 0 means nothing was done. */
+    /**
+     * Called after each poll; {@code workCount} 0 means nothing was done.
+     *
+     * @param workCount what the poll did; 0 means nothing
+     */
     void idle(int workCount);
 
     /** Forgets any back-off state. */
     default void reset() {}
 
-    /** Spins with {@link Thread#onSpinWait()}: the lowest latency, a whole core. */
+    /**
+     * Spins with {@link Thread#onSpinWait()}: the lowest latency, a whole core.
+     *
+     * @return the strategy
+     */
     static IdleStrategy busySpin() {
         return work -> {
             if (work == 0) {
@@ -33,7 +41,11 @@ public interface IdleStrategy {
         };
     }
 
-    /** Gives the core away with {@link Thread#yield()} while idle. */
+    /**
+     * Gives the core away with {@link Thread#yield()} while idle.
+     *
+     * @return the strategy
+     */
     static IdleStrategy yielding() {
         return work -> {
             if (work == 0) {
@@ -42,12 +54,24 @@ public interface IdleStrategy {
         };
     }
 
-    /** 100 spins, then 100 yields, then parks from 1 µs doubling to 1 ms. */
+    /**
+     * 100 spins, then 100 yields, then parks from 1 µs doubling to 1 ms.
+     *
+     * @return a new strategy, for one thread
+     */
     static IdleStrategy backoff() {
         return backoff(100, 100, 1_000, 1_000_000);
     }
 
-    /** Spins, then yields, then parks from {@code minParkNanos} doubling to {@code maxParkNanos}. */
+    /**
+     * Spins, then yields, then parks from {@code minParkNanos} doubling to {@code maxParkNanos}.
+     *
+     * @param spins how many idle polls spin
+     * @param yields how many idle polls after those yield
+     * @param minParkNanos the first park, in nanoseconds
+     * @param maxParkNanos the longest park, in nanoseconds
+     * @return a new strategy, for one thread
+     */
     static IdleStrategy backoff(int spins, int yields, long minParkNanos, long maxParkNanos) {
         if (spins < 0 || yields < 0 || minParkNanos < 1 || maxParkNanos < minParkNanos) {
             throw new IllegalArgumentException("need spins, yields >= 0 and 1 <= minParkNanos <= maxParkNanos: spins=" + spins

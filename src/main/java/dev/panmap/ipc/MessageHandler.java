@@ -9,5 +9,13 @@ import java.lang.foreign.MemorySegment;
  */
 @FunctionalInterface
 public interface MessageHandler {
+    /**
+     * Handles one message.
+     *
+     * @param type its type, at least 1
+     * @param buffer the segment that holds its payload
+     * @param offset where the payload starts in {@code buffer}
+     * @param length the payload's length in bytes
+     */
     void onMessage(int type, MemorySegment buffer, long offset, int length);
 }

@@ -41,7 +41,12 @@ import java.util.List;
  */
 public final class Ring {
     /** How many may produce. */
-    public enum Kind { ONE_TO_ONE, MANY_TO_ONE }
+    public enum Kind {
+        /** One producer at a time. */
+        ONE_TO_ONE,
+        /** Any number of producers, up to the ring's producer entries. */
+        MANY_TO_ONE
+    }
 
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
@@ -78,7 +83,15 @@ public final class Ring {
         this.liveness = new Liveness(region, platform);
     }
 
-    /** Creates a one-to-one ring, or a many-to-one ring with {@link RingLayout#DEFAULT_PRODUCERS} producer entries. */
+    /**
+     * Creates a one-to-one ring, or a many-to-one ring with {@link RingLayout#DEFAULT_PRODUCERS} producer entries.
+     *
+     * @param region the region it lives in
+     * @param offset its data offset in the region (128-aligned)
+     * @param kind one-to-one or many-to-one
+     * @param capacity buffer bytes, a power of two of at least 1024
+     * @return the ring
+     */
     public static Ring create(SharedRegion region, long offset, Kind kind, long capacity) {
         return create(region, offset, kind, capacity, kind == Kind.ONE_TO_ONE ? 1 : DEFAULT_PRODUCERS);
     }
@@ -90,6 +103,10 @@ public final class Ring {
      *
      * @param capacity     buffer bytes, a power of two ≥ 1024
      * @param maxProducers producer entries: how many producers may be registered at once (1 for {@code ONE_TO_ONE})
+     * @param region the region it lives in
+     * @param offset its data offset in the region (128-aligned)
+     * @param kind one-to-one or many-to-one
+     * @return the ring
      */
     public static Ring create(SharedRegion region, long offset, Kind kind, long capacity, int maxProducers) {
         return create(region, offset, kind, capacity, maxProducers, true);
@@ -100,6 +117,14 @@ public final class Ring {
      * buffer as it is, which is right only when its bytes are known to be zero (a region just
      * created): a 60 GB ring is then not written through, and its pages are backed only as they are
      * first used.
+     *
+     * @param region the region it lives in
+     * @param offset its data offset in the region (128-aligned)
+     * @param kind one-to-one or many-to-one
+     * @param capacity buffer bytes, a power of two of at least 1024
+     * @param maxProducers producer entries (1 for {@code ONE_TO_ONE})
+     * @param zeroBuffer whether to zero the buffer
+     * @return the ring
      */
     public static Ring create(SharedRegion region, long offset, Kind kind, long capacity, int maxProducers, boolean zeroBuffer) {
         if (kind == Kind.ONE_TO_ONE && maxProducers != 1) {
@@ -122,6 +147,10 @@ public final class Ring {
     /**
      * Attaches to the ring at data offset {@code offset}: checks its magic, version, kind and sizes.
      * Works on a read-only region too (for {@link #state()}).
+     *
+     * @param region the region it lives in
+     * @param offset its data offset in the region
+     * @return the ring
      */
     public static Ring attach(SharedRegion region, long offset) {
         MemorySegment data = region.segment();
@@ -144,7 +173,11 @@ public final class Ring {
         return new Ring(region, offset, kind, capacity, producers, Platform.current());
     }
 
-    /** Registers a producer with signalling on (it wakes a consumer that sleeps in {@link RingConsumer#await}). */
+    /**
+     * Registers a producer with signalling on (it wakes a consumer that sleeps in {@link RingConsumer#await}).
+     *
+     * @return the producer; close it to give its entry back
+     */
     public RingProducer producer() {
         return producer(true);
     }
@@ -158,6 +191,7 @@ public final class Ring {
      *                   wakes only at its timeout)
      * @throws IllegalStateException if a one-to-one ring has a live producer, or every entry of a
      *         many-to-one ring is taken
+     * @return the producer; close it to give its entry back
      */
     public RingProducer producer(boolean signalling) {
         long self = Liveness.self(platform);
@@ -297,6 +331,7 @@ public final class Ring {
      * ring resumes at the last consumed position).
      *
      * @throws IllegalStateException if a live consumer is registered
+     * @return the consumer; close it to let another register
      */
     public RingConsumer consumer() {
         return consumer(DEFAULT_DEAD_CLAIM_GRACE);
@@ -305,6 +340,9 @@ public final class Ring {
     /**
      * As {@link #consumer()}, with the time a claim may stay unfinished before the consumer asks
      * whether its producer is alive (a live producer's claim is never taken, however long it takes).
+     *
+     * @param deadClaimGrace how long a claim may stay unfinished before its producer's life is asked
+     * @return the consumer; close it to let another register
      */
     public RingConsumer consumer(Duration deadClaimGrace) {
         if (deadClaimGrace.isNegative()) {
@@ -352,6 +390,7 @@ public final class Ring {
         return root;
     }
 
+    /** {@return one-to-one or many-to-one} */
     public Kind kind() {
         return kind;
     }
@@ -366,6 +405,7 @@ public final class Ring {
         return maxMessage;
     }
 
+    /** {@return the number of producer entries: how many producers may be registered at once} */
     public int maxProducers() {
         return maxProducers;
     }
@@ -434,6 +474,9 @@ public final class Ring {
     /**
      * {@return the state of the message ring or broadcast buffer at data offset {@code offset}},
      * whichever is there; reads only (a read-only region will do).
+     *
+     * @param region the region it lives in
+     * @param offset the data offset of the ring or broadcast buffer
      */
     public static RingState inspect(SharedRegion region, long offset) {
         MemorySegment data = region.segment();

@@ -245,7 +245,12 @@ public final class RingConsumer implements AutoCloseable {
         return new IllegalStateException("consumer is closed");
     }
 
-    /** Reads everything there is, in batches of up to 1024. {@return how many messages} */
+    /**
+     * Reads everything there is, in batches of up to 1024.
+     *
+     * @param handler what each message is handed to
+     * @return how many messages
+     */
     public int read(MessageHandler handler) {
         int total = 0;
         for (int n; (n = read(handler, 1024)) > 0; ) {
@@ -464,8 +469,11 @@ public final class RingConsumer implements AutoCloseable {
      * (negative: no limit). Producers with signalling on wake it with a futex wake made only when the
      * consumer says it sleeps. While the record at the head is an unfinished claim, the sleep is
      * capped at the grace period so that a dead producer's claim is still resolved by {@link #read}.
+     * The sleep is a native call: a virtual thread sleeping here pins its carrier thread throughout;
+     * on virtual threads poll with {@link IdleStrategy#backoff()}, which parks, instead.
      *
      * @return whether a message (or padding) is ready to read
+     * @param timeoutNanos the longest sleep, in nanoseconds; negative: no limit
      */
     public boolean await(long timeoutNanos) {
         if (ready()) {
@@ -497,6 +505,10 @@ public final class RingConsumer implements AutoCloseable {
     /**
      * An idle strategy for a loop around {@link #read}: spins {@code spins} empty polls, then sleeps
      * in {@link #await} for at most {@code maxSleepNanos} at a time.
+     *
+     * @param spins how many empty polls to spin before sleeping
+     * @param maxSleepNanos the longest sleep at a time, in nanoseconds
+     * @return the idle strategy, for this consumer's thread
      */
     public IdleStrategy blockingIdle(int spins, long maxSleepNanos) {
         return new IdleStrategy() {

@@ -157,50 +157,77 @@ public final class RingLayout {
     /** The layout version of every ring in this package. */
     public static final int VERSION = 2;
 
+    /** The magic of a message ring, "PMRING" in ASCII, zero-padded, little-endian; stored last. */
     public static final long RING_MAGIC = magic("PMRING");
+    /** The magic of a broadcast buffer, "PMBCAST" in ASCII, zero-padded, little-endian; stored last. */
     public static final long BROADCAST_MAGIC = magic("PMBCAST");
 
+    /** The kind of a one-to-one message ring. */
     public static final int KIND_ONE_TO_ONE = 1;
+    /** The kind of a many-to-one message ring. */
     public static final int KIND_MANY_TO_ONE = 2;
+    /** The kind of a broadcast buffer. */
     public static final int KIND_BROADCAST = 3;
 
     /** Roots are aligned to this (two cache lines: the adjacent-line prefetcher pairs them). */
     public static final int ROOT_ALIGNMENT = 128;
 
     // ---------------------------------------------------------------- control block
+    /** Where the magic is, in bytes from the root. */
     public static final int MAGIC_OFFSET = 0;
+    /** Where the layout version is, in bytes from the root. */
     public static final int VERSION_OFFSET = 8;
+    /** Where the kind is, in bytes from the root. */
     public static final int KIND_OFFSET = 12;
+    /** Where the buffer's capacity is, in bytes from the root. */
     public static final int CAPACITY_OFFSET = 16;
+    /** Where the number of producer entries is, in bytes from the root. */
     public static final int MAX_PRODUCERS_OFFSET = 24;
+    /** Where the largest message length is, in bytes from the root. */
     public static final int MAX_MESSAGE_OFFSET = 28;
+    /** Where the creation time (epoch milliseconds) is, in bytes from the root. */
     public static final int CREATED_MILLIS_OFFSET = 32;
 
+    /** Where a message ring's tail (the next position to claim) is, in bytes from the root. */
     public static final int TAIL_OFFSET = 128;
 
+    /** Where the head (consumed up to) is, in bytes from the root. */
     public static final int HEAD_OFFSET = 256;
+    /** Where the head intent (the end of the batch being zeroed) is, in bytes from the root. */
     public static final int HEAD_INTENT_OFFSET = 264;
+    /** Where the consumer's process stamp is, in bytes from the root. */
     public static final int CONSUMER_OFFSET = 272;
+    /** Where the count of consumed messages is, in bytes from the root. */
     public static final int CONSUMED_OFFSET = 280;
+    /** Where the count of dead producers' skipped claims is, in bytes from the root. */
     public static final int SKIPPED_CLAIMS_OFFSET = 288;
+    /** Where the bytes of skipped claims are counted, in bytes from the root. */
     public static final int SKIPPED_BYTES_OFFSET = 296;
     public static final int CONSUMED_INTENT_OFFSET = 304;
     public static final int HEARTBEAT_OFFSET = 312;
 
+    /** Where the futex word a sleeping consumer waits on is, in bytes from the root. */
     public static final int SIGNAL_OFFSET = 384;
+    /** Where the consumer says it sleeps (0 or 1), in bytes from the root. */
     public static final int SLEEPING_OFFSET = 388;
+    /** Where the count of wake calls made by producers is, in bytes from the root. */
     public static final int WAKE_CALLS_OFFSET = 392;
     public static final int SPACE_SIGNAL_OFFSET = 400;
     public static final int PRODUCERS_WAITING_OFFSET = 404;
     public static final int SPACE_WAKE_CALLS_OFFSET = 408;
 
+    /** Where the messages committed by producers now gone are counted, in bytes from the root. */
     public static final int RETIRED_PRODUCED_OFFSET = 512;
 
+    /** Where the producer table starts, in bytes from the root. */
     public static final int PRODUCERS_OFFSET = 640;
     public static final int ENTRY_SIZE = 128;
     public static final int ENTRY_STAMP_OFFSET = 0;
+    /** Where an entry's claim start (its intent) is, in bytes from the entry's start. */
     public static final int ENTRY_CLAIM_START_OFFSET = 8;
+    /** Where an entry's claim end is, in bytes from the entry's start. */
     public static final int ENTRY_CLAIM_END_OFFSET = 16;
+    /** Where an entry's count of committed messages is, in bytes from the entry's start. */
     public static final int ENTRY_COMMITTED_OFFSET = 24;
 
     /** The most producer entries a many-to-one ring may have. */
@@ -209,19 +236,29 @@ public final class RingLayout {
     public static final int DEFAULT_PRODUCERS = 64;
 
     // ---------------------------------------------------------------- records
+    /** The length of a record header in a message ring, in bytes. */
     public static final int HEADER_LENGTH = 8;
+    /** Records start at multiples of this. */
     public static final int RECORD_ALIGNMENT = 8;
     /** The type of a padding record; message types are ≥ 1. */
     public static final int PADDING_TYPE = -1;
 
     // ---------------------------------------------------------------- broadcast
+    /** Where a broadcast buffer's transmitter stamp is, in bytes from the root. */
     public static final int TRANSMITTER_OFFSET = 40;
+    /** Where a broadcast buffer's tail intent is, in bytes from the root. */
     public static final int TAIL_INTENT_OFFSET = 128;
+    /** Where a broadcast buffer's tail is, in bytes from the root. */
     public static final int BROADCAST_TAIL_OFFSET = 136;
+    /** Where the position of a broadcast buffer's latest record is, in bytes from the root. */
     public static final int LATEST_OFFSET = 144;
+    /** Where the count of transmitted messages is, in bytes from the root. */
     public static final int TRANSMITTED_OFFSET = 152;
+    /** Where a broadcast buffer's records start, in bytes from the root. */
     public static final int BROADCAST_BUFFER_OFFSET = 256;
+    /** The length of a broadcast record header (length, type, sequence), in bytes. */
     public static final int BROADCAST_HEADER_LENGTH = 16;
+    /** Where a broadcast record's sequence number is, in bytes from the record's start. */
     public static final int BROADCAST_SEQUENCE_OFFSET = 8;
 
     /** Lock bytes of a ring's places lie at this object offset plus the root plus the place's offset. */
@@ -235,7 +272,11 @@ public final class RingLayout {
     /** The largest buffer: positions stay far from overflow. */
     public static final long MAX_CAPACITY = 1L << 62;
 
-    /** {@return the offset of the buffer from the root of a message ring with this many producer entries} */
+    /**
+     * {@return the offset of the buffer from the root of a message ring with this many producer entries}
+     *
+     * @param maxProducers the number of producer entries
+     */
     public static long bufferOffset(int maxProducers) {
         long end = PRODUCERS_OFFSET + (long) ENTRY_SIZE * maxProducers;
         return (end + ROOT_ALIGNMENT - 1) & -ROOT_ALIGNMENT;
@@ -256,47 +297,91 @@ public final class RingLayout {
         return bufferOffset(maxProducers) + capacity;
     }
 
-    /** {@return the bytes a broadcast buffer takes in a region} */
+    /**
+     * {@return the bytes a broadcast buffer takes in a region}
+     *
+     * @param capacity the buffer's size in bytes
+     */
     public static long broadcastFootprint(long capacity) {
         checkCapacity(capacity);
         return BROADCAST_BUFFER_OFFSET + capacity;
     }
 
-    /** {@return the largest payload of a message ring of this capacity (an eighth, as Agrona)} */
+    /**
+     * {@return the largest payload of a message ring of this capacity (an eighth, as Agrona)}
+     *
+     * @param capacity the buffer's size in bytes
+     */
     public static int maxMessageLength(long capacity) {
         return (int) Math.min(capacity / 8 - HEADER_LENGTH, Integer.MAX_VALUE - 2 * RECORD_ALIGNMENT);
     }
 
-    /** {@return the largest payload of a broadcast buffer of this capacity} */
+    /**
+     * {@return the largest payload of a broadcast buffer of this capacity}
+     *
+     * @param capacity the buffer's size in bytes
+     */
     public static int maxBroadcastLength(long capacity) {
         return (int) Math.min(capacity / 8 - BROADCAST_HEADER_LENGTH, Integer.MAX_VALUE - 2 * RECORD_ALIGNMENT);
     }
 
+    /**
+     * Checks a buffer capacity.
+     *
+     * @param capacity the buffer's size in bytes
+     * @throws IllegalArgumentException unless it is a power of two from {@link #MIN_CAPACITY} to {@link #MAX_CAPACITY}
+     */
     public static void checkCapacity(long capacity) {
         if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || Long.bitCount(capacity) != 1) {
             throw new IllegalArgumentException("capacity must be a power of two in [" + MIN_CAPACITY + ", 2^62]: capacity=" + capacity);
         }
     }
 
+    /**
+     * Checks a number of producer entries.
+     *
+     * @param maxProducers the number of producer entries
+     * @throws IllegalArgumentException unless it is from 1 to {@link #MAX_PRODUCERS}
+     */
     public static void checkProducers(int maxProducers) {
         if (maxProducers < 1 || maxProducers > MAX_PRODUCERS) {
             throw new IllegalArgumentException("max producers must be in [1, " + MAX_PRODUCERS + "]: maxProducers=" + maxProducers);
         }
     }
 
-    /** {@return the header word of a record} */
+    /**
+     * {@return the header word of a record}
+     *
+     * @param length the record's length: positive committed, negative claimed
+     * @param type the message type, or the producer entry of a claim
+     */
     public static long header(int length, int type) {
         return ((long) type << 32) | Integer.toUnsignedLong(length);
     }
 
+    /**
+     * {@return the length half of a record's header word}
+     *
+     * @param header the header word
+     */
     public static int length(long header) {
         return (int) header;
     }
 
+    /**
+     * {@return the type half of a record's header word}
+     *
+     * @param header the header word
+     */
     public static int type(long header) {
         return (int) (header >>> 32);
     }
 
+    /**
+     * {@return {@code length} rounded up to the record alignment}
+     *
+     * @param length a length in bytes
+     */
     public static long align(long length) {
         return (length + RECORD_ALIGNMENT - 1) & -RECORD_ALIGNMENT;
     }

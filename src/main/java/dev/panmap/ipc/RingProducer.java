@@ -72,6 +72,7 @@ public final class RingProducer implements AutoCloseable {
      * @return the offset in {@link #buffer()} where the payload goes, or {@link #FULL}
      * @throws IllegalArgumentException for a bad type or length
      * @throws IllegalStateException if a claim is open or the producer is closed
+     * @param length the payload's length in bytes, at most the ring's largest message
      */
     public long tryClaim(int type, int length) {
         if (type < 1 || length < 0 || length > maxMessage || openIndex >= 0 || closed) {
@@ -266,7 +267,13 @@ public final class RingProducer implements AutoCloseable {
             : "the open claim is at offset " + openIndex + ", not " + offset);
     }
 
-    /** Copies {@code src} into the ring as one message. {@return {@code false} if the ring is full} */
+    /**
+     * Copies {@code src} into the ring as one message.
+     *
+     * @param type the message type, at least 1
+     * @param src the payload
+     * @return {@code false} if the ring is full
+     */
     public boolean write(int type, MemorySegment src) {
         long size = src.byteSize();
         if (size > maxMessage) {
@@ -275,7 +282,15 @@ public final class RingProducer implements AutoCloseable {
         return write(type, src, 0, (int) size);
     }
 
-    /** Copies {@code length} bytes of {@code src} at {@code srcOffset} as one message. {@return {@code false} if the ring is full} */
+    /**
+     * Copies {@code length} bytes of {@code src} at {@code srcOffset} as one message.
+     *
+     * @param type the message type, at least 1
+     * @param src holds the payload
+     * @param srcOffset where the payload starts in {@code src}
+     * @param length the payload's length in bytes
+     * @return {@code false} if the ring is full
+     */
     public boolean write(int type, MemorySegment src, long srcOffset, int length) {
         long at = tryClaim(type, length);
         if (at < 0) {

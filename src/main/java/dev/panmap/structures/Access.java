@@ -69,7 +69,7 @@ final class Access {
 
     private static boolean scopedReads() {
         try {
-            return dev.panmap.internal.Platform.isSupported() && !dev.panmap.internal.Platform.current().closeKeepsRangeReadable();
+            return dev.panmap.internal.Platforms.isSupported() && !dev.panmap.internal.Platforms.current().closeKeepsRangeReadable();
         } catch (RuntimeException e) { // no native access: no region can exist either
             return false;
         }

@@ -51,7 +51,13 @@ public final class HashIndex {
         }
     }
 
-    /** Creates an empty index with room for {@code expectedKeys} (the capacity is the power of two that keeps the load at most 3/4). */
+    /**
+     * Creates an empty index with room for {@code expectedKeys} (the capacity is the power of two that keeps the load at most 3/4).
+     *
+     * @param heap the heap its header and table come from (in the region it lives in)
+     * @param expectedKeys how many keys it should hold
+     * @return the index
+     */
     public static HashIndex create(RegionHeap heap, long expectedKeys) {
         if (expectedKeys <= 0 || expectedKeys > (1L << 56)) {
             throw new IllegalArgumentException("expected keys must be in [1, 2^56]: expectedKeys=" + expectedKeys);
@@ -68,7 +74,13 @@ public final class HashIndex {
         return new HashIndex(a, root);
     }
 
-    /** Attaches to the index at data offset {@code root} of {@code region}. */
+    /**
+     * Attaches to the index at data offset {@code root} of {@code region}.
+     *
+     * @param region the region it lives in
+     * @param root its data offset, as {@code root()} gave it
+     * @return the index
+     */
     public static HashIndex attach(SharedRegion region, long root) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "hash index");
         return new HashIndex(new Access(region, ReferenceChecking.CHECKED), root);
@@ -78,6 +90,9 @@ public final class HashIndex {
      * The hash whose low bits give the slot a key's probe starts at (then +1, wrapping): Murmur3's
      * 64-bit finaliser, so clustered keys spread. Public so that other readers of the layout (tools,
      * other languages, the benchmark's peers) find keys the same way.
+     *
+     * @param key the key
+     * @return its hash
      */
     public static long hash(long key) {
         long h = key;
@@ -92,6 +107,11 @@ public final class HashIndex {
     /**
      * Maps {@code key} to {@code value} (writer lock held); returns the previous value, or
      * {@code missing} if there was none.
+     *
+     * @param key the key, not 0
+     * @param value its value
+     * @param missing what to return when there was none
+     * @return the previous value, or {@code missing}
      */
     public long put(long key, long value, long missing) {
         checkKey(key);
@@ -121,7 +141,12 @@ public final class HashIndex {
         throw noEmptySlot(root, mask, key, access);
     }
 
-    /** {@return the value of {@code key}, or {@code missing}} Allocation-free. */
+    /**
+     * {@return the value of {@code key}, or {@code missing}} Allocation-free.
+     *
+     * @param key the key
+     * @param missing what to return when there is none
+     */
     public long get(long key, long missing) {
         checkKey(key);
         MemorySegment d = access.open();
@@ -181,7 +206,11 @@ public final class HashIndex {
         return FULL_TABLE;
     }
 
-    /** {@return whether {@code key} is present} */
+    /**
+     * {@return whether {@code key} is present}
+     *
+     * @param key the key
+     */
     public boolean containsKey(long key) {
         checkKey(key);
         MemorySegment d = access.open();

@@ -50,7 +50,13 @@ public final class NodeList {
         this.maxNodes = access.dataSize / nodeSize;
     }
 
-    /** Creates an empty list of {@code nodeSize}-byte nodes (a multiple of 8, at least 16) in {@code heap}. */
+    /**
+     * Creates an empty list of {@code nodeSize}-byte nodes (a multiple of 8, at least 16) in {@code heap}.
+     *
+     * @param heap the heap its header and nodes come from (in the region it lives in)
+     * @param nodeSize the size of a node in bytes
+     * @return the list
+     */
     public static NodeList create(RegionHeap heap, int nodeSize) {
         if (nodeSize < MIN_NODE_SIZE || nodeSize % StructureLayout.ALIGNMENT != 0) {
             throw new IllegalArgumentException("node size must be a multiple of 8, at least " + MIN_NODE_SIZE + ": nodeSize=" + nodeSize);
@@ -64,12 +70,25 @@ public final class NodeList {
         return new NodeList(a, heap, root);
     }
 
-    /** Attaches to the list at data offset {@code root} of {@code region}, with every reference checked. */
+    /**
+     * Attaches to the list at data offset {@code root} of {@code region}, with every reference checked.
+     *
+     * @param region the region it lives in
+     * @param root its data offset, as {@code root()} gave it
+     * @return the list
+     */
     public static NodeList attach(SharedRegion region, long root) {
         return attach(region, root, ReferenceChecking.CHECKED);
     }
 
-    /** Attaches to the list at data offset {@code root} of {@code region}; see {@link ReferenceChecking}. */
+    /**
+     * Attaches to the list at data offset {@code root} of {@code region}; see {@link ReferenceChecking}.
+     *
+     * @param region the region it lives in
+     * @param root its data offset, as {@code root()} gave it
+     * @param checking whether every reference read is checked against the region's bounds
+     * @return the list
+     */
     public static NodeList attach(SharedRegion region, long root, ReferenceChecking checking) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "node list");
         Access a = new Access(region, checking);
@@ -81,6 +100,7 @@ public final class NodeList {
         return root;
     }
 
+    /** {@return the size of a node in bytes} */
     public int nodeSize() {
         return nodeSize;
     }
@@ -91,7 +111,12 @@ public final class NodeList {
         return (long) Access.LONG_HANDLE.getAcquire(access.data, root + COUNT_OFFSET);
     }
 
-    /** Allocates a zeroed, unlinked node holding {@code value} and returns its reference. */
+    /**
+     * Allocates a zeroed, unlinked node holding {@code value} and returns its reference.
+     *
+     * @param value the node's value (its first payload long)
+     * @return the new node's reference
+     */
     public long newNode(long value) {
         access.open();
         long offset = heap.allocate(nodeSize);
@@ -101,7 +126,11 @@ public final class NodeList {
         return node;
     }
 
-    /** Links an unlinked node at the end (writer lock held). */
+    /**
+     * Links an unlinked node at the end (writer lock held).
+     *
+     * @param node the reference of a node made by {@link #newNode} and not yet linked
+     */
     public void append(long node) {
         access.open();
         access.checkWriter("NodeList.append");
@@ -132,7 +161,12 @@ public final class NodeList {
         Access.LONG_HANDLE.setRelease(access.data, root + COUNT_OFFSET, access.data.get(LONG, root + COUNT_OFFSET) + 1);
     }
 
-    /** Allocates a node holding {@code value} and links it at the end (writer lock held); returns it. */
+    /**
+     * Allocates a node holding {@code value} and links it at the end (writer lock held); returns it.
+     *
+     * @param value the node's value (its first payload long)
+     * @return the new node's reference
+     */
     public long add(long value) {
         long node = newNode(value);
         append(node);
@@ -157,25 +191,42 @@ public final class NodeList {
         return ref;
     }
 
-    /** {@return the node after {@code node}, or {@link References#NULL}} */
+    /**
+     * {@return the node after {@code node}, or {@link References#NULL}}
+     *
+     * @param node a node's reference
+     */
     public long next(long node) {
         access.open();
         return checked(node, access.data.get(LONG, access.argument(node, nodeSize, "the node") + NODE_NEXT_OFFSET));
     }
 
-    /** {@return the value (the first payload long) of {@code node}} */
+    /**
+     * {@return the value (the first payload long) of {@code node}}
+     *
+     * @param node a node's reference
+     */
     public long value(long node) {
         access.open();
         return access.data.get(LONG, access.argument(node, nodeSize, "the node") + NODE_PAYLOAD_OFFSET);
     }
 
-    /** Sets the value of {@code node} (writer lock held once the node is linked). */
+    /**
+     * Sets the value of {@code node} (writer lock held once the node is linked).
+     *
+     * @param node a node's reference
+     * @param value its new value
+     */
     public void setValue(long node, long value) {
         access.open();
         access.data.set(LONG, access.argument(node, nodeSize, "the node") + NODE_PAYLOAD_OFFSET, value);
     }
 
-    /** {@return the data-area slice of a node's payload} (allocates a segment; not for hot loops) */
+    /**
+     * {@return the data-area slice of a node's payload} (allocates a segment; not for hot loops)
+     *
+     * @param node a node's reference
+     */
     public MemorySegment payload(long node) {
         access.open();
         return access.data.asSlice(access.argument(node, nodeSize, "the node") + NODE_PAYLOAD_OFFSET, nodeSize - NODE_PAYLOAD_OFFSET);
@@ -185,6 +236,10 @@ public final class NodeList {
      * Follows {@code steps} next references from {@code node}, going on at the first node after the
      * last, and returns the node reached: the pointer chase of the benchmark, and a ring iterator.
      * Allocation-free.
+     *
+     * @param node the reference of the node to start from
+     * @param steps how many links to follow
+     * @return the reference of the node reached
      */
     public long advance(long node, long steps) {
         MemorySegment d = access.open();

@@ -39,6 +39,11 @@ public final class RegionHeap {
     /**
      * Creates a heap whose header sits at data offset {@code root} and which hands out the rest of
      * {@code [root, root + length)}.
+     *
+     * @param region the region it lives in
+     * @param root the data offset of its header, 8-aligned
+     * @param length the bytes it covers from {@code root}, header included
+     * @return the heap
      */
     public static RegionHeap create(SharedRegion region, long root, long length) {
         MemorySegment data = region.segment();
@@ -54,7 +59,13 @@ public final class RegionHeap {
         return new RegionHeap(region, root);
     }
 
-    /** Attaches to the heap whose header is at data offset {@code root}. */
+    /**
+     * Attaches to the heap whose header is at data offset {@code root}.
+     *
+     * @param region the region it lives in
+     * @param root the data offset of its header
+     * @return the heap
+     */
     public static RegionHeap attach(SharedRegion region, long root) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "heap");
         return new RegionHeap(region, root);
@@ -64,6 +75,8 @@ public final class RegionHeap {
      * Allocates {@code bytes} (rounded up to 8) and returns the block's data offset.
      *
      * @throws RegionException {@link ErrorKind#NO_SPACE} if the heap has not that much left
+     * @param bytes how many bytes, at least 1
+     * @return the block's data offset
      */
     public long allocate(long bytes) {
         if (bytes <= 0) {
@@ -116,6 +129,8 @@ public final class RegionHeap {
      *     heap.extend(region.size());
      * }
      * }</pre>
+     *
+     * @param newEnd the new end, a data offset, at most the region's size
      */
     public void extend(long newEnd) {
         if (!region.writerLock().isHeldByCurrentThread()) {

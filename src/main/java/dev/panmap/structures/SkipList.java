@@ -58,7 +58,12 @@ public final class SkipList {
         }
     }
 
-    /** Creates an empty skip list in {@code heap} (up to {@link StructureLayout.Skip#MAX_LEVEL} levels). */
+    /**
+     * Creates an empty skip list in {@code heap} (up to {@link StructureLayout.Skip#MAX_LEVEL} levels).
+     *
+     * @param heap the heap its header and nodes come from (in the region it lives in)
+     * @return the skip list
+     */
     public static SkipList create(RegionHeap heap) {
         Access a = new Access(heap.region(), ReferenceChecking.CHECKED);
         long root = heap.allocate(SIZE);
@@ -74,12 +79,25 @@ public final class SkipList {
         return new SkipList(a, heap, root);
     }
 
-    /** Attaches to the skip list at data offset {@code root} of {@code region}, with every reference checked. */
+    /**
+     * Attaches to the skip list at data offset {@code root} of {@code region}, with every reference checked.
+     *
+     * @param region the region it lives in
+     * @param root its data offset, as {@code root()} gave it
+     * @return the skip list
+     */
     public static SkipList attach(SharedRegion region, long root) {
         return attach(region, root, ReferenceChecking.CHECKED);
     }
 
-    /** Attaches to the skip list at data offset {@code root} of {@code region}; see {@link ReferenceChecking}. */
+    /**
+     * Attaches to the skip list at data offset {@code root} of {@code region}; see {@link ReferenceChecking}.
+     *
+     * @param region the region it lives in
+     * @param root its data offset, as {@code root()} gave it
+     * @param checking whether every reference read is checked against the region's bounds
+     * @return the skip list
+     */
     public static SkipList attach(SharedRegion region, long root, ReferenceChecking checking) {
         StructureLayout.check(region.segment(), root, MAGIC, VERSION, "skip list");
         Access a = new Access(region, checking);
@@ -101,6 +119,11 @@ public final class SkipList {
     /**
      * Maps {@code key} to {@code value} (writer lock held); returns the previous value, or
      * {@code missing} if there was none.
+     *
+     * @param key the key
+     * @param value its value
+     * @param missing what to return when there is none
+     * @return the previous value, or {@code missing}
      */
     public long put(long key, long value, long missing) {
         access.open();
@@ -243,13 +266,23 @@ public final class SkipList {
         return n;
     }
 
-    /** {@return the value of {@code key}, or {@code missing}} */
+    /**
+     * {@return the value of {@code key}, or {@code missing}}
+     *
+     * @param key the key
+     * @param missing what to return when there is none
+     */
     public long get(long key, long missing) {
         long n = ceiling(key);
         return n != References.NULL && keyOf(n) == key ? valueOf(n) : missing;
     }
 
-    /** {@return the greatest key at most {@code key}, or {@code missing}} */
+    /**
+     * {@return the greatest key at most {@code key}, or {@code missing}}
+     *
+     * @param key the key
+     * @param missing what to return when there is none
+     */
     public long floorKey(long key, long missing) {
         long n = lower(key, true);
         if (n == head) {
@@ -258,43 +291,73 @@ public final class SkipList {
         return keyOf(n);
     }
 
-    /** {@return the least key at least {@code key}, or {@code missing}} */
+    /**
+     * {@return the least key at least {@code key}, or {@code missing}}
+     *
+     * @param key the key
+     * @param missing what to return when there is none
+     */
     public long ceilingKey(long key, long missing) {
         long n = ceiling(key);
         return n == References.NULL ? missing : keyOf(n);
     }
 
-    /** {@return the value of the greatest key at most {@code key}, or {@code missing}} */
+    /**
+     * {@return the value of the greatest key at most {@code key}, or {@code missing}}
+     *
+     * @param key the key
+     * @param missing what to return when there is none
+     */
     public long floorValue(long key, long missing) {
         long n = lower(key, true);
         return n == head ? missing : valueOf(n);
     }
 
-    /** {@return the smallest key, or {@code missing} if empty} */
+    /**
+     * {@return the smallest key, or {@code missing} if empty}
+     *
+     * @param missing what to return when there is none
+     */
     public long firstKey(long missing) {
         access.open();
         long n = nextOf(head, 0);
         return n == References.NULL ? missing : keyOf(n);
     }
 
-    /** {@return the first node at or after {@code key} as a reference, for walking in order with {@link #nextNode}} */
+    /**
+     * {@return the first node at or after {@code key} as a reference, for walking in order with {@link #nextNode}}
+     *
+     * @param key the key
+     */
     public long ceilingNode(long key) {
         return ceiling(key);
     }
 
-    /** {@return the node after {@code node} in key order, or {@link References#NULL}} */
+    /**
+     * {@return the node after {@code node} in key order, or {@link References#NULL}}
+     *
+     * @param node a node's reference
+     */
     public long nextNode(long node) {
         access.open();
         return nextOf(argument(node), 0);
     }
 
-    /** {@return the key of a node} */
+    /**
+     * {@return the key of a node}
+     *
+     * @param node a node's reference
+     */
     public long key(long node) {
         access.open();
         return keyOf(argument(node));
     }
 
-    /** {@return the value of a node} */
+    /**
+     * {@return the value of a node}
+     *
+     * @param node a node's reference
+     */
     public long value(long node) {
         access.open();
         return valueOf(argument(node));

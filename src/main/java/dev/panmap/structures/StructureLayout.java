@@ -46,11 +46,17 @@ public final class StructureLayout {
      */
     public static final class Heap {
         private Heap() {}
+        /** The magic, "PMHEAP" in ASCII, zero-padded to 8 bytes, little-endian; stored last, when the structure is whole. */
         public static final long MAGIC = magic("PMHEAP");
+        /** The layout version; an attaching process refuses any other. */
         public static final int VERSION = 1;
+        /** Where the start field is, in bytes from the root. */
         public static final int START_OFFSET = 16;
+        /** Where the end field is, in bytes from the root. */
         public static final int END_OFFSET = 24;
+        /** Where the bump field is, in bytes from the root. */
         public static final int BUMP_OFFSET = 32;
+        /** The size of the header in bytes. */
         public static final int SIZE = 64;
     }
 
@@ -73,16 +79,27 @@ public final class StructureLayout {
      */
     public static final class List {
         private List() {}
+        /** The magic, "PMLIST" in ASCII, zero-padded to 8 bytes, little-endian; stored last, when the structure is whole. */
         public static final long MAGIC = magic("PMLIST");
+        /** The layout version; an attaching process refuses any other. */
         public static final int VERSION = 1;
+        /** Where the node size field is, in bytes from the root. */
         public static final int NODE_SIZE_OFFSET = 12;
+        /** Where the first field is, in bytes from the root. */
         public static final int FIRST_OFFSET = 16;
+        /** Where the last field is, in bytes from the root. */
         public static final int LAST_OFFSET = 24;
+        /** Where the count field is, in bytes from the root. */
         public static final int COUNT_OFFSET = 32;
+        /** Where the heap root field is, in bytes from the root. */
         public static final int HEAP_OFFSET = 40;
+        /** The size of the header in bytes. */
         public static final int SIZE = 64;
+        /** Where a node's next field is, in bytes from the node's start. */
         public static final int NODE_NEXT_OFFSET = 0;
+        /** Where a node's payload field is, in bytes from the node's start. */
         public static final int NODE_PAYLOAD_OFFSET = 8;
+        /** The smallest node: the next reference and one long of payload. */
         public static final int MIN_NODE_SIZE = 16;
     }
 
@@ -105,14 +122,23 @@ public final class StructureLayout {
      */
     public static final class Hash {
         private Hash() {}
+        /** The magic, "PMHASH" in ASCII, zero-padded to 8 bytes, little-endian; stored last, when the structure is whole. */
         public static final long MAGIC = magic("PMHASH");
+        /** The layout version; an attaching process refuses any other. */
         public static final int VERSION = 1;
+        /** Where the capacity field is, in bytes from the root. */
         public static final int CAPACITY_OFFSET = 16;
+        /** Where the count field is, in bytes from the root. */
         public static final int COUNT_OFFSET = 24;
+        /** Where the table field is, in bytes from the root. */
         public static final int TABLE_OFFSET = 32;
+        /** The size of the header in bytes. */
         public static final int SIZE = 64;
+        /** The size of a table slot in bytes. */
         public static final int SLOT_SIZE = 16;
+        /** Where a slot's key field is, in bytes from the slot's start. */
         public static final int SLOT_KEY_OFFSET = 0;
+        /** Where a slot's value field is, in bytes from the slot's start. */
         public static final int SLOT_VALUE_OFFSET = 8;
     }
 
@@ -138,29 +164,48 @@ public final class StructureLayout {
      */
     public static final class Skip {
         private Skip() {}
+        /** The magic, "PMSKIP" in ASCII, zero-padded to 8 bytes, little-endian; stored last, when the structure is whole. */
         public static final long MAGIC = magic("PMSKIP");
+        /** The layout version; an attaching process refuses any other. */
         public static final int VERSION = 1;
+        /** Where the max level field is, in bytes from the root. */
         public static final int MAX_LEVEL_OFFSET = 12;
+        /** Where the count field is, in bytes from the root. */
         public static final int COUNT_OFFSET = 16;
+        /** Where the head field is, in bytes from the root. */
         public static final int HEAD_OFFSET = 24;
+        /** Where the heap root field is, in bytes from the root. */
         public static final int HEAP_OFFSET = 32;
+        /** Where the level generator's state is, in bytes from the root. */
         public static final int RANDOM_OFFSET = 40;
+        /** Where the top level field is, in bytes from the root. */
         public static final int TOP_LEVEL_OFFSET = 48;
+        /** The size of the header in bytes. */
         public static final int SIZE = 64;
+        /** Where a node's key field is, in bytes from the node's start. */
         public static final int NODE_KEY_OFFSET = 0;
+        /** Where a node's value field is, in bytes from the node's start. */
         public static final int NODE_VALUE_OFFSET = 8;
+        /** Where a node's level field is, in bytes from the node's start. */
         public static final int NODE_LEVEL_OFFSET = 16;
+        /** Where a node's next field is, in bytes from the node's start. */
         public static final int NODE_NEXT_OFFSET = 24;
+        /** The most levels a node may have. */
         public static final int MAX_LEVEL = 24;
 
-        /** {@return the size of a node with {@code level} next references} */
+        /**
+         * {@return the size of a node with {@code level} next references}
+         *
+         * @param level the number of levels, 1 to {@link #MAX_LEVEL}
+         */
         public static long nodeSize(int level) {
             return NODE_NEXT_OFFSET + 8L * level;
         }
     }
 
-    /** Common to every header. */
+    /** Where every header keeps its magic (8 bytes). */
     public static final int MAGIC_OFFSET = 0;
+    /** Where every header keeps its layout version (4 bytes). */
     public static final int VERSION_OFFSET = 8;
 
     /** {@return up to 8 ASCII characters read as a little-endian long, zero-padded} */

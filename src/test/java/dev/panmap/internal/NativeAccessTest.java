@@ -16,7 +16,7 @@ class NativeAccessTest {
     public static final class Probe {
         public static void main(String[] args) {
             try {
-                Platform.current();
+                Platforms.current();
                 System.out.println("OK");
             } catch (IllegalStateException e) {
                 System.out.println("REFUSED " + e.getMessage());

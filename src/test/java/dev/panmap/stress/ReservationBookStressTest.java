@@ -10,6 +10,7 @@ import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.posix.PosixPlatform;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
@@ -52,7 +53,7 @@ class ReservationBookStressTest {
 
     @Test
     void closesRacingGrowsAndReadsNeverMapOneRegionIntoAnother() throws Exception {
-        PosixPlatform platform = (PosixPlatform) Platform.current();
+        PosixPlatform platform = (PosixPlatform) Platforms.current();
         long seconds = Math.round(Double.parseDouble(System.getProperty("panmap.stress.seconds", "3")));
         long end = System.nanoTime() + seconds * 1_000_000_000L;
         List<Thread> threads = new ArrayList<>();

@@ -484,7 +484,7 @@ public final class RaceChild {
 
     static String reserved() {
         StringBuilder b = new StringBuilder();
-        for (long[] r : ((dev.panmap.internal.posix.PosixPlatform) dev.panmap.internal.Platform.current()).reservedRanges()) {
+        for (long[] r : ((dev.panmap.internal.posix.PosixPlatform) dev.panmap.internal.Platforms.current()).reservedRanges()) {
             b.append(Long.toHexString(r[0])).append('-').append(Long.toHexString(r[1])).append(r[2] == 1 ? "a " : "f ");
         }
         return b.toString();

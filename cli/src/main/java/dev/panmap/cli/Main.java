@@ -2,6 +2,7 @@ package dev.panmap.cli;
 
 import dev.panmap.RegionException;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStreamWriter;
@@ -41,6 +42,14 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "print the stack trace of an error")
     boolean verbose;
 
+    /** The top command; picocli makes one per run. */
+    public Main() {}
+
+    /**
+     * Runs the command line and exits with its code.
+     *
+     * @param args the command line, as {@code panmap --help} describes it
+     */
     public static void main(String[] args) {
         System.exit(run(args));
     }
@@ -129,7 +138,7 @@ public final class Main implements Callable<Integer> {
             String version = Main.class.getPackage().getImplementationVersion();
             String platform;
             try {
-                platform = Platform.current().name();
+                platform = Platforms.current().name();
             } catch (UnsupportedOperationException | IllegalStateException e) {
                 platform = "unavailable: " + e.getMessage();
             }

@@ -1,6 +1,7 @@
 package dev.panmap.jcstress;
 
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.ProcessStamp;
 
 /**
@@ -11,7 +12,7 @@ import dev.panmap.internal.ProcessStamp;
 final class Processes {
     private Processes() {}
 
-    static final Platform PLATFORM = Platform.current();
+    static final Platform PLATFORM = Platforms.current();
     static final int PID_A = (int) ProcessHandle.current().pid();
     static final long START_A = PLATFORM.processStartTime(PID_A);
     static final int PID_B = (int) ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L).longValue();

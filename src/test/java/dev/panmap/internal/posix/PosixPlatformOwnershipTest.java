@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.Platform.Access;
 import dev.panmap.internal.Platform.Creation;
 import dev.panmap.internal.Platform.Target;
@@ -25,7 +26,7 @@ class PosixPlatformOwnershipTest {
 
     @Test
     void mapMoreAndCoverTruncatedRefuseARangeOfAnotherHandle() {
-        PosixPlatform platform = (PosixPlatform) Platform.current();
+        PosixPlatform platform = (PosixPlatform) Platforms.current();
         Target t1 = Target.shm(Names.unique("own-1"));
         Target t2 = Target.shm(Names.unique("own-2"));
         Platform.Handle h1 = platform.create(t1, 8 * PAGE, new Creation(0600, false, null));

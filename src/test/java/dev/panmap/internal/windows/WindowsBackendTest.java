@@ -7,6 +7,7 @@ import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
 import dev.panmap.RegionOptions;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.internal.Platform.Access;
 import dev.panmap.internal.Platform.Creation;
 import dev.panmap.internal.Platform.Target;
@@ -58,7 +59,7 @@ class WindowsBackendTest {
 
     @BeforeAll
     static void choose() {
-        platform = OS.WINDOWS.isCurrentOs() ? (WindowsPlatform) Platform.current() : Kernel32Emulation.platform();
+        platform = OS.WINDOWS.isCurrentOs() ? (WindowsPlatform) Platforms.current() : Kernel32Emulation.platform();
     }
 
     private static String name() {

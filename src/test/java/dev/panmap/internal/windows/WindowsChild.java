@@ -4,6 +4,7 @@ import dev.panmap.OpenMode;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.testing.Kernel32Emulation;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,7 +27,7 @@ public final class WindowsChild {
     private WindowsChild() {}
 
     private static WindowsPlatform platform() {
-        return System.getProperty(Kernel32Emulation.LIBRARY_PROPERTY) != null ? Kernel32Emulation.platform() : (WindowsPlatform) Platform.current();
+        return System.getProperty(Kernel32Emulation.LIBRARY_PROPERTY) != null ? Kernel32Emulation.platform() : (WindowsPlatform) Platforms.current();
     }
 
     public static void main(String[] args) {

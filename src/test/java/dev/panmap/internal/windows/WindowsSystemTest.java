@@ -11,6 +11,7 @@ import dev.panmap.RegionException;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.internal.Platform;
+import dev.panmap.internal.Platforms;
 import dev.panmap.testing.ChildJvm;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ class WindowsSystemTest {
 
     @Test
     void theWindowsBackendIsSelected() {
-        Platform platform = Platform.current();
+        Platform platform = Platforms.current();
         assertThat(platform.name()).isEqualTo("windows-x86_64");
         assertThat(platform.baseAlignment()).isEqualTo(65536);
     }

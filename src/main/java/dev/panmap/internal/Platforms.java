@@ -1,0 +1,54 @@
+package dev.panmap.internal;
+
+import dev.panmap.internal.posix.PosixPlatform;
+import dev.panmap.internal.windows.WindowsPlatform;
+import java.util.Locale;
+
+/**
+ * Chooses this machine's {@link Platform}, once: the one place that names the backends, so that the
+ * interface does not know its implementations. Linux x86_64 gets the POSIX backend, Windows x64 the
+ * Windows one; anything else is refused with one line.
+ */
+public final class Platforms {
+    private Platforms() {}
+
+    /**
+     * {@return the platform of this machine}
+     * @throws UnsupportedOperationException on an operating system or architecture panmap does not
+     *         support yet, or {@link IllegalStateException} when native access is not enabled; both
+     *         with one line that says what to do
+     */
+    public static Platform current() {
+        String reason = unsupportedReason();
+        if (reason != null) {
+            throw new UnsupportedOperationException(reason);
+        }
+        NativeAccess.check();
+        return Holder.PLATFORM;
+    }
+
+    /** {@return whether this machine is supported} Loads nothing native. */
+    public static boolean isSupported() {
+        return unsupportedReason() == null;
+    }
+
+    /** {@return why this machine is not supported, or null if it is} */
+    public static String unsupportedReason() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
+        if (x64 && (os.startsWith("linux") || os.startsWith("windows"))) {
+            return null;
+        }
+        return "panmap supports Linux x86_64 and Windows x64 (this is " + System.getProperty("os.name") + " " + arch
+            + "); other systems and architectures are planned";
+    }
+
+    /** The backend, made on first use (the class is initialized only then). */
+    private static final class Holder {
+        private Holder() {}
+
+        static final Platform PLATFORM = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows")
+            ? WindowsPlatform.system() : new PosixPlatform();
+    }
+}
