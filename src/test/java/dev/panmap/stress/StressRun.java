@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * One stress test's region, control words and child processes ({@link StressChild}, started with
- * C2 on), and its course: start the children, wait until C2 has compiled each one's hot method,
+ * the top tier on: C2, or Graal under {@code make test-graal}, see {@link ChildJvm#topTier()}), and its
+ * course: start the children, wait until the top tier has compiled each one's hot method,
  * measure for a while, stop, collect each child's figures, fail with the first anomaly. Closing kills
  * every child still running and removes the regions.
  *
@@ -27,6 +28,8 @@ final class StressRun implements AutoCloseable {
     static final Duration STRESS = Duration.ofMillis(Math.round(Double.parseDouble(System.getProperty("panmap.stress.seconds", "3")) * 1000));
     private static final Duration START = Duration.ofSeconds(60);
     private static final Duration WARM = Duration.ofMillis(200);
+    /** The children's top-tier compiler, "C2" or "Graal": the compile log's level 4 is its work. */
+    private static final String JIT = ChildJvm.topTier();
 
     final String protocol;
     final String name;
@@ -53,7 +56,7 @@ final class StressRun implements AutoCloseable {
         String result;
         boolean killed;
         boolean exited;
-        /** Whether {@link #awaitHot} waits for C2 to compile this child's hot method. */
+        /** Whether {@link #awaitHot} waits for the top tier to compile this child's hot method. */
         boolean awaitHot = true;
 
         Kid(String role, int id, ChildJvm jvm) {
@@ -215,7 +218,7 @@ final class StressRun implements AutoCloseable {
     }
 
     /**
-     * Waits until C2 has compiled the hot method of every child started so far (but those told not to
+     * Waits until the top tier (C2 or Graal) has compiled the hot method of every child started so far (but those told not to
      * wait for), then a little longer.
      */
     void awaitHot() {
@@ -228,7 +231,7 @@ final class StressRun implements AutoCloseable {
                 return;
             }
             if (System.nanoTime() > deadline) {
-                fail(protocol + ": C2 did not compile the hot methods within " + START + ": "
+                fail(protocol + ": " + JIT + " did not compile the hot methods within " + START + ": "
                     + kids.stream().filter(k -> !k.isHot() && k.awaitHot).map(k -> k + " " + k.output + "\n" + k.errors()).toList());
             }
             sleep(20);
@@ -297,12 +300,12 @@ final class StressRun implements AutoCloseable {
     /** Prints the figures and fails with the first anomaly, if any. */
     void verify() {
         kids.forEach(Kid::readCompileLog);
-        StringBuilder report = new StringBuilder(String.format(Locale.ROOT, "[stress] %s: %.2f s measured after C2 warm-up",
-            protocol, measuredNanos / 1e9));
+        StringBuilder report = new StringBuilder(String.format(Locale.ROOT, "[stress] %s: %.2f s measured after %s warm-up",
+            protocol, measuredNanos / 1e9, JIT));
         for (Kid kid : kids) {
             report.append("\n  ").append(kid).append(": ")
                 .append(kid.result != null ? kid.result.substring("RESULT ".length()) : kid.killed ? "killed" : "no result")
-                .append(kid.hotLine != null ? " | C2: " + kid.hotLine + " (" + kid.c2Compiles + " compiles, " + kid.deoptimisations + " deopts)" : " | not seen compiled by C2");
+                .append(kid.hotLine != null ? " | " + JIT + ": " + kid.hotLine + " (" + kid.c2Compiles + " compiles, " + kid.deoptimisations + " deopts)" : " | not seen compiled by " + JIT);
             for (String line : kid.output) {
                 if (!line.startsWith("RESULT ")) {
                     report.append("\n    ").append(line);

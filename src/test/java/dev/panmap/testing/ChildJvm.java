@@ -17,8 +17,16 @@ import java.util.function.Predicate;
  * A real child JVM on the test class path: the other process of a cross-process test. Its stdout is
  * read line by line on a daemon thread; stderr is kept for failure messages. {@link #close()} always
  * kills it (Lucene's {@code destroyForcibly()} in {@code finally}).
+ *
+ * <p>The children's JIT: the system property {@code panmap.jit.options} (space separated; {@code make
+ * test-graal} sets it to graal/flags.sh's options, which make Graal the top tier in place of C2) goes
+ * to every child, before the options a test gives, but a child of another user ({@link #launchWith}),
+ * who may not be able to read the Maven repository the Graal jars are in (that child stops at C1
+ * anyway, where the choice does not apply).
  */
 public final class ChildJvm implements AutoCloseable {
+    private static final List<String> JIT_OPTIONS = System.getProperty("panmap.jit.options", "").isBlank() ? List.of()
+        : List.of(System.getProperty("panmap.jit.options").trim().split("\\s+"));
     private final Process process;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final StringBuffer stderr = new StringBuffer();
@@ -55,6 +63,16 @@ public final class ChildJvm implements AutoCloseable {
     /** The java binary of this JVM. */
     public static Path javaBinary() {
         return Path.of(System.getProperty("java.home"), "bin", "java");
+    }
+
+    /** {@return the options that choose the children's JIT (property {@code panmap.jit.options}): none for C2} */
+    public static List<String> jitOptions() {
+        return JIT_OPTIONS;
+    }
+
+    /** {@return the children's top-tier compiler, "Graal" or "C2", as {@link #jitOptions()} choose it} */
+    public static String topTier() {
+        return JIT_OPTIONS.contains("-XX:+UseJVMCICompiler") ? "Graal" : "C2";
     }
 
     /** The class path of this test run. */
@@ -105,21 +123,22 @@ public final class ChildJvm implements AutoCloseable {
      * for a child of another user, who may not read the build tree.
      */
     public static ChildJvm launchWith(List<String> wrapper, String classPath, Class<?> main, String... args) {
-        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, classPath, main, args);
+        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, classPath, List.of(), main, args);
     }
 
     private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, Class<?> main, String... args) {
-        return launch(prefix, jvmOptions, c1Only, classPath(), main, args);
+        return launch(prefix, jvmOptions, c1Only, classPath(), JIT_OPTIONS, main, args);
     }
 
-    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, String classPath, Class<?> main,
-                                   String... args) {
+    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, String classPath, List<String> jit,
+                                   Class<?> main, String... args) {
         List<String> command = new ArrayList<>(prefix);
         command.add(javaBinary().toString());
         command.add("-Xshare:auto");
         if (c1Only) {
             command.add("-XX:TieredStopAtLevel=1");
         }
+        command.addAll(jit);
         command.addAll(jvmOptions);
         command.add("-cp");
         command.add(classPath);
