@@ -6,7 +6,8 @@ import dev.panmap.testing.ChildJvm;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The stress children run under the top-tier JIT the run asks for ({@link ChildJvm#topTier()}: C2, or
@@ -18,17 +19,22 @@ import org.junit.jupiter.api.Test;
 class TopTierJitTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
 
-    @Test
-    void theChildrenAndThisJvmRunTheTopTierTheRunAsksFor() {
+    /** The two ways a child reaches the top tier: startTiered, or start (C1 only) lifted by -XX:TieredStopAtLevel=4 (DirectModeTest's). */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void theChildrenAndThisJvmRunTheTopTierTheRunAsksFor(boolean tiered) {
         boolean graal = ChildJvm.topTier().equals("Graal");
         List<String> own = ProcessHandle.current().info().arguments().map(List::of).orElseThrow();
         assertThat(own.contains("-XX:+UseJVMCICompiler")).as("-XX:+UseJVMCICompiler in this test JVM's arguments (surefire's argLine): " + own)
             .isEqualTo(graal);
         // experimental flags are printed only when unlocked
-        List<String> options = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UnlockExperimentalVMOptions", "-XX:+PrintFlagsFinal", "-XX:+PrintCompilation",
-            "-Djdk.graal.ShowConfiguration=info");
+        List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UnlockExperimentalVMOptions", "-XX:+PrintFlagsFinal",
+            "-XX:+PrintCompilation", "-Djdk.graal.ShowConfiguration=info"));
+        if (!tiered) {
+            options.add("-XX:TieredStopAtLevel=4");
+        }
         List<String> lines = new ArrayList<>();
-        try (ChildJvm child = ChildJvm.startTiered(options, Spin.class)) {
+        try (ChildJvm child = tiered ? ChildJvm.startTiered(options, Spin.class) : ChildJvm.start(options, Spin.class)) {
             child.awaitLine(l -> lines.add(l) && l.matches(".*\\s4\\s+" + Spin.class.getName().replace("$", "\\$") + "::hot\\s.*"), WAIT);
         }
         String report = ChildJvm.topTier() + " run, child options " + ChildJvm.jitOptions() + ", child's output: "

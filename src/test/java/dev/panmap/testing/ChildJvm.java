@@ -19,10 +19,13 @@ import java.util.function.Predicate;
  * kills it (Lucene's {@code destroyForcibly()} in {@code finally}).
  *
  * <p>The children's JIT: the system property {@code panmap.jit.options} (space separated; {@code make
- * test-graal} sets it to graal/flags.sh's options, which make Graal the top tier in place of C2) goes
- * to every child, before the options a test gives, but a child of another user ({@link #launchWith}),
- * who may not be able to read the Maven repository the Graal jars are in (that child stops at C1
- * anyway, where the choice does not apply).
+ * test-graal} sets it to graal/flags.sh's options, which make Graal the top tier in place of C2) goes,
+ * before the options a test gives, to every child that can reach the top tier: {@link #startTiered}'s,
+ * and those whose options lift the C1-only default ({@code -XX:TieredStopAtLevel=4}). A child that
+ * stops at C1 runs the same code under either JIT and does not get them: with them a JVM started in
+ * 2.8-3.7 s instead of 0.2 s at load 25 (no CDS with --upgrade-module-path, and JVMCI's start), which
+ * made a test's 30 s wait for a child's first line run out. Nor does a child of another user
+ * ({@link #launchWith}), who may not be able to read the Maven repository the Graal jars are in.
  */
 public final class ChildJvm implements AutoCloseable {
     private static final List<String> JIT_OPTIONS = System.getProperty("panmap.jit.options", "").isBlank() ? List.of()
@@ -138,7 +141,9 @@ public final class ChildJvm implements AutoCloseable {
         if (c1Only) {
             command.add("-XX:TieredStopAtLevel=1");
         }
-        command.addAll(jit);
+        if (reachesTopTier(c1Only, jvmOptions)) {
+            command.addAll(jit);
+        }
         command.addAll(jvmOptions);
         command.add("-cp");
         command.add(classPath);
@@ -149,6 +154,19 @@ public final class ChildJvm implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + command, e);
         }
+    }
+
+    /** {@return whether a child started C1-only or not, with these options after, compiles at level 4} (the last -XX:TieredStopAtLevel counts) */
+    static boolean reachesTopTier(boolean c1Only, List<String> jvmOptions) {
+        boolean top = !c1Only;
+        for (String o : jvmOptions) {
+            if (o.startsWith("-XX:TieredStopAtLevel=")) {
+                top = o.equals("-XX:TieredStopAtLevel=4");
+            } else if (o.equals("-XX:-TieredCompilation")) {
+                top = true;
+            }
+        }
+        return top;
     }
 
     public long pid() {
