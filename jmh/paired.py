@@ -137,7 +137,7 @@ for s in sizes:
 if any((s, "java-offset@graal") in samples for s in sizes):
     md += ["", "**Per JIT**: OFFSET / DIRECT per round, median [95% interval of the median] and the rounds' spread (p10-p90); "
            "then what the JIT did (JFR's compilation and deoptimisation events, in the benchmark's JVM): how long the warm-up "
-           "took to see the hop loops (`NodeList.chase`, `.chaseUnchecked` or `.advance`, which inlines them; `Paired.chaseBounded`) "
+           "took to see `Paired.chase`, into which the JIT inlines `NodeList.advance` and the hop loops, "
            "compiled at level 4 (then 1.5 s more), and what was compiled or deoptimised while the rounds ran. A wide p10-p90 with "
            "compilations during the rounds is the JIT's threads taking CPU from the chase; on a loaded machine preemption widens both.", "",
            "| size | JIT | OFFSET / DIRECT | p10-p90 | warm-up | top tier reached | compilations during the rounds (all / hop loops) | deoptimisations (all / hop loops) |",
