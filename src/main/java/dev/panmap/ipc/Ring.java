@@ -267,7 +267,8 @@ public final class Ring {
         long intent = (long) LONG_HANDLE.getAcquire(ring, (long) HEAD_INTENT_OFFSET);
         if (intent > head) {
             RingConsumer.zero(buffer, head & (capacity - 1), intent - head);
-            LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, intent);
+            LONG_HANDLE.setOpaque(ring, (long) CONSUMED_OFFSET, (long) LONG_HANDLE.getAcquire(ring, (long) CONSUMED_INTENT_OFFSET));
+            LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, intent); // after the zeroes and the count
         } else if (intent < head) {
             LONG_HANDLE.setRelease(ring, (long) HEAD_INTENT_OFFSET, head);
         }

@@ -6,6 +6,7 @@ import static dev.panmap.ipc.RingLayout.*;
 
 import dev.panmap.ErrorKind;
 import dev.panmap.RegionException;
+import dev.panmap.internal.TestPoints;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -119,14 +120,26 @@ public final class RingConsumer implements AutoCloseable {
         return total;
     }
 
+    /**
+     * Gives a handled batch back, crash-consistently: the count after the batch (consumed intent),
+     * then the head intent, before any byte is zeroed; then the count and the head. A consumer that
+     * dies anywhere in between leaves head intent &gt; head, and its successor finishes the batch with
+     * both the count and the head ({@link Ring#consumer}); one that dies before the head intent's
+     * store leaves the old batch unreleased and both positions as they were.
+     */
     private void release(long h0, long headIndex, long bytes, int count) {
         long h1 = h0 + bytes;
-        LONG_HANDLE.setOpaque(ring, (long) HEAD_INTENT_OFFSET, h1); // a successor finishes from here
-        VarHandle.storeStoreFence();
+        long c1 = consumed + count;
+        LONG_HANDLE.setOpaque(ring, (long) CONSUMED_INTENT_OFFSET, c1);
+        LONG_HANDLE.setRelease(ring, (long) HEAD_INTENT_OFFSET, h1); // after the count's intent; a successor finishes from here
+        VarHandle.storeStoreFence(); // the intents before any zero
+        TestPoints.hit("ringConsumer.intents");
         zero(buffer, headIndex, bytes);
-        consumed += count;
-        LONG_HANDLE.setOpaque(ring, (long) CONSUMED_OFFSET, consumed);
-        LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, h1);
+        TestPoints.hit("ringConsumer.zeroed");
+        consumed = c1;
+        LONG_HANDLE.setOpaque(ring, (long) CONSUMED_OFFSET, c1);
+        TestPoints.hit("ringConsumer.counted");
+        LONG_HANDLE.setRelease(ring, (long) HEAD_OFFSET, h1); // after the zeroes and the count
         head = h1;
         suspectPosition = -1;
         emptyReads = 0;

@@ -31,6 +31,7 @@ import java.lang.foreign.ValueLayout;
  *  |                   consumed messages (8)                       | 280
  *  |                 skipped dead claims (8)                       | 288  claims of dead producers made padding
  *  |               skipped dead claim bytes (8)                    | 296
+ *  |                consumed intent: messages (8)                  | 304  the count after the batch being zeroed
  *  +------------------------------- wait line ---------------------+ 384
  *  |      signal (4): futex word   |   sleeping (4): 0 or 1        | 384  see "Waiting"
  *  |                     wake calls (8)                            | 392  futex wakes made by producers
@@ -80,9 +81,11 @@ import java.lang.foreign.ValueLayout;
  * consumer is past its last intent.
  *
  * <h2>Why a dead consumer loses nothing</h2>
- * The consumer writes the end of a batch to the head intent before it zeroes the batch, and moves the
- * head there after. A consumer that restarts and finds head intent &gt; head finishes the zeroing
- * and the move: the batch was handed to the handler already. Messages handled but not yet released
+ * The consumer writes the count after a batch to the consumed intent and then the end of the batch
+ * to the head intent, before it zeroes the batch; then it stores the count and moves the head. A
+ * consumer that restarts and finds head intent &gt; head finishes the zeroing, the count (from the
+ * consumed intent) and the move: the batch was handed to the handler already. Head and count so
+ * always move together, whatever store a consumer died at. Messages handled but not yet released
  * by a move of the head are handed out again (at least once, at most one batch).
  *
  * <h2>Waiting</h2>
@@ -147,6 +150,7 @@ public final class RingLayout {
     public static final int CONSUMED_OFFSET = 280;
     public static final int SKIPPED_CLAIMS_OFFSET = 288;
     public static final int SKIPPED_BYTES_OFFSET = 296;
+    public static final int CONSUMED_INTENT_OFFSET = 304;
 
     public static final int SIGNAL_OFFSET = 384;
     public static final int SLEEPING_OFFSET = 388;

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import dev.panmap.OpenMode;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
+import dev.panmap.internal.TestPoints;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
@@ -61,6 +62,7 @@ public final class RingChild {
                 case "produce-then-claim" -> produce(region, offset, Integer.parseInt(args[3]), Long.parseLong(args[4]), true);
                 case "gap-and-die" -> gapAndDie(region, offset, Integer.parseInt(args[3]));
                 case "consume" -> consume(region, offset, Long.parseLong(args[3]), Long.parseLong(args[4]));
+                case "consume-die-at" -> consumeAndDieAt(region, offset, args[3]);
                 case "await" -> await(region, offset);
                 case "receive" -> receive(region, offset, Integer.parseInt(args[3]));
                 default -> throw new IllegalArgumentException(mode);
@@ -166,6 +168,28 @@ public final class RingChild {
                 }
             }
             System.out.println(failure[0] != null ? "FAILED " + failure[0] : "RESULT " + seen[0]);
+        }
+    }
+
+    /**
+     * Consumes with the test point {@code point} armed (the JVM runs with {@code -Dpanmap.testPoints=true}):
+     * at it, prints {@code DYING} and the messages handled so far, and halts, leaving the ring exactly
+     * as a consumer killed there leaves it.
+     */
+    static void consumeAndDieAt(SharedRegion region, long offset, String point) {
+        long[] handled = {0};
+        TestPoints.install(p -> {
+            if (p.equals(point)) {
+                System.out.println("DYING " + handled[0]);
+                System.out.flush();
+                Runtime.getRuntime().halt(3);
+            }
+        });
+        Ring ring = Ring.attach(region, offset);
+        RingConsumer c = ring.consumer();
+        while (true) {
+            c.read((type, buffer, at, length) -> handled[0]++, 1 << 20);
+            Thread.yield();
         }
     }
 

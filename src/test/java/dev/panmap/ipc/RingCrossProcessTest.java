@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The rings between real processes (child JVMs): many messages from several producers, checked word
@@ -213,6 +214,39 @@ class RingCrossProcessTest {
             }
             assertThat(r.region().segment().get(JAVA_LONG, PROGRESS + 24)).isEqualTo(count - 1);
             assertThat(ring.state().lag()).isZero();
+        }
+    }
+
+    /**
+     * A consumer killed at each store of its release of a batch it had handled (after the intents,
+     * after the zeroes, after the count): the next consumer finishes that batch and the ring's count
+     * and head move together. Before the consumed intent, a consumer killed after zeroing left the
+     * count a batch short while its successor moved the head: a restarted consumer waiting for a
+     * total then waited for good (RingCrossProcessTest's restart test hung so, "READY 102520").
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ringConsumer.intents", "ringConsumer.zeroed", "ringConsumer.counted"})
+    void aConsumerKilledInsideItsReleaseLeavesTheCountAndTheHeadTogether(String point) {
+        try (RingTest.TestRegion r = RingTest.TestRegion.create(Addressing.OFFSET, 1 << 20)) {
+            Ring ring = Ring.create(r.region(), 0, Ring.Kind.ONE_TO_ONE, 4096);
+            try (RingProducer p = ring.producer()) {
+                for (int i = 0; i < 10; i++) {
+                    assertThat(p.write(1, RingTest.payload(i, 24))).isTrue();
+                }
+            }
+            long tail = ring.state().produced();
+            try (ChildJvm child = ChildJvm.start(List.of("--enable-native-access=ALL-UNNAMED", "-Dpanmap.testPoints=true"),
+                     RingChild.class, "consume-die-at", r.name(), "0", point)) {
+                assertThat(child.awaitPrefix("DYING ", WAIT)).isEqualTo("10");
+                assertThat(child.awaitExit(WAIT)).isEqualTo(3);
+            }
+            assertThat(ring.ring.get(JAVA_LONG, RingLayout.HEAD_INTENT_OFFSET)).as("the dead consumer's batch").isEqualTo(tail);
+            try (RingConsumer c = ring.consumer()) {
+                assertThat(c.position()).isEqualTo(tail);
+                assertThat(c.consumed()).as("the count of the batch handed out").isEqualTo(10);
+                assertThat(RingTest.drain(c)).isEmpty();
+                assertThat(ring.state().consumedMessages()).isEqualTo(10);
+            }
         }
     }
 

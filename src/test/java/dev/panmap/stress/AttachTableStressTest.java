@@ -53,10 +53,19 @@ class AttachTableStressTest {
                     return;
                 }
                 int j = 1 + kills[0] % CYCLERS;
+                if (run.control.progress(j) == 0 && run.control.aux(j) == 0) {
+                    // not yet attached once (a JVM start under load can outlast the kill interval):
+                    // killing it now would test nothing and starve the run of cycles; wait for it
+                    return;
+                }
                 StressRun.Kid victim = cyclers[j];
                 run.control.killed(j, victim.jvm.pid()); // before the kill: the lister excuses it from here on
                 run.kill(victim);
                 killedAttached[0] += (int) (run.control.aux(j) & 1);
+                // the victim is dead: its "attached" word must not outlive it, or, if the next cycler j
+                // is killed before it first attaches (a JVM start under load outlasts KILL_EVERY_MILLIS),
+                // the lister reads this victim as attached while killed(j) already names the next one
+                run.control.aux(j, 0);
                 cycles[0] += run.control.progress(j);
                 run.control.progress(j, 0);
                 kills[0]++;
