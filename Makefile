@@ -74,4 +74,4 @@ bindings: ## regenerate the jextract bindings and fail if they differ from the c
 
 clean:
 	$(MVN) -q $(ALL) clean
-	rm -rf jmh/target jcstress/target
+	rm -rf jmh/target jcstress/target graal/target
