@@ -14,7 +14,7 @@ MVN := ./mvnw -B --no-transfer-progress
 ALL := -f parent/pom.xml
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test release-check windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
+.PHONY: build test test-graal release-check windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
 
 build: ## the library (target/panmap-*.jar), the command line (cli/target/panmap-cli-*-all.jar, runnable with java -jar or ./panmap) and the demo
 	$(MVN) -q $(ALL) package -DskipTests
@@ -24,6 +24,15 @@ test: ## the whole test suite (the library's: unit, ABI conformance, cross-proce
 	$(MVN) $(ALL) verify
 	scripts/requirements.sh run mingw wine -- scripts/windows-harness.sh
 	$(MAKE) -C jcstress quick JAVA_HOME=$(JDK)
+	scripts/requirements.sh report
+
+# Graal as the JIT: graal/flags.sh resolves the compiler's jars with Maven (graal/pom.xml) and checks
+# that a JVM starts with them; the test JVM gets the options through surefire's argLine and hands
+# them to its children (ChildJvm, property panmap.jit.options); see docs/JIT.md
+test-graal: ## the library's test suite and the bounded jcstress run with the Graal compiler (Maven Central's jars) as the JIT in place of C2, the tests' child JVMs included
+	scripts/requirements.sh install
+	flags="$$(graal/flags.sh --check)"; $(MVN) verify -Dpanmap.jit.options="$$flags"
+	$(MAKE) -C jcstress quick JIT=graal JAVA_HOME=$(JDK)
 	scripts/requirements.sh report
 
 release-check: ## the release, dry: every published artifact with its sources and javadoc jars, signing skipped, built twice and compared byte for byte (scripts/release-check.sh)
@@ -65,4 +74,4 @@ bindings: ## regenerate the jextract bindings and fail if they differ from the c
 
 clean:
 	$(MVN) -q $(ALL) clean
-	rm -rf jmh/target jcstress/target
+	rm -rf jmh/target jcstress/target graal/target

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The paired pointer-vs-offset report: reads OUT/paired.json (the JSON lines of Paired.java and of
-c/chase.c), writes OUT/paired.md and OUT/paired.svg. Standard library only.
+c/chase.c) and OUT/paired-graal.json (Paired.java with Graal as the JIT), writes OUT/paired.md and
+OUT/paired.svg. Standard library only.
 
 Every sample of a round ran back to back with the others of that round, on the same list in the same
 pages, so a ratio is taken per round and then summarised: its median and a distribution-free 95%
@@ -18,12 +19,14 @@ from paired_stats import median, median_ci
 from report import human
 
 OUT = sys.argv[1]
-RATIOS = [  # (numerator, denominator, what it answers)
-    ("java-offset", "java-direct", "Java: OFFSET (as panmap reads it) vs DIRECT (as it ships, checked)"),
-    ("java-offset", "java-direct-unchecked", "Java: OFFSET vs a bare pointer load"),
-    ("java-direct", "java-direct-unchecked", "Java: what DIRECT's reference check costs"),
-    ("java-bounded-segment", "java-direct", "Java: the JDK's bounded segment (ref - base) vs DIRECT"),
-    ("java-bounded-segment", "java-offset", "Java: the bounded segment vs panmap's offset path"),
+JAVA_RATIOS = [  # asked per JIT: C2's rows are named as they always were, Graal's get "@graal" (Paired's "jit" field)
+    ("java-offset", "java-direct", "OFFSET (as panmap reads it) vs DIRECT (as it ships, checked)"),
+    ("java-offset", "java-direct-unchecked", "OFFSET vs a bare pointer load"),
+    ("java-direct", "java-direct-unchecked", "what DIRECT's reference check costs"),
+    ("java-bounded-segment", "java-direct", "the JDK's bounded segment (ref - base) vs DIRECT"),
+    ("java-bounded-segment", "java-offset", "the bounded segment vs panmap's offset path"),
+]
+RATIOS = [(n, d, "Java, C2: " + w) for n, d, w in JAVA_RATIOS] + [(n + "@graal", d + "@graal", "Java, Graal: " + w) for n, d, w in JAVA_RATIOS] + [
     ("c-offset", "c-pointer", "C: offset (base+index addressing) vs pointer"),
     ("c-offset-add", "c-pointer", "C: offset with the add kept apart (add; mov, as C2 emits it) vs pointer"),
     ("c-pointer-cmov", "c-pointer", "C: the old reference's cmov wrap vs a predicted branch"),
@@ -36,8 +39,10 @@ RATIOS = [  # (numerator, denominator, what it answers)
     ("java-offset-huge", "java-direct-huge", "Java on 2 MiB pages: OFFSET vs DIRECT"),
 ]
 TARGETS = [  # (numerator, denominator, size, limit, text); size None: the largest; limit < 0: at least -limit
-    ("java-offset", "java-direct", 16384, 1.10, "OFFSET within 1.10x of DIRECT at 16 KiB"),
-    ("java-offset", "java-direct", 262144, 1.03, "OFFSET within 1.03x of DIRECT at 256 KiB"),
+    ("java-offset", "java-direct", 16384, 1.10, "C2: OFFSET within 1.10x of DIRECT at 16 KiB"),
+    ("java-offset", "java-direct", 262144, 1.03, "C2: OFFSET within 1.03x of DIRECT at 256 KiB"),
+    ("java-offset@graal", "java-direct@graal", 16384, 1.10, "Graal: OFFSET within 1.10x of DIRECT at 16 KiB"),
+    ("java-offset@graal", "java-direct@graal", 262144, 1.03, "Graal: OFFSET within 1.03x of DIRECT at 256 KiB"),
     ("java-direct", "java-direct-huge", None, -1.3, "Java DIRECT: 2 MiB pages at least 1.3x faster than 4 KiB pages at the largest size"),
     ("java-offset", "java-offset-huge", None, -1.3, "Java OFFSET: 2 MiB pages at least 1.3x faster than 4 KiB pages at the largest size"),
     ("java-bounded-segment", "java-bounded-segment-huge", None, -1.3, "Java bounded segment: 2 MiB pages at least 1.3x faster at the largest size"),
@@ -47,20 +52,28 @@ TARGETS = [  # (numerator, denominator, size, limit, text); size None: the large
 
 
 
-rows = []
-with open(os.path.join(OUT, "paired.json")) as f:
-    for line in f:
-        if line.strip().startswith("{"):
-            r = json.loads(line)
-            if r.get("bench") == "chase":
-                rows.append(r)
-samples = {}  # (size, variant) -> {round: ns}
+rows, jit_rows = [], []
+# paired.json: the C2 run (with C's lines); paired-graal.json: the same chase with Graal as the JIT (make bench's JIT dimension)
+for name in ("paired.json", "paired-graal.json"):
+    if not os.path.exists(os.path.join(OUT, name)):
+        continue
+    with open(os.path.join(OUT, name)) as f:
+        for line in f:
+            if line.strip().startswith("{"):
+                r = json.loads(line)
+                if r.get("bench") == "chase":
+                    rows.append(r)
+                elif r.get("bench") == "chase-jit":
+                    jit_rows.append(r)
+samples = {}  # (size, variant) -> {round: ns}; a Graal run's Java variants are named VARIANT@graal
 for r in rows:
-    samples.setdefault((int(r["size"]), r["variant"]), {})[int(r["round"])] = float(r["ns_per_hop"])
+    v = r["variant"] + ("@graal" if r.get("jit") == "graal" else "")
+    samples.setdefault((int(r["size"]), v), {})[int(r["round"])] = float(r["ns_per_hop"])
 sizes = sorted({s for s, _ in samples})
-BASE_VARIANTS = ["java-direct-unchecked", "java-direct", "java-offset", "java-bounded-segment",
-                 "c-pointer", "c-offset", "c-offset-add", "c-pointer-cmov"]
-variants = [v for v in BASE_VARIANTS + [b + "-huge" for b in BASE_VARIANTS] if any((s, v) in samples for s in sizes)]
+JAVA_VARIANTS = ["java-direct-unchecked", "java-direct", "java-offset", "java-bounded-segment"]
+BASE_VARIANTS = JAVA_VARIANTS + ["c-pointer", "c-offset", "c-offset-add", "c-pointer-cmov"]
+variants = [v for v in BASE_VARIANTS + [b + "-huge" for b in BASE_VARIANTS] + [j + "@graal" for j in JAVA_VARIANTS]
+            if any((s, v) in samples for s in sizes)]
 
 
 def paired(num, den, size):
@@ -72,6 +85,15 @@ def paired(num, den, size):
         return None
     lo, hi = median_ci(ratios)
     return median(ratios), lo, hi, len(ratios)
+
+
+def spread(num, den, size):
+    """p10 and p90 of the per-round ratios: how wide the rounds scatter (the interval is the median's)."""
+    a, b = samples.get((size, num)), samples.get((size, den))
+    if not a or not b:
+        return None
+    ratios = sorted(a[r] / b[r] for r in a if r in b)
+    return ratios[len(ratios) // 10], ratios[(len(ratios) * 9) // 10]
 
 
 def verdict(m, lo, hi):
@@ -101,15 +123,36 @@ for num, den, what in RATIOS:
         cells.append("–" if p is None else f"{p[0]:.3f} [{p[1]:.3f}, {p[2]:.3f}] {verdict(*p[:3])}")
     if any(c != "–" for c in cells):
         md.append(f"| {what} (`{num}` / `{den}`) | " + " | ".join(cells) + " |")
-md += ["", "Java beside C (separate processes, so a ratio of medians, not paired):", "",
-       "| size | Java DIRECT / C pointer | Java DIRECT unchecked / C pointer | Java OFFSET / C offset | Java OFFSET / C offset-add (the same add; mov) |",
-       "|---|---|---|---|---|"]
+md += ["", "Java beside C, and Graal beside C2 (separate processes, so a ratio of medians, not paired):", "",
+       "| size | Java DIRECT / C pointer | Java DIRECT unchecked / C pointer | Java OFFSET / C offset | Java OFFSET / C offset-add (the same add; mov) "
+       "| Graal DIRECT / C pointer | Graal OFFSET / C pointer | Graal DIRECT / C2 DIRECT | Graal OFFSET / C2 OFFSET |",
+       "|---|---|---|---|---|---|---|---|---|"]
 for s in sizes:
     def rm(a, b):
         x, y = samples.get((s, a)), samples.get((s, b))
         return f"{median(x.values()) / median(y.values()):.2f}" if x and y else "–"
     md.append(f"| {human(s)} | {rm('java-direct', 'c-pointer')} | {rm('java-direct-unchecked', 'c-pointer')} | {rm('java-offset', 'c-offset')} "
-              f"| {rm('java-offset', 'c-offset-add')} |")
+              f"| {rm('java-offset', 'c-offset-add')} | {rm('java-direct@graal', 'c-pointer')} | {rm('java-offset@graal', 'c-pointer')} "
+              f"| {rm('java-direct@graal', 'java-direct')} | {rm('java-offset@graal', 'java-offset')} |")
+if any((s, "java-offset@graal") in samples for s in sizes):
+    md += ["", "**Per JIT**: OFFSET / DIRECT per round, median [95% interval of the median] and the rounds' spread (p10-p90); "
+           "then what the JIT did (JFR's compilation and deoptimisation events, in the benchmark's JVM): how long the warm-up "
+           "took to see `Paired.chase`, into which the JIT inlines `NodeList.advance` and the hop loops, "
+           "compiled at level 4 (then 1.5 s more), and what was compiled or deoptimised while the rounds ran. A wide p10-p90 with "
+           "compilations during the rounds is the JIT's threads taking CPU from the chase; on a loaded machine preemption widens both.", "",
+           "| size | JIT | OFFSET / DIRECT | p10-p90 | warm-up | top tier reached | compilations during the rounds (all / hop loops) | deoptimisations (all / hop loops) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for s in sizes:
+        for jit, suffix in (("c2", ""), ("graal", "@graal")):
+            p = paired("java-offset" + suffix, "java-direct" + suffix, s)
+            if p is None:
+                continue
+            sp = spread("java-offset" + suffix, "java-direct" + suffix, s)
+            j = next((r for r in jit_rows if r["jit"] == jit and int(r["size"]) == s), None)
+            jcells = (f"{j['warmup_ms'] / 1000:.1f} s | {'yes' if j['top_tier'] else 'NO (timed out)'} | {j['compiles_in_rounds']} / {j['hot_compiles_in_rounds']} "
+                      f"| {j['deopts_in_rounds']} / {j['hot_deopts_in_rounds']}") if j else "– | – | – | –"
+            md.append(f"| {human(s)} | {'C2' if jit == 'c2' else 'Graal'} | {p[0]:.3f} [{p[1]:.3f}, {p[2]:.3f}] {verdict(*p[:3])} "
+                      f"| {sp[0]:.2f}-{sp[1]:.2f} | {jcells} |")
 md += ["", "**Targets** (judged on the interval: met only if the whole interval is within the limit):", "",
        "| target | ratio [95% CI] | result |", "|---|---|---|"]
 for num, den, size, limit, text in TARGETS:
@@ -127,7 +170,8 @@ with open(os.path.join(OUT, "paired.md"), "w") as f:
     f.write("\n".join(md) + "\n")
 
 # chart: OFFSET / DIRECT per size, Java beside C, with the intervals
-pairs = [("java-offset", "java-direct", "Java OFFSET / DIRECT", "#ff7f0e"),
+pairs = [("java-offset", "java-direct", "Java OFFSET / DIRECT (C2)", "#ff7f0e"),
+         ("java-offset@graal", "java-direct@graal", "Java OFFSET / DIRECT (Graal)", "#d62728"),
          ("c-offset", "c-pointer", "C offset / pointer", "#555555"),
          ("java-bounded-segment", "java-direct", "Java bounded segment / DIRECT", "#2ca02c"),
          ("java-direct-huge", "java-direct", "Java DIRECT 2M / 4K pages", "#9467bd"),

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * One stress test's region, control words and child processes ({@link StressChild}, started with
- * C2 on), and its course: start the children, wait until C2 has compiled each one's hot method,
+ * the top tier on: C2, or Graal under {@code make test-graal}, see {@link ChildJvm#topTier()}), and its
+ * course: start the children, wait until the top tier has compiled each one's hot method,
  * measure for a while, stop, collect each child's figures, fail with the first anomaly. Closing kills
  * every child still running and removes the regions.
  *
@@ -25,8 +26,15 @@ import java.util.regex.Pattern;
  */
 final class StressRun implements AutoCloseable {
     static final Duration STRESS = Duration.ofMillis(Math.round(Double.parseDouble(System.getProperty("panmap.stress.seconds", "3")) * 1000));
-    private static final Duration START = Duration.ofSeconds(60);
     private static final Duration WARM = Duration.ofMillis(200);
+    /** The children's top-tier compiler, "C2" or "Graal": the compile log's level 4 is its work. */
+    private static final String JIT = ChildJvm.topTier();
+    /**
+     * How long the children may take to start and compile their hot methods (and, later, to stop): Graal
+     * is Java code that C1 compiles first, so its first top-tier compilations come later (24-46 s after
+     * start at load 25 on 2 CPUs, against the 60 s given to C2).
+     */
+    private static final Duration START = Duration.ofSeconds(JIT.equals("Graal") ? 180 : 60);
 
     final String protocol;
     final String name;
@@ -53,7 +61,7 @@ final class StressRun implements AutoCloseable {
         String result;
         boolean killed;
         boolean exited;
-        /** Whether {@link #awaitHot} waits for C2 to compile this child's hot method. */
+        /** Whether {@link #awaitHot} waits for the top tier to compile this child's hot method. */
         boolean awaitHot = true;
 
         Kid(String role, int id, ChildJvm jvm) {
@@ -109,6 +117,12 @@ final class StressRun implements AutoCloseable {
             compileLogRead = end;
         }
 
+        /** {@return the last 8 lines of the compile log about StressChild's classes} */
+        List<String> compileLogTail() {
+            List<String> mine = Arrays.stream(jvm.stderr().split("\n")).filter(l -> l.contains(StressChild.class.getName())).toList();
+            return mine.subList(Math.max(0, mine.size() - 8), mine.size());
+        }
+
         /** {@return stderr without the compile log} */
         String errors() {
             StringBuilder out = new StringBuilder();
@@ -149,6 +163,11 @@ final class StressRun implements AutoCloseable {
         List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+PrintCompilation",
             "-XX:+DisplayVMOutputToStderr", "-XX:+UseSerialGC", "-Xmx256m"));
         options.add("-Dpanmap.stress.strict=" + StressChild.STRICT);
+        if (JIT.equals("Graal")) {
+            // Graal inlined step into its OSR compilation of Role.run's loop, so step itself never reached
+            // level 4 (NodeList OFFSET waited 60 s in vain): compiled on its own, it is what the test waits for
+            options.addAll(List.of("-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline," + StressChild.class.getName() + "$*::step"));
+        }
         String more = System.getProperty("panmap.stress.jvmOptions", "").trim();
         if (!more.isEmpty()) {
             options.addAll(Arrays.asList(more.split("\\s+")));
@@ -215,7 +234,7 @@ final class StressRun implements AutoCloseable {
     }
 
     /**
-     * Waits until C2 has compiled the hot method of every child started so far (but those told not to
+     * Waits until the top tier (C2 or Graal) has compiled the hot method of every child started so far (but those told not to
      * wait for), then a little longer.
      */
     void awaitHot() {
@@ -228,8 +247,9 @@ final class StressRun implements AutoCloseable {
                 return;
             }
             if (System.nanoTime() > deadline) {
-                fail(protocol + ": C2 did not compile the hot methods within " + START + ": "
-                    + kids.stream().filter(k -> !k.isHot() && k.awaitHot).map(k -> k + " " + k.output + "\n" + k.errors()).toList());
+                fail(protocol + ": " + JIT + " did not compile the hot methods within " + START + ": "
+                    + kids.stream().filter(k -> !k.isHot() && k.awaitHot).map(k -> k + " " + k.output + "\n" + k.errors()
+                        + "its compile log's last lines for StressChild: " + k.compileLogTail()).toList());
             }
             sleep(20);
         }
@@ -297,12 +317,12 @@ final class StressRun implements AutoCloseable {
     /** Prints the figures and fails with the first anomaly, if any. */
     void verify() {
         kids.forEach(Kid::readCompileLog);
-        StringBuilder report = new StringBuilder(String.format(Locale.ROOT, "[stress] %s: %.2f s measured after C2 warm-up",
-            protocol, measuredNanos / 1e9));
+        StringBuilder report = new StringBuilder(String.format(Locale.ROOT, "[stress] %s: %.2f s measured after %s warm-up",
+            protocol, measuredNanos / 1e9, JIT));
         for (Kid kid : kids) {
             report.append("\n  ").append(kid).append(": ")
                 .append(kid.result != null ? kid.result.substring("RESULT ".length()) : kid.killed ? "killed" : "no result")
-                .append(kid.hotLine != null ? " | C2: " + kid.hotLine + " (" + kid.c2Compiles + " compiles, " + kid.deoptimisations + " deopts)" : " | not seen compiled by C2");
+                .append(kid.hotLine != null ? " | " + JIT + ": " + kid.hotLine + " (" + kid.c2Compiles + " compiles, " + kid.deoptimisations + " deopts)" : " | not seen compiled by " + JIT);
             for (String line : kid.output) {
                 if (!line.startsWith("RESULT ")) {
                     report.append("\n    ").append(line);

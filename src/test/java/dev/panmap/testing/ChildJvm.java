@@ -17,8 +17,19 @@ import java.util.function.Predicate;
  * A real child JVM on the test class path: the other process of a cross-process test. Its stdout is
  * read line by line on a daemon thread; stderr is kept for failure messages. {@link #close()} always
  * kills it (Lucene's {@code destroyForcibly()} in {@code finally}).
+ *
+ * <p>The children's JIT: the system property {@code panmap.jit.options} (space separated; {@code make
+ * test-graal} sets it to graal/flags.sh's options, which make Graal the top tier in place of C2) goes,
+ * before the options a test gives, to every child that can reach the top tier: {@link #startTiered}'s,
+ * and those whose options lift the C1-only default ({@code -XX:TieredStopAtLevel=4}). A child that
+ * stops at C1 runs the same code under either JIT and does not get them: with them a JVM started in
+ * 2.8-3.7 s instead of 0.2 s at load 25 (no CDS with --upgrade-module-path, and JVMCI's start), which
+ * made a test's 30 s wait for a child's first line run out. Nor does a child of another user
+ * ({@link #launchWith}), who may not be able to read the Maven repository the Graal jars are in.
  */
 public final class ChildJvm implements AutoCloseable {
+    private static final List<String> JIT_OPTIONS = System.getProperty("panmap.jit.options", "").isBlank() ? List.of()
+        : List.of(System.getProperty("panmap.jit.options").trim().split("\\s+"));
     private final Process process;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final StringBuffer stderr = new StringBuffer();
@@ -55,6 +66,16 @@ public final class ChildJvm implements AutoCloseable {
     /** The java binary of this JVM. */
     public static Path javaBinary() {
         return Path.of(System.getProperty("java.home"), "bin", "java");
+    }
+
+    /** {@return the options that choose the children's JIT (property {@code panmap.jit.options}): none for C2} */
+    public static List<String> jitOptions() {
+        return JIT_OPTIONS;
+    }
+
+    /** {@return the children's top-tier compiler, "Graal" or "C2", as {@link #jitOptions()} choose it} */
+    public static String topTier() {
+        return JIT_OPTIONS.contains("-XX:+UseJVMCICompiler") ? "Graal" : "C2";
     }
 
     /** The class path of this test run. */
@@ -105,20 +126,23 @@ public final class ChildJvm implements AutoCloseable {
      * for a child of another user, who may not read the build tree.
      */
     public static ChildJvm launchWith(List<String> wrapper, String classPath, Class<?> main, String... args) {
-        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, classPath, main, args);
+        return launch(wrapper, List.of("--enable-native-access=ALL-UNNAMED"), true, classPath, List.of(), main, args);
     }
 
     private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, Class<?> main, String... args) {
-        return launch(prefix, jvmOptions, c1Only, classPath(), main, args);
+        return launch(prefix, jvmOptions, c1Only, classPath(), JIT_OPTIONS, main, args);
     }
 
-    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, String classPath, Class<?> main,
-                                   String... args) {
+    private static ChildJvm launch(List<String> prefix, List<String> jvmOptions, boolean c1Only, String classPath, List<String> jit,
+                                   Class<?> main, String... args) {
         List<String> command = new ArrayList<>(prefix);
         command.add(javaBinary().toString());
         command.add("-Xshare:auto");
         if (c1Only) {
             command.add("-XX:TieredStopAtLevel=1");
+        }
+        if (reachesTopTier(c1Only, jvmOptions)) {
+            command.addAll(jit);
         }
         command.addAll(jvmOptions);
         command.add("-cp");
@@ -130,6 +154,19 @@ public final class ChildJvm implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + command, e);
         }
+    }
+
+    /** {@return whether a child started C1-only or not, with these options after, compiles at level 4} (the last -XX:TieredStopAtLevel counts) */
+    static boolean reachesTopTier(boolean c1Only, List<String> jvmOptions) {
+        boolean top = !c1Only;
+        for (String o : jvmOptions) {
+            if (o.startsWith("-XX:TieredStopAtLevel=")) {
+                top = o.equals("-XX:TieredStopAtLevel=4");
+            } else if (o.equals("-XX:-TieredCompilation")) {
+                top = true;
+            }
+        }
+        return top;
     }
 
     public long pid() {

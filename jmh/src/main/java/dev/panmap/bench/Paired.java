@@ -8,10 +8,12 @@ import dev.panmap.WriterLock;
 import dev.panmap.structures.NodeList;
 import dev.panmap.structures.ReferenceChecking;
 import dev.panmap.structures.RegionHeap;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,18 +39,36 @@ import java.util.Random;
  * </ul>
  * A sample is {@code calls x 4096} hops timed by one pair of clock reads (calibrated to about 1 ms, shorter than a scheduler slice);
  * round {@code r} runs every variant once, in the order rotated by {@code r}. Output: one JSON line
- * per sample, {@code {"bench":"chase","lang":"java","variant":...,"size":...,"round":...,"ns_per_hop":...}},
+ * per sample, {@code {"bench":"chase","lang":"java","jit":"c2"|"graal","variant":...,"size":...,"round":...,"ns_per_hop":...,"t_ms":...}}
+ * ({@code t_ms}: the JVM's uptime, to set beside a -XX:+PrintCompilation log),
  * followed by the C program's lines for the same size.
  *
  * <pre>
- * java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar dev.panmap.bench.Paired SIZES ROUNDS [CHASE_BINARY]
+ * java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar dev.panmap.bench.Paired SIZES ROUNDS [CHASE_BINARY|- [HUGETLBFS_DIR]]
  * </pre>
  */
 public final class Paired {
     static final int NODE = 64;
     static final int STEPS = 4096;
     static final long SAMPLE_NANOS = 1_000_000;
+    static final long WARMUP_AFTER_TOP_TIER = 1_500_000_000L;
+    static final long WARMUP_MAX = 300_000_000_000L;
+    /** The methods the hops run through, outermost first: the warm-up waits for their level-4 code, JitWatch logs them. */
+    static final List<String> HOT = List.of("Paired.chase", "NodeList.advance", "NodeList.chase", "NodeList.chaseUnchecked", "Paired.chaseBounded");
+
+    /**
+     * {@return whether the hops run the top tier's final code} That is when {@link #chase(int, int)}, into
+     * which both JITs inline advance and the hop loops (C2 a copy of NodeList's loop per call site, one
+     * with DIRECT's delta the constant 0), has its level-4 compilation. Waiting for the loops' own
+     * level-4 code is not enough: Graal compiled those first (at 24-29 s, load 20) and Paired.chase only
+     * at 48 s, and DIRECT and OFFSET went from 1.38 to 1.07 ns per hop at that moment.
+     */
+    static boolean topTierReady(JitWatch jit) {
+        return jit.topTier("Paired.chase");
+    }
     static final String[] VARIANTS = {"java-direct-unchecked", "java-direct", "java-offset", "java-bounded-segment"};
+    /** This JVM's top-tier compiler: "graal" (-XX:+UseJVMCICompiler, see graal/flags.sh) or "c2". */
+    static final String JIT = jit();
 
     private final long size;
     private final String suffix;           // "" for 4 KiB pages, "-huge" for the hugetlbfs twin
@@ -148,15 +168,31 @@ public final class Paired {
      * Runs the rounds over one list, or over a list and its huge-page twin: then each round runs every
      * variant on both, the lists in alternating order, so that 4 KiB vs huge pages is paired too.
      */
-    static void run(List<Paired> all, int rounds, String chaseBinary) throws Exception {
-        long warmupEnd = System.nanoTime() + 1_500_000_000L; // C2 compiles every variant's loop
-        while (System.nanoTime() < warmupEnd) {
+    static void run(List<Paired> all, int rounds, String chaseBinary, JitWatch jit) throws Exception {
+        // Warm-up: until the hops run level-4 code ({@link #topTierReady}), by C2 or Graal, then 1.5 s more (JFR reports a compilation up to a second late;
+        // the profile settles). A fixed 1.5 s was enough for C2 but not for Graal, itself Java code
+        // that C1 compiles first: at load 20 on 2 CPUs no hop loop had reached level 4 after 20 s,
+        // and every round measured C1's code.
+        long start = System.nanoTime();
+        long readyAt = -1;
+        while (true) {
             for (Paired p : all) {
                 for (int v = 0; v < VARIANTS.length; v++) {
                     p.cursor[v] = p.chase(v, STEPS);
                 }
             }
+            long now = System.nanoTime();
+            if (readyAt < 0 && topTierReady(jit)) {
+                readyAt = now;
+            }
+            if (readyAt >= 0 && now - readyAt >= WARMUP_AFTER_TOP_TIER || now - start >= WARMUP_MAX) {
+                break;
+            }
         }
+        long warmupMillis = (System.nanoTime() - start) / 1_000_000;
+        String warmupLog = jit.takeHotLog();
+        long[] before = jit.counts();
+        long roundsStart = System.nanoTime();
         double slowest = 0;
         for (Paired p : all) {
             p.calls = 1;
@@ -173,11 +209,19 @@ public final class Paired {
                 Paired p = all.get((r + j) % all.size());
                 for (int k = 0; k < VARIANTS.length; k++) {
                     int v = (k + r) % VARIANTS.length;
-                    System.out.printf("{\"bench\":\"chase\",\"lang\":\"java\",\"variant\":\"%s%s\",\"size\":%d,\"round\":%d,\"ns_per_hop\":%.4f}%n",
-                        VARIANTS[v], p.suffix, p.size, r, p.sample(v));
+                    double ns = p.sample(v);
+                    System.out.printf("{\"bench\":\"chase\",\"lang\":\"java\",\"jit\":\"%s\",\"variant\":\"%s%s\",\"size\":%d,\"round\":%d,\"ns_per_hop\":%.4f,\"t_ms\":%d}%n",
+                        JIT, VARIANTS[v], p.suffix, p.size, r, ns, ManagementFactory.getRuntimeMXBean().getUptime());
                 }
             }
         }
+        long roundsMillis = (System.nanoTime() - roundsStart) / 1_000_000;
+        long[] after = jit.counts();
+        System.out.printf("{\"bench\":\"chase-jit\",\"jit\":\"%s\",\"size\":%d,\"warmup_ms\":%d,\"top_tier\":%b,\"rounds_ms\":%d,"
+                + "\"compiles_in_rounds\":%d,\"deopts_in_rounds\":%d,\"hot_compiles_in_rounds\":%d,\"hot_deopts_in_rounds\":%d,"
+                + "\"warmup_log\":\"%s\",\"rounds_log\":\"%s\"}%n",
+            JIT, all.get(0).size, warmupMillis, readyAt >= 0, roundsMillis, after[0] - before[0], after[1] - before[1], after[2] - before[2],
+            after[3] - before[3], warmupLog.replace("\"", "'"), jit.takeHotLog().replace("\"", "'"));
         if (chaseBinary != null) {
             long hops = (long) calls * STEPS;
             List<String> command = new ArrayList<>(List.of(chaseBinary));
@@ -200,6 +244,15 @@ public final class Paired {
         }
     }
 
+    static String jit() {
+        try {
+            return Boolean.parseBoolean(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption("UseJVMCICompiler").getValue())
+                ? "graal" : "c2";
+        } catch (IllegalArgumentException e) { // a VM without JVMCI
+            return "c2";
+        }
+    }
+
     void close() {
         offset.close();
         direct.close();
@@ -216,22 +269,24 @@ public final class Paired {
             sizes.add(Long.parseLong(s));
         }
         int rounds = Integer.parseInt(args[1]);
-        String chaseBinary = args.length > 2 ? args[2] : null;
+        String chaseBinary = args.length > 2 && !args[2].equals("-") ? args[2] : null; // "-": no C run
         // a hugetlbfs mount (jmh/hugepages.sh makes one): the largest size also runs on 2 MiB pages, paired
         String hugeDir = args.length > 3 && !args[3].isEmpty() ? args[3] : null;
         long largest = sizes.stream().mapToLong(Long::longValue).max().orElse(0);
-        for (long size : sizes) {
-            String name = "/panmap-bench-paired-" + ProcessHandle.current().pid() + "-" + size;
-            List<Paired> all = new ArrayList<>();
-            try {
-                all.add(new Paired(name, size));
-                if (hugeDir != null && size == largest) {
-                    all.add(new Paired(null, java.nio.file.Path.of(hugeDir, "panmap-bench-paired-" + ProcessHandle.current().pid()), size));
-                }
-                run(all, rounds, chaseBinary);
-            } finally {
-                for (Paired p : all) {
-                    p.close();
+        try (JitWatch jit = new JitWatch(HOT)) {
+            for (long size : sizes) {
+                String name = "/panmap-bench-paired-" + ProcessHandle.current().pid() + "-" + size;
+                List<Paired> all = new ArrayList<>();
+                try {
+                    all.add(new Paired(name, size));
+                    if (hugeDir != null && size == largest) {
+                        all.add(new Paired(null, java.nio.file.Path.of(hugeDir, "panmap-bench-paired-" + ProcessHandle.current().pid()), size));
+                    }
+                    run(all, rounds, chaseBinary, jit);
+                } finally {
+                    for (Paired p : all) {
+                        p.close();
+                    }
                 }
             }
         }
