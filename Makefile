@@ -61,6 +61,7 @@ bench-ring: ## only the IPC rings' part of make bench (panmap, Agrona and C), re
 
 bindings: ## regenerate the jextract bindings and fail if they differ from the committed ones
 	scripts/bindings.sh linux
+	scripts/bindings.sh linux-aarch64
 	scripts/bindings.sh windows
 
 clean:
