@@ -425,13 +425,18 @@ public interface Platform {
 
     /** {@return why this machine is not supported, or null if it is} */
     static String unsupportedReason() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        return unsupportedReason(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+    }
+
+    /** {@return why this {@code os.name} and {@code os.arch} are not supported, or null if they are} */
+    static String unsupportedReason(String osName, String osArch) {
+        String os = osName.toLowerCase(Locale.ROOT);
+        String arch = osArch.toLowerCase(Locale.ROOT);
         boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
-        if (x64 && (os.startsWith("linux") || os.startsWith("windows"))) {
+        if (os.startsWith("linux") && PosixPlatform.supportsArch(arch) || os.startsWith("windows") && x64) {
             return null;
         }
-        return "panmap supports Linux x86_64 and Windows x64 (this is " + System.getProperty("os.name") + " " + arch
+        return "panmap supports Linux x86_64, Linux aarch64 and Windows x64 (this is " + osName + " " + osArch
             + "); other systems and architectures are planned";
     }
 

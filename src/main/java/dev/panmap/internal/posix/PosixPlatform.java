@@ -39,6 +39,11 @@ public final class PosixPlatform implements Platform {
 
     private final long pageSize = Posix.pageSize();
 
+    /** {@return whether panmap has Linux bindings for this value of {@code os.arch}} */
+    public static boolean supportsArch(String osArch) {
+        return LinuxAbi.forArch(osArch) != null;
+    }
+
     /** The DIRECT address ranges this process holds; guarded by itself, for whole fixed-mapping operations. */
     private final AddressBook book = new AddressBook();
 
@@ -73,7 +78,7 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public String name() {
-        return "linux-x86_64";
+        return "linux-" + LinuxAbi.current().arch();
     }
 
     @Override
@@ -212,7 +217,7 @@ public final class PosixPlatform implements Platform {
         }
         // the new name must reach the disk too: fsync the directory that holds it
         Path parent = Path.of(target.name()).toAbsolutePath().getParent();
-        int dir = Posix.open(parent.toString(), O_RDONLY() | O_DIRECTORY() | O_CLOEXEC(), 0);
+        int dir = Posix.open(parent.toString(), O_RDONLY() | LinuxAbi.current().oDirectory() | O_CLOEXEC(), 0);
         try {
             Posix.fsync(dir);
         } finally {
