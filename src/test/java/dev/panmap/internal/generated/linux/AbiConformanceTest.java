@@ -120,15 +120,20 @@ class AbiConformanceTest {
     }
 
     private static GroupLayout layout(String struct) {
+        return layout(AbiConformanceTest.class.getPackageName(), struct);
+    }
+
+    /** {@return the generated layout of {@code struct} in a generated package} */
+    static GroupLayout layout(String generatedPackage, String struct) {
         try {
-            // jextract names each struct's class after it, in this package
-            return (GroupLayout) Class.forName(AbiConformanceTest.class.getPackageName() + "." + struct).getMethod("layout").invoke(null);
+            // jextract names each struct's class after it, in its package
+            return (GroupLayout) Class.forName(generatedPackage + "." + struct).getMethod("layout").invoke(null);
         } catch (ReflectiveOperationException e) {
             throw new AssertionError("no generated class for struct " + struct, e);
         }
     }
 
-    private static List<String> names(List<String> argfile, String option) {
+    static List<String> names(List<String> argfile, String option) {
         List<String> out = new ArrayList<>();
         for (String line : argfile) {
             String[] parts = line.trim().split("\\s+");
