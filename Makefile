@@ -14,7 +14,7 @@ MVN := ./mvnw -B --no-transfer-progress
 ALL := -f parent/pom.xml
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test release-check windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
+.PHONY: build test test-arm64 release-check windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
 
 build: ## the library (target/panmap-*.jar), the command line (cli/target/panmap-cli-*-all.jar, runnable with java -jar or ./panmap) and the demo
 	$(MVN) -q $(ALL) package -DskipTests
@@ -25,6 +25,9 @@ test: ## the whole test suite (the library's: unit, ABI conformance, cross-proce
 	scripts/requirements.sh run mingw wine -- scripts/windows-harness.sh
 	$(MAKE) -C jcstress quick JAVA_HOME=$(JDK)
 	scripts/requirements.sh report
+
+test-arm64: ## the library's, command line's and demo's tests (mvn verify) on Linux aarch64 under QEMU user mode (root; builds the arm64 environment on first use, ~15 min; hours, not in CI); ARGS="test -Dtest=X" for a subset
+	scripts/test-arm64.sh $(ARGS)
 
 release-check: ## the release, dry: every published artifact with its sources and javadoc jars, signing skipped, built twice and compared byte for byte (scripts/release-check.sh)
 	scripts/release-check.sh
