@@ -33,7 +33,14 @@ public final class PosixPlatform implements Platform {
      * Default base of DIRECT regions: 0x6000_0000_0000 (96 TiB). On x86_64 Linux with 47-bit user
      * space, the kernel places {@code mmap} results (shared libraries, the JVM's heap reservations,
      * thread stacks) top-down from just under 128 TiB, and executables near the bottom; this sits far
-     * from both, so a fresh process normally has it free.
+     * from both, so a fresh process normally has it free. On aarch64 with 48-bit virtual addresses
+     * (4 KiB pages, the usual distribution kernel) user space ends at 256 TiB and {@code mmap} works
+     * down from there; a 52-bit kernel still hands out addresses below 2^48 unless a hint above asks
+     * otherwise (the kernel's arm64 memory.rst). Both hold 96 TiB and the format's limit
+     * ({@code RegionLayout.USER_SPACE_END}, 2^47, kept so that a region is attachable on either
+     * architecture). An aarch64 kernel built with 39-bit (512 GiB) or 42-bit (4 TiB, 64 KiB pages)
+     * addresses has no 96 TiB: DIRECT regions there need an explicit base (not tried: QEMU user mode,
+     * the aarch64 environment here, lays out memory its own way).
      */
     public static final long DEFAULT_DIRECT_BASE = 0x6000_0000_0000L;
 
