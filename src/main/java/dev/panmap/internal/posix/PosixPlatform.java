@@ -33,11 +33,23 @@ public final class PosixPlatform implements Platform {
      * Default base of DIRECT regions: 0x6000_0000_0000 (96 TiB). On x86_64 Linux with 47-bit user
      * space, the kernel places {@code mmap} results (shared libraries, the JVM's heap reservations,
      * thread stacks) top-down from just under 128 TiB, and executables near the bottom; this sits far
-     * from both, so a fresh process normally has it free.
+     * from both, so a fresh process normally has it free. On aarch64 with 48-bit virtual addresses
+     * (4 KiB pages, the usual distribution kernel) user space ends at 256 TiB and {@code mmap} works
+     * down from there; a 52-bit kernel still hands out addresses below 2^48 unless a hint above asks
+     * otherwise (the kernel's arm64 memory.rst). Both hold 96 TiB and the format's limit
+     * ({@code RegionLayout.USER_SPACE_END}, 2^47, kept so that a region is attachable on either
+     * architecture). An aarch64 kernel built with 39-bit (512 GiB) or 42-bit (4 TiB, 64 KiB pages)
+     * addresses has no 96 TiB: DIRECT regions there need an explicit base (not tried: QEMU user mode,
+     * the aarch64 environment here, lays out memory its own way).
      */
     public static final long DEFAULT_DIRECT_BASE = 0x6000_0000_0000L;
 
     private final long pageSize = Posix.pageSize();
+
+    /** {@return whether panmap has Linux bindings for this value of {@code os.arch}} */
+    public static boolean supportsArch(String osArch) {
+        return LinuxAbi.forArch(osArch) != null;
+    }
 
     /** The DIRECT address ranges this process holds; guarded by itself, for whole fixed-mapping operations. */
     private final AddressBook book = new AddressBook();
@@ -73,7 +85,7 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public String name() {
-        return "linux-x86_64";
+        return "linux-" + LinuxAbi.current().arch();
     }
 
     @Override
@@ -217,7 +229,7 @@ public final class PosixPlatform implements Platform {
         }
         // the new name must reach the disk too: fsync the directory that holds it
         Path parent = Path.of(target.name()).toAbsolutePath().getParent();
-        int dir = Posix.open(parent.toString(), O_RDONLY() | O_DIRECTORY() | O_CLOEXEC(), 0);
+        int dir = Posix.open(parent.toString(), O_RDONLY() | LinuxAbi.current().oDirectory() | O_CLOEXEC(), 0);
         try {
             Posix.fsync(dir);
         } finally {
