@@ -1353,11 +1353,11 @@ public class Libc extends Libc$shared {
         }
     }
 
-    private static class getuid {
+    private static class geteuid {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Libc.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("getuid").orElseThrow();
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("geteuid").orElseThrow();
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1365,43 +1365,43 @@ public class Libc extends Libc$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * extern __uid_t getuid()
+     * extern __uid_t geteuid()
      * }
      */
-    public static FunctionDescriptor getuid$descriptor() {
-        return getuid.DESC;
+    public static FunctionDescriptor geteuid$descriptor() {
+        return geteuid.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * extern __uid_t getuid()
+     * extern __uid_t geteuid()
      * }
      */
-    public static MethodHandle getuid$handle() {
-        return getuid.HANDLE;
+    public static MethodHandle geteuid$handle() {
+        return geteuid.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * extern __uid_t getuid()
+     * extern __uid_t geteuid()
      * }
      */
-    public static MemorySegment getuid$address() {
-        return getuid.ADDR;
+    public static MemorySegment geteuid$address() {
+        return geteuid.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * extern __uid_t getuid()
+     * extern __uid_t geteuid()
      * }
      */
-    public static int getuid() {
-        var mh$ = getuid.HANDLE;
+    public static int geteuid() {
+        var mh$ = geteuid.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("getuid");
+                traceDowncall("geteuid");
             }
             return (int)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
@@ -2158,6 +2158,68 @@ public class Libc extends Libc$shared {
         }
     }
 
+    private static class mincore {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_POINTER,
+            Libc.C_LONG,
+            Libc.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("mincore").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int mincore(void *__start, size_t __len, unsigned char *__vec)
+     * }
+     */
+    public static FunctionDescriptor mincore$descriptor() {
+        return mincore.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int mincore(void *__start, size_t __len, unsigned char *__vec)
+     * }
+     */
+    public static MethodHandle mincore$handle() {
+        return mincore.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int mincore(void *__start, size_t __len, unsigned char *__vec)
+     * }
+     */
+    public static MemorySegment mincore$address() {
+        return mincore.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int mincore(void *__start, size_t __len, unsigned char *__vec)
+     * }
+     */
+    public static int mincore(MemorySegment __start, long __len, MemorySegment __vec) {
+        var mh$ = mincore.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mincore", __start, __len, __vec);
+            }
+            return (int)mh$.invokeExact(__start, __len, __vec);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class shm_open {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Libc.C_INT,
@@ -2395,6 +2457,66 @@ public class Libc extends Libc$shared {
                 traceDowncall("fchmod", __fd, __mode);
             }
             return (int)mh$.invokeExact(__fd, __mode);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class umask {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Libc.C_INT,
+            Libc.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("umask").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern __mode_t umask(__mode_t __mask)
+     * }
+     */
+    public static FunctionDescriptor umask$descriptor() {
+        return umask.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern __mode_t umask(__mode_t __mask)
+     * }
+     */
+    public static MethodHandle umask$handle() {
+        return umask.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern __mode_t umask(__mode_t __mask)
+     * }
+     */
+    public static MemorySegment umask$address() {
+        return umask.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern __mode_t umask(__mode_t __mask)
+     * }
+     */
+    public static int umask(int __mask) {
+        var mh$ = umask.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("umask", __mask);
+            }
+            return (int)mh$.invokeExact(__mask);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
