@@ -132,7 +132,7 @@ public final class PosixPlatform implements Platform {
     public Handle create(Target target, long size, Creation creation) {
         // O_NONBLOCK: see open(); O_EXCL: never an existing object (nor a symbolic link's target: O_CREAT|O_EXCL
         // fails with EEXIST on a link); O_NOFOLLOW says it for a file once more (glibc's shm_open adds it)
-        int flags = O_RDWR() | O_CLOEXEC() | O_NONBLOCK() | O_CREAT() | O_EXCL() | (target.file() ? O_NOFOLLOW() : 0);
+        int flags = O_RDWR() | O_CLOEXEC() | O_NONBLOCK() | O_CREAT() | O_EXCL() | (target.file() ? LinuxAbi.current().oNoFollow() : 0);
         int fd = target.file() ? Posix.open(target.name(), flags, creation.permissions())
             : Posix.shmOpen(target.name(), flags, creation.permissions());
         Fd handle = new Fd(fd, describe(target));
@@ -165,7 +165,7 @@ public final class PosixPlatform implements Platform {
         // in a sticky directory would point a root process at any file (glibc's shm_open adds it for names).
         // Links in the directories above are followed, as every program follows them (/var/run -> /run):
         // whoever can replace those directories can replace the file too
-        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK() | (target.file() ? O_NOFOLLOW() : 0);
+        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK() | (target.file() ? LinuxAbi.current().oNoFollow() : 0);
         int fd = target.file() ? Posix.open(target.name(), flags, 0) : Posix.shmOpen(target.name(), flags, 0);
         Fd handle = new Fd(fd, describe(target));
         try {
