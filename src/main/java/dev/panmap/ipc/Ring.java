@@ -273,7 +273,7 @@ public final class Ring {
         if (tail != end) {
             return; // not this claim's (the tail moved on since): nothing of it is pending
         }
-        padDeadClaim(headerIndex, index);
+        padDeadClaim(headerIndex == 0 && (start & (capacity - 1)) != 0 ? start + capacity - (start & (capacity - 1)) : start, headerIndex, index);
         long startIndex = start & (capacity - 1);
         if (headerIndex != startIndex) {
             padUnwritten(start, header((int) (capacity - startIndex), PADDING_TYPE));
@@ -292,7 +292,7 @@ public final class Ring {
             if ((long) LONG_HANDLE.getVolatile(ring, (long) HEAD_INTENT_OFFSET) > position) {
                 LONG_HANDLE.compareAndSet(buffer, index, padding, 0L);
             } else {
-                countSkipped(align(length(padding)));
+                countSkipped(position, align(length(padding)), -1);
             }
         }
     }
@@ -307,7 +307,7 @@ public final class Ring {
      * Turns the claimed (negative) header at {@code index} into padding if it still names entry
      * {@code tag}; counts it. {@return whether this call did it}
      */
-    boolean padDeadClaim(long index, int tag) {
+    boolean padDeadClaim(long position, long index, int tag) {
         long h = (long) LONG_HANDLE.getVolatile(buffer, index);
         int length = length(h);
         if (length >= 0 || type(h) != tag) {
@@ -315,15 +315,21 @@ public final class Ring {
         }
         long padding = header(-length, PADDING_TYPE);
         if (LONG_HANDLE.compareAndSet(buffer, index, h, padding)) {
-            countSkipped(align(-length));
+            countSkipped(position, align(-length), tag);
             return true;
         }
         return false;
     }
 
-    void countSkipped(long bytes) {
+    /**
+     * Counts a skipped claim of {@code bytes} at ring position {@code position} and records it for the
+     * Flight Recorder ({@code dev.panmap.RingClaimSkipped}) with the pid in producer entry {@code tag}'s
+     * stamp (information only; {@code tag} -1 when no entry is known, as for an unwritten gap).
+     */
+    void countSkipped(long position, long bytes, int tag) {
         LONG_HANDLE.getAndAdd(ring, (long) SKIPPED_CLAIMS_OFFSET, 1L);
         LONG_HANDLE.getAndAdd(ring, (long) SKIPPED_BYTES_OFFSET, bytes);
+        dev.panmap.internal.Events.ringClaimSkipped(region.name(), root, position, bytes, tag < 0 ? 0 : entryPid(tag));
     }
 
     /**
@@ -377,6 +383,15 @@ public final class Ring {
             throw e;
         }
         return new RingConsumer(this, self, lock, deadClaimGrace.toNanos());
+    }
+
+    /** {@return the pid in producer entry {@code tag}'s stamp (0 if none): for tools and events, never for liveness} */
+    private int entryPid(int tag) {
+        if (tag >= maxProducers) {
+            return 0;
+        }
+        long stamp = (long) LONG_HANDLE.getVolatile(ring, entry(tag) + ENTRY_STAMP_OFFSET);
+        return stamp == 0 ? 0 : ProcessStamp.pid(stamp);
     }
 
     long entry(int index) {

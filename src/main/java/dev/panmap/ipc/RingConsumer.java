@@ -324,7 +324,7 @@ public final class RingConsumer implements AutoCloseable {
                 livenessChecks++;
                 // below the tail only (a one-to-one claim whose tail store never came is not published)
                 if ((long) LONG_HANDLE.getAcquire(ring, (long) TAIL_OFFSET) > h0 && !owner.liveness.alive(owner.entryLock(tag))
-                    && owner.padDeadClaim(headIndex, tag)) {
+                    && owner.padDeadClaim(h0, headIndex, tag)) {
                     return true;
                 }
                 stillAlive(); // ask again later
@@ -391,7 +391,7 @@ public final class RingConsumer implements AutoCloseable {
             return false;
         }
         blockedPosition = -1;
-        return owner.padDeadClaim(headIndex, tag);
+        return owner.padDeadClaim(h0, headIndex, tag);
     }
 
     /** {@return whether the record at {@code position} has been unfinished for the grace period (or the back-off after it)} */
@@ -456,7 +456,7 @@ public final class RingConsumer implements AutoCloseable {
                 + " bytes at position " + h0);
         }
         if (LONG_HANDLE.compareAndSet(buffer, headIndex, 0L, header((int) gap, PADDING_TYPE))) {
-            owner.countSkipped(gap);
+            owner.countSkipped(h0, gap, -1);
             return true;
         }
         return false;
