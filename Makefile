@@ -14,7 +14,7 @@ MVN := ./mvnw -B --no-transfer-progress
 ALL := -f parent/pom.xml
 JAVA := $(JDK)/bin/java
 
-.PHONY: build test test-graal release-check windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
+.PHONY: build test test-graal test-arm64 release-check windows-harness windows-jvm jcstress demo bench bench-quick bench-ring bindings clean
 
 build: ## the library (target/panmap-*.jar), the command line (cli/target/panmap-cli-*-all.jar, runnable with java -jar or ./panmap) and the demo
 	$(MVN) -q $(ALL) package -DskipTests
@@ -34,6 +34,9 @@ test-graal: ## the library's test suite and the bounded jcstress run with the Gr
 	flags="$$(graal/flags.sh --check)"; $(MVN) verify -Dpanmap.jit.options="$$flags"
 	$(MAKE) -C jcstress quick JIT=graal JAVA_HOME=$(JDK)
 	scripts/requirements.sh report
+
+test-arm64: ## the library's, command line's and demo's tests (mvn verify) on Linux aarch64 under QEMU user mode (root; builds the arm64 environment on first use, ~15 min; hours, not in CI); ARGS="test -Dtest=X" for a subset
+	scripts/test-arm64.sh $(ARGS)
 
 release-check: ## the release, dry: every published artifact with its sources and javadoc jars, signing skipped, built twice and compared byte for byte (scripts/release-check.sh)
 	scripts/release-check.sh
@@ -70,6 +73,7 @@ bench-ring: ## only the IPC rings' part of make bench (panmap, Agrona and C), re
 
 bindings: ## regenerate the jextract bindings and fail if they differ from the committed ones
 	scripts/bindings.sh linux
+	scripts/bindings.sh linux-aarch64
 	scripts/bindings.sh windows
 
 clean:

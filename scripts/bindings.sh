@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates the jextract bindings of one platform and compares them with the committed ones.
 #
-#   scripts/bindings.sh [--update] [PLATFORM]     (PLATFORM defaults to linux)
+#   scripts/bindings.sh [--update] [PLATFORM]     (PLATFORM: linux (x86_64, the default), linux-aarch64
+#                                                  or windows)
+#
+# linux-aarch64 is generated from the same header and symbol list as linux, by jextract run in
+# native-headers/linux/aarch64/, whose compile_flags.txt points clang at the aarch64 target and Debian's
+# aarch64 sysroot (/usr/aarch64-linux-gnu/include, packages libc6-dev-arm64-cross and
+# linux-libc-dev-arm64-cross); its output goes to its own package, dev.panmap.internal.generated.linux_aarch64.
 #
 # jextract is taken from $JEXTRACT, else from PATH. The command below is the exact one that produced
 # the committed sources (native-headers/<platform>/PROVENANCE.md records jextract's version). After
@@ -15,14 +21,24 @@ if [ "${1:-}" = "--update" ]; then update=true; shift; fi
 platform=${1:-linux}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# headers: the folder jextract runs in (its compile_flags.txt, if any, holds clang's options);
+# header and symbols are relative to it
 headers="$root/native-headers/$platform"
 package=dev.panmap.internal.generated.$platform
-committed="$root/src/main/java/${package//.//}"
+symbols=symbols.txt
 case "$platform" in
   linux) header=panmap_linux.h; class=Libc ;;
+  linux-aarch64)
+    headers="$root/native-headers/linux/aarch64"; package=dev.panmap.internal.generated.linux_aarch64
+    header=../panmap_linux.h; symbols=../symbols.txt; class=Libc
+    if [ ! -f /usr/aarch64-linux-gnu/include/sys/syscall.h ] || [ ! -f /usr/aarch64-linux-gnu/include/linux/futex.h ]; then
+      echo "bindings: no aarch64 sysroot in /usr/aarch64-linux-gnu/include (Debian: apt-get install libc6-dev-arm64-cross linux-libc-dev-arm64-cross)" >&2
+      exit 1
+    fi ;;
   windows) header=panmap_windows.h; class=Win32 ;;
-  *) echo "bindings: unknown platform $platform (linux or windows)" >&2; exit 2 ;;
+  *) echo "bindings: unknown platform $platform (linux, linux-aarch64 or windows)" >&2; exit 2 ;;
 esac
+committed="$root/src/main/java/${package//.//}"
 
 jextract=${JEXTRACT:-$(command -v jextract || true)}
 if [ -z "$jextract" ] || [ ! -x "$jextract" ]; then
@@ -41,7 +57,7 @@ case "$platform" in
   *) libraries=() ;;
 esac
 (cd "$headers" && "$jextract" --output "$out" --target-package "$package" --header-class-name "$class" \
-   "${libraries[@]}" @symbols.txt "$header")
+   "${libraries[@]}" "@$symbols" "$header")
 
 # jextract ignores --include-* names it cannot find: every requested name must be in its dump
 (cd "$headers" && "$jextract" --dump-includes "$out/includes.txt" "$header" >/dev/null)
@@ -49,7 +65,7 @@ missing=0
 while read -r kind name; do
   case "$kind" in --include-*) ;; *) continue ;; esac
   grep -qE -- "^$kind $name( |\$)" "$out/includes.txt" || { echo "not in the headers: $kind $name" >&2; missing=1; }
-done < "$headers/symbols.txt"
+done < "$headers/$symbols"
 [ "$missing" = 0 ] || exit 1
 
 generated="$out/${package//.//}"

@@ -6,8 +6,8 @@ import java.util.Locale;
 
 /**
  * Chooses this machine's {@link Platform}, once: the one place that names the backends, so that the
- * interface does not know its implementations. Linux x86_64 gets the POSIX backend, Windows x64 the
- * Windows one; anything else is refused with one line.
+ * interface does not know its implementations. Linux x86_64 and aarch64 get the POSIX backend, Windows x64
+ * the Windows one; anything else is refused with one line.
  */
 public final class Platforms {
     private Platforms() {}
@@ -34,13 +34,18 @@ public final class Platforms {
 
     /** {@return why this machine is not supported, or null if it is} */
     public static String unsupportedReason() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        return unsupportedReason(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+    }
+
+    /** {@return why this {@code os.name} and {@code os.arch} are not supported, or null if they are} */
+    public static String unsupportedReason(String osName, String osArch) {
+        String os = osName.toLowerCase(Locale.ROOT);
+        String arch = osArch.toLowerCase(Locale.ROOT);
         boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
-        if (x64 && (os.startsWith("linux") || os.startsWith("windows"))) {
+        if (os.startsWith("linux") && PosixPlatform.supportsArch(arch) || os.startsWith("windows") && x64) {
             return null;
         }
-        return "panmap supports Linux x86_64 and Windows x64 (this is " + System.getProperty("os.name") + " " + arch
+        return "panmap supports Linux x86_64, Linux aarch64 and Windows x64 (this is " + osName + " " + osArch
             + "); other systems and architectures are planned";
     }
 

@@ -63,6 +63,40 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /**
+     * How much longer than on a native machine the waits for a child may take, from the environment
+     * variable {@code PANMAP_TIMEOUT_FACTOR} (a number >= 1, default 1): an emulated environment (the
+     * aarch64 one under QEMU, where a JVM starts ~25x slower) sets it, instead of loosening the
+     * timeouts for everyone. {@link #awaitLine} and {@link #awaitExit} multiply their timeouts by it.
+     */
+    public static final double TIMEOUT_FACTOR = timeoutFactor(System.getenv("PANMAP_TIMEOUT_FACTOR"));
+
+    /** {@return the factor a value of {@code PANMAP_TIMEOUT_FACTOR} sets (null or empty: 1)} */
+    static double timeoutFactor(String value) {
+        if (value == null || value.isBlank()) {
+            return 1;
+        }
+        double f;
+        try {
+            f = Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("PANMAP_TIMEOUT_FACTOR=" + value + " is not a number (a factor >= 1, e.g. 8)");
+        }
+        if (!(f >= 1) || Double.isInfinite(f)) {
+            throw new IllegalArgumentException("PANMAP_TIMEOUT_FACTOR=" + value + " is not a factor >= 1");
+        }
+        return f;
+    }
+
+    /** {@return {@code timeout} times {@link #TIMEOUT_FACTOR}} */
+    public static Duration scaled(Duration timeout) {
+        return TIMEOUT_FACTOR == 1 ? timeout : Duration.ofNanos((long) Math.min(Long.MAX_VALUE, timeout.toNanos() * TIMEOUT_FACTOR));
+    }
+
+    private static String described(Duration timeout) {
+        return TIMEOUT_FACTOR == 1 ? timeout.toString() : scaled(timeout) + " (" + timeout + " x PANMAP_TIMEOUT_FACTOR " + TIMEOUT_FACTOR + ")";
+    }
+
     /** The java binary of this JVM. */
     public static Path javaBinary() {
         return Path.of(System.getProperty("java.home"), "bin", "java");
@@ -184,13 +218,13 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Waits for the next stdout line that matches; fails with everything seen if none comes in time. */
     public String awaitLine(Predicate<String> matching, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = System.nanoTime() + scaled(timeout).toNanos();
         try {
             while (true) {
                 long left = deadline - System.nanoTime();
                 String line = left > 0 ? lines.poll(left, TimeUnit.NANOSECONDS) : null;
                 if (line == null) {
-                    throw new AssertionError("child " + pid() + " printed no matching line within " + timeout
+                    throw new AssertionError("child " + pid() + " printed no matching line within " + described(timeout)
                         + (process.isAlive() ? "" : " (exited " + process.exitValue() + ")")
                         + "\nstdout: " + seen + "\nstderr: " + stderr);
                 }
@@ -230,8 +264,8 @@ public final class ChildJvm implements AutoCloseable {
     /** Waits for the process to exit and returns its exit code. */
     public int awaitExit(Duration timeout) {
         try {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new AssertionError("child " + pid() + " did not exit within " + timeout + "\nstdout: " + seen + "\nstderr: " + stderr);
+            if (!process.waitFor(scaled(timeout).toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("child " + pid() + " did not exit within " + described(timeout) + "\nstdout: " + seen + "\nstderr: " + stderr);
             }
             return process.exitValue();
         } catch (InterruptedException e) {

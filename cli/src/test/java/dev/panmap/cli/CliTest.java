@@ -199,7 +199,7 @@ class CliTest {
         }
         assertThat(ok("--version").stdoutLines()).satisfiesExactly(
             l -> assertThat(l).startsWith("panmap ").contains(" on Java "),
-            l -> assertThat(l).isEqualTo("platform: linux-x86_64"));
+            l -> assertThat(l).isEqualTo("platform: linux-" + (System.getProperty("os.arch").equals("aarch64") ? "aarch64" : "x86_64")));
     }
 
     @Test

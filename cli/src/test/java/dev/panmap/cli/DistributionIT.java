@@ -100,7 +100,7 @@ class DistributionIT {
         }
         Result version = panmap(onlyAJdk(), "--version");
         assertThat(version.exit).as(version.toString()).isZero();
-        assertThat(version.stdout).startsWith("panmap ").contains("platform: linux-x86_64");
+        assertThat(version.stdout).startsWith("panmap ").contains("platform: linux-" + (System.getProperty("os.arch").equals("aarch64") ? "aarch64" : "x86_64"));
         assertThat(version.stderr).isEmpty();
     }
 

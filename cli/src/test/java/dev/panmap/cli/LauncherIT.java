@@ -36,7 +36,7 @@ class LauncherIT {
 
     @Test
     void theLauncherRunsTheJar() throws Exception {
-        assertThat(run("--version")).startsWith("panmap ").contains("platform: linux-x86_64");
+        assertThat(run("--version")).startsWith("panmap ").contains("platform: linux-" + (System.getProperty("os.arch").equals("aarch64") ? "aarch64" : "x86_64"));
     }
 
     @Test

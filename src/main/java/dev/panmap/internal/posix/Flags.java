@@ -12,8 +12,8 @@ final class Flags {
 
     private static final Bit[] OPEN = {
         new Bit(O_CREAT(), "O_CREAT"), new Bit(O_EXCL(), "O_EXCL"), new Bit(O_TRUNC(), "O_TRUNC"),
-        new Bit(O_NOFOLLOW(), "O_NOFOLLOW"), new Bit(O_NONBLOCK(), "O_NONBLOCK"),
-        new Bit(O_NOCTTY(), "O_NOCTTY"), new Bit(O_DIRECTORY(), "O_DIRECTORY"), new Bit(O_CLOEXEC(), "O_CLOEXEC"),
+        new Bit(LinuxAbi.current().oNoFollow(), "O_NOFOLLOW"), new Bit(O_NONBLOCK(), "O_NONBLOCK"),
+        new Bit(O_NOCTTY(), "O_NOCTTY"), new Bit(LinuxAbi.current().oDirectory(), "O_DIRECTORY"), new Bit(O_CLOEXEC(), "O_CLOEXEC"),
     };
     private static final Bit[] PROT = {new Bit(PROT_READ(), "PROT_READ"), new Bit(PROT_WRITE(), "PROT_WRITE")};
     private static final Bit[] MAP = {

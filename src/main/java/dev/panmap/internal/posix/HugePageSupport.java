@@ -178,7 +178,7 @@ final class HugePageSupport {
     }
 
     private static Memfd.FileSystem directoryFileSystem(Path dir) {
-        int fd = Posix.open(dir.toString(), O_RDONLY() | O_DIRECTORY() | O_CLOEXEC(), 0);
+        int fd = Posix.open(dir.toString(), O_RDONLY() | LinuxAbi.current().oDirectory() | O_CLOEXEC(), 0);
         try {
             return Memfd.fstatfs(fd);
         } finally {

@@ -6,7 +6,6 @@ import dev.panmap.ErrorKind;
 import dev.panmap.NativeException;
 import dev.panmap.internal.generated.linux.Libc;
 import dev.panmap.internal.generated.linux.flock;
-import dev.panmap.internal.generated.linux.stat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -29,6 +28,9 @@ import java.lang.invoke.VarHandle;
 public final class Posix {
     private Posix() {}
 
+    /** What differs between the architectures: {@code struct stat}, {@code SYS_futex}. */
+    private static final LinuxAbi ABI = LinuxAbi.current();
+    private static final long SYS_FUTEX = ABI.sysFutex();
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
@@ -47,7 +49,7 @@ public final class Posix {
             errno = arena.allocate(CAPTURE_LAYOUT);
             flock = arena.allocate(dev.panmap.internal.generated.linux.flock.layout());
             timespec = arena.allocate(dev.panmap.internal.generated.linux.timespec.layout());
-            stat = arena.allocate(dev.panmap.internal.generated.linux.stat.layout());
+            stat = arena.allocate(ABI.statLayout());
         }
     }
 
@@ -193,9 +195,7 @@ public final class Posix {
             MemorySegment st = s.stat; // per thread: an arena per call cost 2 us of an attach's 4 fstat-bound steps
             int rc = (int) FSTAT.invokeExact(s.errno, fd, st);
             check(rc, "fstat", Integer.toString(fd), s);
-            int mode = stat.st_mode(st);
-            return new FileStatus(stat.st_size(st), mode, stat.st_uid(st), stat.st_gid(st),
-                (mode & S_IFMT()) == S_IFREG(), stat.st_dev(st), stat.st_ino(st), stat.st_nlink(st));
+            return ABI.fileStatus(st);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -501,7 +501,7 @@ public final class Posix {
         }
         long rc;
         try {
-            rc = (long) FUTEX.invokeExact(s.errno, (long) SYS_futex(), word, FUTEX_WAIT(), expected, timeout, MemorySegment.NULL, 0);
+            rc = (long) FUTEX.invokeExact(s.errno, SYS_FUTEX, word, FUTEX_WAIT(), expected, timeout, MemorySegment.NULL, 0);
         } catch (Throwable t) {
             throw unexpected("futex", t);
         }
@@ -529,7 +529,7 @@ public final class Posix {
         Scratch s = SCRATCH.get();
         long rc;
         try {
-            rc = (long) FUTEX.invokeExact(s.errno, (long) SYS_futex(), word, FUTEX_WAKE(), count, MemorySegment.NULL, MemorySegment.NULL, 0);
+            rc = (long) FUTEX.invokeExact(s.errno, SYS_FUTEX, word, FUTEX_WAKE(), count, MemorySegment.NULL, MemorySegment.NULL, 0);
         } catch (Throwable t) {
             throw unexpected("futex", t);
         }

@@ -33,11 +33,23 @@ public final class PosixPlatform implements Platform {
      * Default base of DIRECT regions: 0x6000_0000_0000 (96 TiB). On x86_64 Linux with 47-bit user
      * space, the kernel places {@code mmap} results (shared libraries, the JVM's heap reservations,
      * thread stacks) top-down from just under 128 TiB, and executables near the bottom; this sits far
-     * from both, so a fresh process normally has it free.
+     * from both, so a fresh process normally has it free. On aarch64 with 48-bit virtual addresses
+     * (4 KiB pages, the usual distribution kernel) user space ends at 256 TiB and {@code mmap} works
+     * down from there; a 52-bit kernel still hands out addresses below 2^48 unless a hint above asks
+     * otherwise (the kernel's arm64 memory.rst). Both hold 96 TiB and the format's limit
+     * ({@code RegionLayout.USER_SPACE_END}, 2^47, kept so that a region is attachable on either
+     * architecture). An aarch64 kernel built with 39-bit (512 GiB) or 42-bit (4 TiB, 64 KiB pages)
+     * addresses has no 96 TiB: DIRECT regions there need an explicit base (not tried: QEMU user mode,
+     * the aarch64 environment here, lays out memory its own way).
      */
     public static final long DEFAULT_DIRECT_BASE = 0x6000_0000_0000L;
 
     private final long pageSize = Posix.pageSize();
+
+    /** {@return whether panmap has Linux bindings for this value of {@code os.arch}} */
+    public static boolean supportsArch(String osArch) {
+        return LinuxAbi.forArch(osArch) != null;
+    }
 
     /** The DIRECT address ranges this process holds; guarded by itself, for whole fixed-mapping operations. */
     private final AddressBook book = new AddressBook();
@@ -73,7 +85,7 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public String name() {
-        return "linux-x86_64";
+        return "linux-" + LinuxAbi.current().arch();
     }
 
     @Override
@@ -120,7 +132,7 @@ public final class PosixPlatform implements Platform {
     public Handle create(Target target, long size, Creation creation) {
         // O_NONBLOCK: see open(); O_EXCL: never an existing object (nor a symbolic link's target: O_CREAT|O_EXCL
         // fails with EEXIST on a link); O_NOFOLLOW says it for a file once more (glibc's shm_open adds it)
-        int flags = O_RDWR() | O_CLOEXEC() | O_NONBLOCK() | O_CREAT() | O_EXCL() | (target.file() ? O_NOFOLLOW() : 0);
+        int flags = O_RDWR() | O_CLOEXEC() | O_NONBLOCK() | O_CREAT() | O_EXCL() | (target.file() ? LinuxAbi.current().oNoFollow() : 0);
         int fd = target.file() ? Posix.open(target.name(), flags, creation.permissions())
             : Posix.shmOpen(target.name(), flags, creation.permissions());
         Fd handle = new Fd(fd, describe(target));
@@ -153,7 +165,7 @@ public final class PosixPlatform implements Platform {
         // in a sticky directory would point a root process at any file (glibc's shm_open adds it for names).
         // Links in the directories above are followed, as every program follows them (/var/run -> /run):
         // whoever can replace those directories can replace the file too
-        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK() | (target.file() ? O_NOFOLLOW() : 0);
+        int flags = (writable ? O_RDWR() : O_RDONLY()) | O_CLOEXEC() | O_NONBLOCK() | (target.file() ? LinuxAbi.current().oNoFollow() : 0);
         int fd = target.file() ? Posix.open(target.name(), flags, 0) : Posix.shmOpen(target.name(), flags, 0);
         Fd handle = new Fd(fd, describe(target));
         try {
@@ -217,7 +229,7 @@ public final class PosixPlatform implements Platform {
         }
         // the new name must reach the disk too: fsync the directory that holds it
         Path parent = Path.of(target.name()).toAbsolutePath().getParent();
-        int dir = Posix.open(parent.toString(), O_RDONLY() | O_DIRECTORY() | O_CLOEXEC(), 0);
+        int dir = Posix.open(parent.toString(), O_RDONLY() | LinuxAbi.current().oDirectory() | O_CLOEXEC(), 0);
         try {
             Posix.fsync(dir);
         } finally {

@@ -25,11 +25,16 @@ import org.junit.jupiter.api.io.TempDir;
  * The generated bindings against the real system headers: a C probe, written from the symbol list
  * and the generated struct layouts and compiled with this machine's C compiler at test time, prints
  * every constant and every struct size, field offset and field size; each must equal what the
- * generated Java says. Skipped, with the reason, where there is no C compiler.
+ * generated Java says: on x86_64 that of {@code dev.panmap.internal.generated.linux}, on aarch64
+ * that of {@code dev.panmap.internal.generated.linux_aarch64}. Skipped, with the reason, where there
+ * is no C compiler.
  */
 @LinuxOnly
 class AbiConformanceTest {
     private static final Path HEADERS = Path.of("native-headers", "linux");
+    /** The generated package of this machine's architecture. */
+    private static final String PACKAGE = System.getProperty("os.arch").equals("aarch64")
+        ? "dev.panmap.internal.generated.linux_aarch64" : AbiConformanceTest.class.getPackageName();
 
     @TempDir
     static Path work;
@@ -88,7 +93,7 @@ class AbiConformanceTest {
         assertThat(constants).hasSizeGreaterThan(50);
         SoftAssertions soft = new SoftAssertions();
         for (String k : constants) {
-            Object value = Libc.class.getMethod(k).invoke(null);
+            Object value = Class.forName(PACKAGE + ".Libc").getMethod(k).invoke(null);
             long c = seenByC.get("const." + k);
             // an unsigned 32-bit C constant (HUGETLBFS_MAGIC) comes out as a negative Java int: compare its bits
             long java = value instanceof Integer i && c > Integer.MAX_VALUE ? Integer.toUnsignedLong(i) : ((Number) value).longValue();
@@ -120,15 +125,20 @@ class AbiConformanceTest {
     }
 
     private static GroupLayout layout(String struct) {
+        return layout(PACKAGE, struct);
+    }
+
+    /** {@return the generated layout of {@code struct} in a generated package} */
+    static GroupLayout layout(String generatedPackage, String struct) {
         try {
-            // jextract names each struct's class after it, in this package
-            return (GroupLayout) Class.forName(AbiConformanceTest.class.getPackageName() + "." + struct).getMethod("layout").invoke(null);
+            // jextract names each struct's class after it, in its package
+            return (GroupLayout) Class.forName(generatedPackage + "." + struct).getMethod("layout").invoke(null);
         } catch (ReflectiveOperationException e) {
             throw new AssertionError("no generated class for struct " + struct, e);
         }
     }
 
-    private static List<String> names(List<String> argfile, String option) {
+    static List<String> names(List<String> argfile, String option) {
         List<String> out = new ArrayList<>();
         for (String line : argfile) {
             String[] parts = line.trim().split("\\s+");
