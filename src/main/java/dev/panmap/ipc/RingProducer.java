@@ -93,7 +93,8 @@ public final class RingProducer implements AutoCloseable {
      * Claims room for a message, waiting up to {@code timeout} for the consumer to make room: says it
      * waits (the ring's {@code producers waiting} flag, a full fence), re-checks, and sleeps in the
      * kernel on the ring's space signal, at most 1 ms at a time, until a consumer that moves the head
-     * wakes it (FORMAT.md §10.5).
+     * wakes it (FORMAT.md §10.5). The sleep is a native call: a virtual thread sleeping here pins its
+     * carrier thread; on virtual threads poll {@link #tryClaim} with an {@link IdleStrategy} instead.
      *
      * @return the offset in {@link #buffer()} where the payload goes, or {@link #FULL} if the timeout passed
      * @param type the message type, at least 1
