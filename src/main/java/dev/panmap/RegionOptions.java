@@ -444,6 +444,9 @@ public final class RegionOptions {
      *     {@link SharedRegion#ownerUid()} and {@link SharedRegion#permissions()} say what was opened.</li>
      * </ul>
      * Empty by default. Not used on Windows (no POSIX owner). See docs/SECURITY.md.
+     *
+     * @param uids the trusted users' ids, not negative
+     * @return a copy of these options with that set (options are immutable)
      */
     public RegionOptions trustedOwners(int... uids) {
         java.util.Set<Integer> set = new java.util.TreeSet<>();

@@ -147,6 +147,7 @@ public final class SeqRecord {
      *
      * @return the version of the payload copied
      * @throws RegionException {@link ErrorKind#CORRUPT_REGION} as above
+     * @param into where the payload is copied to
      */
     public long read(MemorySegment into) {
         return read(into, -1L);
@@ -159,6 +160,8 @@ public final class SeqRecord {
      * @throws RegionException {@link ErrorKind#WOULD_BLOCK} when the timeout passed (a writer holds the
      *         lock and keeps the published slot in flux, or laps the reader all along), naming the slot
      *         and its sequence; {@link ErrorKind#CORRUPT_REGION} as {@link #read(MemorySegment)} says
+     * @param into where the payload is copied to
+     * @param timeout the longest wait for a consistent copy
      */
     public long read(MemorySegment into, java.time.Duration timeout) {
         if (timeout.isNegative()) {

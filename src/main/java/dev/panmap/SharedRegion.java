@@ -712,6 +712,9 @@ public final class SharedRegion implements AutoCloseable {
      * sparse region stays sparse (a read of a hole of a shared-memory object would allocate a page).
      * The kernel then reports the page size in effect, transparent huge pages included. For tools
      * ({@code panmap inspect}); {@code pageUsage(0)} is {@link #pageUsage()}.
+     *
+     * @param sample how many bytes from the data area's start to map in for the look
+     * @return what the kernel reports, or empty where it reports nothing
      */
     public Optional<PageUsage> pageUsage(long sample) {
         checkOpen();

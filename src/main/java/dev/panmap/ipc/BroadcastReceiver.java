@@ -69,8 +69,11 @@ public final class BroadcastReceiver {
     /**
      * Receives up to {@code limit} messages; each payload is handed over in a private copy, valid
      * during the call. Laps and padding records are counted in a row against {@link RingLayout#MAX_SKIPS}:
-     * a read that meets that many ends with what it has. {@return how many}
+     * a read that meets that many ends with what it has.
      *
+     * @param handler what each message is handed to
+     * @param limit the most messages to read
+     * @return how many were handed to the handler
      * @throws RegionException {@link ErrorKind#CORRUPT_REGION} for positions no transmitter stores
      *         (a tail past its intent; tail, intent and latest more than two records apart) or a
      *         record no transmitter writes

@@ -21,5 +21,14 @@ public interface ControlledMessageHandler {
         CONTINUE
     }
 
+    /**
+     * Handles one message.
+     *
+     * @param type its type, at least 1
+     * @param buffer the segment that holds its payload
+     * @param offset where the payload starts in {@code buffer}
+     * @param length the payload's length in bytes
+     * @return what the read does next
+     */
     Action onMessage(int type, MemorySegment buffer, long offset, int length);
 }

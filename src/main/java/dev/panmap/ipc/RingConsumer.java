@@ -62,8 +62,11 @@ public final class RingConsumer implements AutoCloseable {
     }
 
     /**
-     * Reads up to {@code limit} messages. {@return how many were handed to the handler}
+     * Reads up to {@code limit} messages.
      *
+     * @param handler what each message is handed to
+     * @param limit the most messages to read
+     * @return how many were handed to the handler
      * @throws RegionException {@link ErrorKind#CORRUPT_REGION} for a damaged record at the head (a
      *         length or type no producer writes), before its handler sees it; the messages before it
      *         are consumed, the head stays at it
@@ -132,8 +135,10 @@ public final class RingConsumer implements AutoCloseable {
      * {@code COMMIT} (give back everything read so far now, then go on: a long read frees room for
      * the producers as it goes); {@code ABORT} (stop before it: the next read hands it out again). A
      * handler that throws leaves its message unconsumed too; the ones before it are consumed.
-     * {@return how many messages were consumed}
      *
+     * @param handler what each message is handed to, and steers the read
+     * @param limit the most messages to read
+     * @return how many messages were consumed
      * @throws RegionException {@link ErrorKind#CORRUPT_REGION} as {@link #read}
      */
     public int controlledRead(ControlledMessageHandler handler, int limit) {
@@ -369,6 +374,7 @@ public final class RingConsumer implements AutoCloseable {
      * tail and its next store, where no user code runs) is not taken: only its process's death frees it.
      *
      * @return whether a claim was taken (then {@link #read} goes on past it)
+     * @param timeout how long the claim at the head must have stayed unfinished
      */
     public boolean unblock(java.time.Duration timeout) {
         if (closed) {

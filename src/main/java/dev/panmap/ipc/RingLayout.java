@@ -203,7 +203,9 @@ public final class RingLayout {
     public static final int SKIPPED_CLAIMS_OFFSET = 288;
     /** Where the bytes of skipped claims are counted, in bytes from the root. */
     public static final int SKIPPED_BYTES_OFFSET = 296;
+    /** Where the consumed intent (the count after the batch being zeroed) is, in bytes from the root. */
     public static final int CONSUMED_INTENT_OFFSET = 304;
+    /** Where the consumer's heartbeat (epoch milliseconds, stored as it reads) is, in bytes from the root. */
     public static final int HEARTBEAT_OFFSET = 312;
 
     /** Where the futex word a sleeping consumer waits on is, in bytes from the root. */
@@ -212,8 +214,11 @@ public final class RingLayout {
     public static final int SLEEPING_OFFSET = 388;
     /** Where the count of wake calls made by producers is, in bytes from the root. */
     public static final int WAKE_CALLS_OFFSET = 392;
+    /** Where the futex word producers waiting for room sleep on is, in bytes from the root. */
     public static final int SPACE_SIGNAL_OFFSET = 400;
+    /** Where producers say they wait for room (0 or 1), in bytes from the root. */
     public static final int PRODUCERS_WAITING_OFFSET = 404;
+    /** Where the count of wake calls made by the consumer is, in bytes from the root. */
     public static final int SPACE_WAKE_CALLS_OFFSET = 408;
 
     /** Where the messages committed by producers now gone are counted, in bytes from the root. */
@@ -221,7 +226,9 @@ public final class RingLayout {
 
     /** Where the producer table starts, in bytes from the root. */
     public static final int PRODUCERS_OFFSET = 640;
+    /** The size of a producer entry in bytes. */
     public static final int ENTRY_SIZE = 128;
+    /** Where an entry's producer stamp is, in bytes from the entry's start. */
     public static final int ENTRY_STAMP_OFFSET = 0;
     /** Where an entry's claim start (its intent) is, in bytes from the entry's start. */
     public static final int ENTRY_CLAIM_START_OFFSET = 8;
@@ -285,12 +292,20 @@ public final class RingLayout {
     /**
      * {@return the object byte whose lock says that the place at {@code offset} of the ring at data offset
      * {@code root} is held} (beyond any real size: 2^61 + root + offset)
+     *
+     * @param root the ring's data offset
+     * @param offset the place's offset from the ring's root
      */
     public static long lockByte(long root, long offset) {
         return LOCK_BASE + root + offset;
     }
 
-    /** {@return the bytes a message ring takes in a region: control block, producer table and buffer} */
+    /**
+     * {@return the bytes a message ring takes in a region: control block, producer table and buffer}
+     *
+     * @param capacity the buffer's size in bytes
+     * @param maxProducers the number of producer entries
+     */
     public static long ringFootprint(long capacity, int maxProducers) {
         checkCapacity(capacity);
         checkProducers(maxProducers);

@@ -93,9 +93,13 @@ public final class RingProducer implements AutoCloseable {
      * Claims room for a message, waiting up to {@code timeout} for the consumer to make room: says it
      * waits (the ring's {@code producers waiting} flag, a full fence), re-checks, and sleeps in the
      * kernel on the ring's space signal, at most 1 ms at a time, until a consumer that moves the head
-     * wakes it (FORMAT.md §10.5).
+     * wakes it (FORMAT.md §10.5). The sleep is a native call: a virtual thread sleeping here pins its
+     * carrier thread; on virtual threads poll {@link #tryClaim} with an {@link IdleStrategy} instead.
      *
      * @return the offset in {@link #buffer()} where the payload goes, or {@link #FULL} if the timeout passed
+     * @param type the message type, at least 1
+     * @param length the payload's length in bytes
+     * @param timeout the longest wait for room
      */
     public long claim(int type, int length, java.time.Duration timeout) {
         long at = tryClaim(type, length);
@@ -117,7 +121,14 @@ public final class RingProducer implements AutoCloseable {
         }
     }
 
-    /** As {@link #write(int, MemorySegment)}, waiting up to {@code timeout} for room. {@return {@code false} if the timeout passed} */
+    /**
+     * As {@link #write(int, MemorySegment)}, waiting up to {@code timeout} for room.
+     *
+     * @param type the message type, at least 1
+     * @param src the payload
+     * @param timeout the longest wait for room
+     * @return {@code false} if the timeout passed
+     */
     public boolean write(int type, MemorySegment src, java.time.Duration timeout) {
         long size = src.byteSize();
         if (size > maxMessage) {
@@ -228,6 +239,7 @@ public final class RingProducer implements AutoCloseable {
      *
      * @throws IllegalStateException if the claim was taken from this producer (its message is lost;
      *         the producer may go on with the next claim), or no claim is open at {@code offset}
+     * @param offset what {@link #tryClaim} returned
      */
     public void commit(long offset) {
         checkOpen(offset);
@@ -249,7 +261,11 @@ public final class RingProducer implements AutoCloseable {
             + "); its message is lost, the next claim may go on");
     }
 
-    /** Gives the claim at {@code offset} up: it becomes padding, which the consumer skips (by compare-and-set, as a commit). */
+    /**
+     * Gives the claim at {@code offset} up: it becomes padding, which the consumer skips (by compare-and-set, as a commit).
+     *
+     * @param offset what {@link #tryClaim} returned
+     */
     public void abort(long offset) {
         checkOpen(offset);
         openIndex = -1;
