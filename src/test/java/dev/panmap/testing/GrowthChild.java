@@ -75,7 +75,11 @@ public final class GrowthChild {
                     new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine(); // "stop"
                     looker.interrupt();
                     looker.join();
-                    System.out.println("FINAL gen=" + r.generation() + " size=" + r.segment().byteSize() + " looks=" + LOOKS);
+                    // segment() first: it refreshes, and generation() only says what the last refresh took (read
+                    // first, it gave gen=25 with the final size when the looker's last look fell in the grower's
+                    // pause between its size and generation stores)
+                    long size = r.segment().byteSize();
+                    System.out.println("FINAL gen=" + r.generation() + " size=" + size + " looks=" + LOOKS);
                 }
             }
             case "attach" -> {
