@@ -42,11 +42,24 @@ public final class Platforms {
         String os = osName.toLowerCase(Locale.ROOT);
         String arch = osArch.toLowerCase(Locale.ROOT);
         boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
-        if (os.startsWith("linux") && PosixPlatform.supportsArch(arch) || os.startsWith("windows") && x64) {
+        if (os.startsWith("linux") && linuxArch(arch) || os.startsWith("windows") && x64) {
             return null;
         }
         return "panmap supports Linux x86_64, Linux aarch64 and Windows x64 (this is " + osName + " " + osArch
             + "); other systems and architectures are planned";
+    }
+
+    /**
+     * Whether panmap has Linux bindings for {@code arch}, by name only: the same names as
+     * {@code LinuxAbi.forArch} (PlatformSelectionTest checks that they agree), but deciding must not load
+     * the bindings: a generated class's initialisation calls restricted methods, after which the JDK
+     * counts native access as enabled and {@link NativeAccess#check()} could no longer refuse.
+     */
+    private static boolean linuxArch(String arch) {
+        return switch (arch) {
+            case "amd64", "x86_64", "aarch64" -> true;
+            default -> false;
+        };
     }
 
     /** The backend, made on first use (the class is initialized only then). */

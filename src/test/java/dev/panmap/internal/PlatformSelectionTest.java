@@ -30,4 +30,13 @@ class PlatformSelectionTest {
                 .doesNotContain("\n");
         }
     }
+
+    /** The names Platforms accepts without loading anything are exactly those the POSIX backend has bindings for. */
+    @Test
+    void theLinuxArchitecturesAgreeWithTheBindings() {
+        for (String arch : new String[] {"amd64", "x86_64", "aarch64", "arm", "riscv64", "ppc64le", "s390x", "x86", "i386", ""}) {
+            assertThat(Platforms.unsupportedReason("Linux", arch) == null).as(arch)
+                .isEqualTo(dev.panmap.internal.posix.PosixPlatform.supportsArch(arch));
+        }
+    }
 }
