@@ -40,9 +40,16 @@ class VirtualThreadWaitTest {
      * as {@code mode} says ("idler"), or one started while it idled ("other")}: an order, not a time
      */
     private static String whatRanFirst(String mode) {
+        String name = Names.unique("vthread");
         try (ChildJvm child = ChildJvm.start(List.of("--enable-native-access=ALL-UNNAMED", "-Djdk.virtualThreadScheduler.parallelism=1",
-            "-Djdk.virtualThreadScheduler.maxPoolSize=1"), Child.class, mode, Names.unique("vthread"))) {
+            "-Djdk.virtualThreadScheduler.maxPoolSize=1"), Child.class, mode, name)) {
             return child.awaitPrefix("FIRST ", WAIT).trim();
+        } finally {
+            try {
+                SharedRegion.remove(name); // the child may be stopped before its own remove runs
+            } catch (RuntimeException alreadyGone) {
+                // the child removed it
+            }
         }
     }
 

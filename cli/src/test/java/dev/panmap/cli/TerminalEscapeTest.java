@@ -33,6 +33,8 @@ class TerminalEscapeTest {
             }
             // JSON escapes by itself, as before
             assertThat(ok("list", "--json").stdout()).contains("\\u001b[2J");
+        } finally {
+            SharedRegion.remove(name); // the name with its escapes: RegionNames knows only the stem's
         }
     }
 }
