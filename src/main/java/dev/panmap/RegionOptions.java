@@ -72,6 +72,7 @@ public final class RegionOptions {
         HugePages hugePages = HugePages.NONE;
         long hugePageSize = DEFAULT_HUGE_PAGE_SIZE;
         boolean confinedToThread;
+        boolean ownArena;
         java.util.Set<Integer> trustedOwners = java.util.Set.of();
     }
 
@@ -94,6 +95,7 @@ public final class RegionOptions {
     private final HugePages hugePages;
     private final long hugePageSize;
     private final boolean confinedToThread;
+    private final boolean ownArena;
     private final java.util.Set<Integer> trustedOwners;
 
     private RegionOptions(Values v) {
@@ -113,6 +115,7 @@ public final class RegionOptions {
         this.hugePages = v.hugePages;
         this.hugePageSize = v.hugePageSize;
         this.confinedToThread = v.confinedToThread;
+        this.ownArena = v.ownArena;
         this.trustedOwners = v.trustedOwners;
     }
 
@@ -135,6 +138,7 @@ public final class RegionOptions {
         v.hugePages = hugePages;
         v.hugePageSize = hugePageSize;
         v.confinedToThread = confinedToThread;
+        v.ownArena = ownArena;
         v.trustedOwners = trustedOwners;
         change.accept(v);
         return new RegionOptions(v);
@@ -425,6 +429,33 @@ public final class RegionOptions {
     /** {@return whether regions opened with these options are confined to the opening thread} */
     public boolean confinedToThread() {
         return confinedToThread;
+    }
+
+    /**
+     * Gives the region a shared arena of its own, closed by {@link SharedRegion#close()}: from the moment
+     * {@code close()} returns, any access through a segment the region handed out, from any thread,
+     * throws {@link IllegalStateException}. The price is a JVM handshake with every Java thread per
+     * close (20-100 us here, and each running thread stopped at a poll for it).
+     *
+     * <p>Without it (the default) a region that is neither {@linkplain #confinedToThread confined} nor
+     * mapped at a fixed base (DIRECT, whose base must be free again for the next open) shares an arena
+     * with other regions of the process, closed once per 64 closes ({@code CloseBatch}, POSIX only;
+     * on Windows every region has its own arena). {@code close()} still gives back at once the
+     * descriptor, the locks, the attach slot and the region's pages, and the region's own methods
+     * throw {@link IllegalStateException} at once; but a segment obtained before the close then reads
+     * zeros, and a store through it is lost, until the shared arena closes, when it starts throwing
+     * {@link IllegalStateException}. It never faults, and never reads or writes another region.
+     *
+     * @param value whether the region closes its own arena
+     * @return a copy of these options with that set (options are immutable)
+     */
+    public RegionOptions ownArena(boolean value) {
+        return with(v -> v.ownArena = value);
+    }
+
+    /** {@return whether regions opened with these options close an arena of their own} */
+    public boolean ownArena() {
+        return ownArena;
     }
 
     /**

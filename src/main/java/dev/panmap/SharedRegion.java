@@ -69,6 +69,9 @@ public final class SharedRegion implements AutoCloseable {
     private final boolean raw;
     private final Platform.Handle handle;
     private final Arena arena;
+    private final dev.panmap.internal.CloseBatch batch; // the arena's batch if it is shared with other regions (see close()), else null
+    private volatile boolean mappingOwned;  // set last by the constructor: the arena's cleanup unmaps only then
+    private final java.util.concurrent.atomic.AtomicInteger nativeUsers = new java.util.concurrent.atomic.AtomicInteger(); // native calls on the mapping under way
     private final long mappingAddress;
     private final long span;               // address space kept at mappingAddress: the most it may grow to
     private final long dataOffset;
@@ -312,30 +315,44 @@ public final class SharedRegion implements AutoCloseable {
         this.offsetFallback = offsetFallback;
         this.selfPid = platform.currentPid();
         this.selfStartTime = platform.processStartTime(selfPid);
-        this.arena = o.options.confinedToThread() ? Arena.ofConfined() : Arena.ofShared();
-        MemorySegment mapping = MemorySegment.ofAddress(mappingAddress)
-            .reinterpret(mappingSize, arena, ignored -> unmapQuietly(o.platform, mappingAddress, this.mappingSize)); // grown, maybe
-        boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
-        if (readOnly) {
-            mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
+        boolean placedAnywhere = addressing != Addressing.DIRECT || offsetFallback; // a DIRECT base must be free at the next open
+        this.batch = o.options.confinedToThread() || o.options.ownArena() || !placedAnywhere || !platform.closeKeepsRangeReadable()
+            ? null : dev.panmap.internal.CloseBatch.join();
+        this.arena = batch != null ? batch.arena() : o.options.confinedToThread() ? Arena.ofConfined() : Arena.ofShared();
+        try {
+            MemorySegment mapping = MemorySegment.ofAddress(mappingAddress).reinterpret(mappingSize, arena, ignored -> {
+                if (mappingOwned) { // else the constructor failed and the opener unmaps it
+                    unmapQuietly(o.platform, mappingAddress, this.mappingSize); // grown, maybe
+                }
+            });
+            boolean readOnly = o.mode == OpenMode.OPEN_READ_ONLY;
+            if (readOnly) {
+                mapping = mapping.asReadOnly(); // a write to a PROT_READ page would kill the JVM: refuse it in Java
+            }
+            this.header = o.raw ? null : new Header(mapping.asSlice(0, dataOffset));
+            this.mapping = mapping;
+            this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
+            this.generation = generation; // never re-read here: a grow since then must look new to segment()
+            this.references = new References(storedDataBase, mappingAddress + dataOffset);
+            this.attachTable = this.header == null ? null
+                : new AttachTable(this.header, attachCapacity, platform, handle, SLOT_LOCK_BYTE); // capacity as validated, never re-read
+            this.writerLock = new WriterLock(this, platform, handle, this.header);
+            this.anonymous = o.anonymous;
+            this.pageFallback = o.pageFallback;
+            this.owner = o.options.confinedToThread() ? Thread.currentThread() : null;
+            if (offsetFallback) {
+                Events.offsetFallback(target.name(), storedDataBase - dataOffset, mappingAddress);
+            }
+            if (pageFallback != null) {
+                Events.hugePageFallback(target.name(), o.options.hugePageSize(), pageFallback);
+            }
+        } catch (RuntimeException | Error e) { // the opener unmaps and closes; the batch must not wait for this region
+            if (batch != null) {
+                batch.leave();
+            }
+            throw e;
         }
-        this.header = o.raw ? null : new Header(mapping.asSlice(0, dataOffset));
-        this.mapping = mapping;
-        this.data = mapping.asSlice(dataOffset, mappingSize - dataOffset);
-        this.generation = generation; // never re-read here: a grow since then must look new to segment()
-        this.references = new References(storedDataBase, mappingAddress + dataOffset);
-        this.attachTable = this.header == null ? null
-            : new AttachTable(this.header, attachCapacity, platform, handle, SLOT_LOCK_BYTE); // capacity as validated, never re-read
-        this.writerLock = new WriterLock(this, platform, handle, this.header);
-        this.anonymous = o.anonymous;
-        this.pageFallback = o.pageFallback;
-        this.owner = o.options.confinedToThread() ? Thread.currentThread() : null;
-        if (offsetFallback) {
-            Events.offsetFallback(target.name(), storedDataBase - dataOffset, mappingAddress);
-        }
-        if (pageFallback != null) {
-            Events.hugePageFallback(target.name(), o.options.hugePageSize(), pageFallback);
-        }
+        this.mappingOwned = true;
     }
 
     /** Registers this process in the attach table (writable, non-raw regions only). */
@@ -605,8 +622,7 @@ public final class SharedRegion implements AutoCloseable {
 
     /** Writes the whole region back to its backing store and waits ({@code msync(MS_SYNC)}). */
     public void force() {
-        checkOpen();
-        platform.flush(mapping, true);
+        usingMapping(() -> platform.flush(mapping, true));
     }
 
     /**
@@ -621,8 +637,7 @@ public final class SharedRegion implements AutoCloseable {
 
     /** Starts writing the whole region back without waiting ({@code msync(MS_ASYNC)}). */
     public void forceAsync() {
-        checkOpen();
-        platform.flush(mapping, false);
+        usingMapping(() -> platform.flush(mapping, false));
     }
 
     /**
@@ -636,9 +651,25 @@ public final class SharedRegion implements AutoCloseable {
     }
 
     private void flushRange(long offset, long length, boolean sync) {
-        checkOpen();
-        Objects.checkFromIndexSize(offset, length, data.byteSize());
-        platform.flush(pages(offset, length), sync);
+        usingMapping(() -> {
+            Objects.checkFromIndexSize(offset, length, data.byteSize());
+            platform.flush(pages(offset, length), sync);
+        });
+    }
+
+    /**
+     * Runs a native call on the mapping, the region open throughout: a {@link #close()} waits for it
+     * (with a region's own arena the JDK makes it wait too, as the call holds the arena; a batch's
+     * arena is not closed by the region's close, which retires the mapping instead).
+     */
+    private void usingMapping(Runnable call) {
+        nativeUsers.incrementAndGet(); // before the check: a close that sets closed after it sees this count
+        try {
+            checkOpen();
+            call.run();
+        } finally {
+            nativeUsers.decrementAndGet();
+        }
     }
 
     /** {@return the slice of the mapping covering data-area {@code [offset, offset+length)}, widened to whole pages at the start} */
@@ -665,21 +696,20 @@ public final class SharedRegion implements AutoCloseable {
      * @param length its length in bytes
      */
     public void advise(Advice advice, long offset, long length) {
-        checkOpen();
-        Objects.checkFromIndexSize(offset, length, data.byteSize());
-        platform.advise(pages(offset, length), Platform.Advice.valueOf(advice.name()));
+        usingMapping(() -> {
+            Objects.checkFromIndexSize(offset, length, data.byteSize());
+            platform.advise(pages(offset, length), Platform.Advice.valueOf(advice.name()));
+        });
     }
 
     /** Locks the whole mapping into RAM ({@code mlock}); fails with the system's reason (e.g. RLIMIT_MEMLOCK). */
     public void lockInMemory() {
-        checkOpen();
-        platform.lockMemory(mapping);
+        usingMapping(() -> platform.lockMemory(mapping));
     }
 
     /** Undoes {@link #lockInMemory()}. */
     public void unlockFromMemory() {
-        checkOpen();
-        platform.unlockMemory(mapping);
+        usingMapping(() -> platform.unlockMemory(mapping));
     }
 
     // ====================================================================== describing
@@ -911,23 +941,51 @@ public final class SharedRegion implements AutoCloseable {
         // a grow or refresh already mapping finishes first (it holds this monitor); any later one, and
         // any waiting for the monitor, finds the region closed: none can map into a range this close
         // gives back, which another region may take at once
-        synchronized (this) {
-            try {
-                writerLock.abandon(); // if a thread here holds it: clears the holder record; the OS lock stays until the fd closes
-                dev.panmap.internal.TestPoints.hit("close.afterAbandon");
-                if (attachSlot >= 0) {
-                    attachTable.deregister(attachSlot, selfPid, selfStartTime);
-                }
-            } finally {
-                try {
-                    closeArena(); // unmaps; other threads' accesses now fail with IllegalStateException
-                } finally {
-                    // only now, with this process's mapping gone, can another process take the writer
-                    // lock: a thread of ours that was still writing can no longer land a late store
-                    platform.close(handle);
-                }
+        try {
+            closeHoldingMonitor();
+        } finally {
+            if (batch != null) {
+                batch.leave(); // the last region of a full batch closes its arena: one handshake per batch
             }
         }
+    }
+
+    private synchronized void closeHoldingMonitor() {
+        try {
+            writerLock.abandon(); // if a thread here holds it: clears the holder record; the OS lock stays until the fd closes
+            dev.panmap.internal.TestPoints.hit("close.afterAbandon");
+            if (attachSlot >= 0) {
+                attachTable.deregister(attachSlot, selfPid, selfStartTime);
+            }
+        } finally {
+            try {
+                if (batch == null) {
+                    closeArena(); // unmaps; other threads' accesses now fail with IllegalStateException
+                } else {
+                    retire(); // zero pages in place of the object's; segments fail when the batch's arena closes
+                }
+            } finally {
+                // only now, with this process's mapping gone, can another process take the writer
+                // lock: a thread of ours that was still writing can no longer land a late store
+                platform.close(handle);
+            }
+        }
+    }
+
+    /**
+     * Takes the mapping out of use once no native call of ours is using it: private zero pages replace
+     * the object's ({@code Platform.retire}), so the descriptor can close now and a late store through
+     * a segment handed out lands nowhere that anyone else sees.
+     */
+    private void retire() {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (nativeUsers.get() != 0) {
+            if (System.nanoTime() - deadline >= 0) {
+                throw new IllegalStateException("region " + name() + " cannot be unmapped: its memory is still in use by a native call");
+            }
+            LockSupport.parkNanos(100_000);
+        }
+        platform.retire(handle, mappingAddress, mappingSize, openMode != OpenMode.OPEN_READ_ONLY);
     }
 
     /**

@@ -138,8 +138,8 @@ class SharedRegionTest {
     }
 
     @Test
-    void useAfterCloseIsAnIllegalStateNotACrash() {
-        SharedRegion r = SharedRegion.create(name("closed"), SMALL);
+    void useAfterCloseIsAnIllegalStateNotACrash() { // with its own arena; the default's batched close: CloseBatchTest
+        SharedRegion r = SharedRegion.create(name("closed"), SMALL.ownArena(true));
         MemorySegment kept = r.segment();
         r.close();
         r.close(); // idempotent
@@ -152,7 +152,7 @@ class SharedRegionTest {
 
     @Test
     void closeWhileAnotherThreadReadsStopsTheReaderCleanly() throws Exception {
-        SharedRegion r = SharedRegion.create(name("close-during-read"), RegionOptions.defaults().size(1 << 20));
+        SharedRegion r = SharedRegion.create(name("close-during-read"), RegionOptions.defaults().size(1 << 20).ownArena(true));
         MemorySegment data = r.segment();
         CountDownLatch reading = new CountDownLatch(1);
         AtomicReference<Throwable> failure = new AtomicReference<>();

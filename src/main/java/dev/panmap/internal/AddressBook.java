@@ -40,6 +40,17 @@ public final class AddressBook {
      */
     public record Live(long start, long end, String what, boolean placedAnywhere, Object owner) {}
 
+    /**
+     * The owner of a mapping closed but not yet given back ({@code Platform.retire}): its range holds
+     * private zero pages, and nothing may map there until it is unmapped.
+     */
+    public static final Object RETIRED = new Object() {
+        @Override
+        public String toString() {
+            return "closed, not yet given back";
+        }
+    };
+
     private final TreeMap<Long, Long> reserved = new TreeMap<>(); // start -> end, disjoint, merged per kind
     private final java.util.TreeSet<Long> anywhere = new java.util.TreeSet<>(); // starts of reserved ranges of the anywhere kind
     private final TreeMap<Long, Live> live = new TreeMap<>();     // start -> mapping, disjoint

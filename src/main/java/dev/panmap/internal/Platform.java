@@ -193,6 +193,21 @@ public interface Platform {
     void unmap(long address, long size);
 
     /**
+     * Takes a mapping out of use without giving its range back yet: the object's pages are replaced in
+     * one step by private zero pages (readable, and writable if {@code writable}: a late store from a
+     * thread that raced the close lands there, never in the object), and the range stays in the book as
+     * a closed mapping that nothing else may take, until {@link #unmap} turns it into an ordinary
+     * reservation. Used where a region's segments stay valid after its close until their arena closes
+     * with others ({@code CloseBatch}): until then they read zeros, never another region's bytes, and
+     * never fault. Only where {@link #closeKeepsRangeReadable()}.
+     *
+     * @throws IllegalStateException if {@code address} starts no live mapping of {@code handle}
+     */
+    default void retire(Handle handle, long address, long size, boolean writable) {
+        throw new UnsupportedOperationException("retire: a close here gives the range back at once (closeKeepsRangeReadable() is false)");
+    }
+
+    /**
      * {@return whether {@link #unmap} keeps the range readable (zeros, or a later region's bytes) for the
      * life of the process} (POSIX: yes, a zero reservation replaces the mapping in one step). Where not
      * (Windows), code that reads a region without its scoped segment could fault after a close: the

@@ -22,9 +22,16 @@ import java.util.StringJoiner;
  * interleaved with Java's). Round {@code r} runs every variant for {@code CYCLES} cycles, in the
  * r-th rotation of their order; one JSON line per variant and round carries every cycle's time:
  * <pre>{"bench":"attach","variant":"java-ro","round":r,"cycles_ns":[...]}</pre>
- * Variants: {@code java-ro}/{@code java-rw} (read-only / read-write, default options: a shared
- * arena), {@code java-confined-ro}/{@code java-confined-rw} ({@code RegionOptions.confinedToThread}),
- * {@code c-ro}/{@code c-rw}.
+ * Variants: {@code java-ro}/{@code java-rw} (read-only / read-write, default options: the arena a
+ * batch of regions shares, closed once per batch), {@code java-own-ro}/{@code java-own-rw}
+ * ({@code RegionOptions.ownArena}: a shared arena per region, a handshake per close, the default
+ * before batches), {@code java-confined-ro}/{@code java-confined-rw}
+ * ({@code RegionOptions.confinedToThread}), {@code c-ro}/{@code c-rw}.
+ *
+ * <p>Then a long run: {@code LONG_CYCLES} cycles of {@code java-rw} in blocks of a tenth, each block's
+ * median, and this process's descriptors, mappings, panmap's reserved ranges and threads before and
+ * after: <pre>{"bench":"attach-long","block":b,"cycles":n,"median_ns":x}</pre>
+ * <pre>{"bench":"attach-resources","when":"before|after","fds":f,"maps":m,"bookRanges":r,"bookBytes":b,"threads":t}</pre>
  *
  * <p>Then the attach path taken apart: each step alone, the same number of times, one line each:
  * <pre>{"bench":"attach-step","step":"...","median_ns":x,"p99_ns":y}</pre>
@@ -34,7 +41,10 @@ import java.util.StringJoiner;
  * </pre>
  */
 public final class Attach {
-    static final String[] VARIANTS = {"java-ro", "java-rw", "java-confined-ro", "java-confined-rw", "c-ro", "c-rw"};
+    static final String[] VARIANTS = {"java-ro", "java-rw", "java-own-ro", "java-own-rw", "java-confined-ro", "java-confined-rw", "c-ro", "c-rw"};
+    private static final int C_VARIANTS = 6; // the first C variant's index
+    /** The long run's cycles: enough that a growth of a few percent per 10,000 cycles would show. */
+    static final int LONG_CYCLES = 100_000;
 
     private final String name;
     private final BufferedReader fromC;
@@ -46,12 +56,12 @@ public final class Attach {
         this.toC = new PrintWriter(c.getOutputStream(), true, StandardCharsets.UTF_8);
     }
 
-    private static final RegionOptions SHARED = RegionOptions.defaults();
-    private static final RegionOptions CONFINED = RegionOptions.defaults().confinedToThread(true);
+    private static final RegionOptions[] OPTIONS = {RegionOptions.defaults(), RegionOptions.defaults().ownArena(true),
+        RegionOptions.defaults().confinedToThread(true)};
 
     private long[] cycles(int variant, int n) throws Exception {
-        if (variant >= 4) {
-            toC.println((variant == 4 ? "ro " : "rw ") + n);
+        if (variant >= C_VARIANTS) {
+            toC.println((variant == C_VARIANTS ? "ro " : "rw ") + n);
             String line = fromC.readLine();
             if (line == null) {
                 throw new IllegalStateException("c/attach ended");
@@ -59,7 +69,7 @@ public final class Attach {
             return Arrays.stream(line.trim().split(" ")).mapToLong(Long::parseLong).toArray();
         }
         OpenMode mode = variant % 2 == 0 ? OpenMode.OPEN_READ_ONLY : OpenMode.OPEN_ONLY;
-        RegionOptions options = variant < 2 ? SHARED : CONFINED;
+        RegionOptions options = OPTIONS[variant / 2];
         long[] t = new long[n];
         for (int i = 0; i < n; i++) {
             long t0 = System.nanoTime();
@@ -120,6 +130,33 @@ public final class Attach {
         step("attach table: list (liveness of every slot)", n, region::attachedProcesses);
     }
 
+    /** The long run: {@link #LONG_CYCLES} read-write default cycles, a median per tenth, and what the process holds around it. */
+    private void longRun() throws Exception {
+        resources("before");
+        int block = LONG_CYCLES / 10;
+        for (int b = 0; b < 10; b++) {
+            long[] t = cycles(1, block);
+            Arrays.sort(t);
+            System.out.printf("{\"bench\":\"attach-long\",\"block\":%d,\"cycles\":%d,\"median_ns\":%d}%n", b, block, t[block / 2]);
+        }
+        resources("after");
+    }
+
+    /** Prints this process's descriptors, mappings, panmap's reserved ranges (the POSIX book) and threads. */
+    @SuppressWarnings("unchecked")
+    private static void resources(String when) throws Exception {
+        dev.panmap.internal.CloseBatch.endCurrent(); // a batch's closed ranges are given back when it ends: count at an end
+        long fds;
+        try (var list = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            fds = list.count();
+        }
+        long maps = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps")).size();
+        Object platform = dev.panmap.internal.Platforms.current();
+        List<long[]> book = (List<long[]>) platform.getClass().getMethod("reservedRanges").invoke(platform);
+        System.out.printf("{\"bench\":\"attach-resources\",\"when\":\"%s\",\"fds\":%d,\"maps\":%d,\"bookRanges\":%d,\"bookBytes\":%d,\"threads\":%d}%n",
+            when, fds, maps, book.size(), book.stream().mapToLong(r -> r[1] - r[0]).sum(), Thread.activeCount());
+    }
+
     public static void main(String[] args) throws Exception {
         int rounds = Integer.parseInt(args[0]);
         int perRound = Integer.parseInt(args[1]);
@@ -142,6 +179,7 @@ public final class Attach {
                     }
                 }
                 lines.forEach(System.out::println);
+                a.longRun();
                 a.steps(region, rounds * perRound);
             } finally {
                 c.getOutputStream().close();

@@ -293,6 +293,16 @@ public final class PosixPlatform implements Platform {
             }
             List<String> problems = new ArrayList<>();
             for (AddressBook.Live live : book.liveMappings()) {
+                if (live.owner() == AddressBook.RETIRED) {
+                    for (String line : maps) {
+                        String[] f = line.trim().split("\\s+", 6);
+                        if (f.length >= 5 && Long.parseLong(f[4]) != 0 && overlaps(f[0], live)) {
+                            problems.add("inside the closed mapping " + Flags.hex(live.start()) + "-" + Flags.hex(live.end()) + " of "
+                                + live.what() + ", which holds only zero pages: " + line.replaceAll("\\s+", " "));
+                        }
+                    }
+                    continue;
+                }
                 Posix.FileStatus owner;
                 try {
                     owner = withFd((Handle) live.owner(), Posix::fstat);
@@ -307,11 +317,8 @@ public final class PosixPlatform implements Platform {
                     if (f.length < 5) {
                         continue;
                     }
-                    int dash = f[0].indexOf('-');
-                    long from = Long.parseUnsignedLong(f[0].substring(0, dash), 16);
-                    long to = Long.parseUnsignedLong(f[0].substring(dash + 1), 16);
                     long inode = Long.parseLong(f[4]);
-                    if (from >= live.end() || to <= live.start() || inode == 0) {
+                    if (!overlaps(f[0], live) || inode == 0) {
                         continue; // outside, or anonymous (a reservation)
                     }
                     String[] dev = f[3].split(":");
@@ -323,6 +330,14 @@ public final class PosixPlatform implements Platform {
             }
             return problems;
         }
+    }
+
+    /** {@return whether a {@code /proc/self/maps} range {@code from-to} (hex) overlaps {@code live}} */
+    private static boolean overlaps(String range, AddressBook.Live live) {
+        int dash = range.indexOf('-');
+        long from = Long.parseUnsignedLong(range.substring(0, dash), 16);
+        long to = Long.parseUnsignedLong(range.substring(dash + 1), 16);
+        return from < live.end() && to > live.start();
     }
 
     private static final int RESERVATION_FLAGS = MAP_PRIVATE() | MAP_ANONYMOUS() | MAP_NORESERVE();
@@ -563,8 +578,9 @@ public final class PosixPlatform implements Platform {
             AddressBook.Live occupant = book.liveOverlapping(address, end);
             if (occupant != null) {
                 throw new NativeException(ErrorKind.ADDRESS_IN_USE, "mmap", args, EEXIST(), "EEXIST", Posix.strerror(EEXIST())
-                    + "; occupied by panmap's own DIRECT mapping of " + occupant.what() + " at " + Flags.hex(occupant.start())
-                    + "-" + Flags.hex(occupant.end()) + ", open in this process: close it first, or use another base");
+                    + "; occupied by panmap's own " + (occupant.owner() == AddressBook.RETIRED ? "" : "DIRECT ") + "mapping of " + occupant.what() + " at " + Flags.hex(occupant.start())
+                    + "-" + Flags.hex(occupant.end()) + (occupant.owner() == AddressBook.RETIRED ? ""
+                        : ", open in this process: close it first, or use another base"));
             }
             List<long[]> made = new ArrayList<>();
             long[] trying = null;
@@ -620,6 +636,21 @@ public final class PosixPlatform implements Platform {
             if (live.start() + keep < live.end()) {
                 Posix.munmap(live.start() + keep, live.end() - live.start() - keep);
             }
+        }
+    }
+
+    @Override
+    public void retire(Handle handle, long address, long size, boolean writable) {
+        synchronized (book) {
+            AddressBook.Live live = book.liveOf(address, handle);
+            if (live == null) {
+                throw new IllegalStateException(((Fd) handle).what + " has no live mapping at " + Flags.hex(address));
+            }
+            long mapped = Math.min(Math.max(size, 0), live.end() - live.start());
+            Posix.mmap(live.start(), mapped, writable ? PROT_READ() | PROT_WRITE() : PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            book.removeLive(address);
+            book.addLive(live.start(), live.end(), live.what() + " (closed here; its range is held until the regions opened with it"
+                + " are closed too, then reused)", live.placedAnywhere(), AddressBook.RETIRED);
         }
     }
 

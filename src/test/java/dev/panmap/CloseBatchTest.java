@@ -1,0 +1,213 @@
+package dev.panmap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.panmap.internal.CloseBatch;
+import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.Names;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The default close (no handshake per region: {@code CloseBatch}): what a region's close gives back at
+ * once, what a segment kept past the close does until its batch's arena closes, and that it never
+ * faults nor reaches another region or the object.
+ */
+@LinuxOnly // Platform.retire is POSIX's: on Windows every region closes its own arena
+class CloseBatchTest {
+    private static final RegionOptions SIZE = RegionOptions.defaults().size(64 * 1024);
+    private final List<String> names = new ArrayList<>();
+
+    private String name(String stem) {
+        String n = Names.unique(stem);
+        names.add(n);
+        return n;
+    }
+
+    @BeforeEach
+    void freshBatch() {
+        CloseBatch.endCurrent(); // what other tests left: this test's regions start a batch of their own
+    }
+
+    @AfterEach
+    void removeAll() {
+        CloseBatch.endCurrent();
+        for (String n : names) {
+            try {
+                SharedRegion.remove(n);
+            } catch (RegionException gone) {
+                // removed by the test
+            }
+        }
+    }
+
+    @Test
+    void aSegmentKeptPastCloseReadsZerosAndItsStoresReachNothingUntilTheBatchEnds() {
+        String n = name("batch-kept");
+        try (SharedRegion other = SharedRegion.create(n, SIZE.ownArena(true))) {
+            other.segment().set(ValueLayout.JAVA_LONG, 0, 42);
+            SharedRegion r = SharedRegion.open(n);
+            MemorySegment kept = r.segment();
+            assertThat(kept.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(42);
+            r.close();
+            assertThatThrownBy(r::segment).as("the region's own methods refuse at once").isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(r::force).isInstanceOf(IllegalStateException.class);
+            assertThat(kept.get(ValueLayout.JAVA_LONG, 0)).as("a kept segment reads zeros, not the region").isZero();
+            kept.set(ValueLayout.JAVA_LONG, 0, 7);
+            assertThat(other.segment().get(ValueLayout.JAVA_LONG, 0)).as("a late store does not reach the object").isEqualTo(42);
+            assertThat(mapsOf(n, kept)).as("nothing of the object stays mapped in the closed region's range").isEmpty();
+
+            CloseBatch.endCurrent(); // the batch's arena closes: its segments now throw
+            assertThatThrownBy(() -> kept.get(ValueLayout.JAVA_LONG, 0)).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(() -> kept.set(ValueLayout.JAVA_LONG, 0, 8)).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
+    void aClosedRegionsRangeIsNotReusedBeforeItsBatchEnds() {
+        String a = name("batch-a");
+        String b = name("batch-b");
+        SharedRegion first = SharedRegion.create(a, SIZE);
+        first.segment().set(ValueLayout.JAVA_LONG, 0, 1);
+        MemorySegment kept = first.segment();
+        first.close();
+        List<SharedRegion> later = new ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) { // a range is reused first fit once it is an ordinary reservation: not before
+                SharedRegion r = i == 0 ? SharedRegion.create(b, SIZE) : SharedRegion.open(b);
+                later.add(r);
+                r.segment().set(ValueLayout.JAVA_LONG, 0, 99);
+                long at = r.segment().address();
+                assertThat(at + r.segment().byteSize() <= kept.address() || at >= kept.address() + kept.byteSize())
+                    .as("a later region's range (0x%x) overlaps the closed one's (0x%x)", at, kept.address()).isTrue();
+            }
+            assertThat(kept.get(ValueLayout.JAVA_LONG, 0)).as("never another region's bytes").isZero();
+        } finally {
+            later.forEach(SharedRegion::close);
+        }
+        CloseBatch.endCurrent();
+        assertThatThrownBy(() -> kept.get(ValueLayout.JAVA_LONG, 0)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void threadsRacingTheCloseNeverFaultReadZerosAndStopWhenTheBatchEnds() throws Exception {
+        String n = name("batch-race");
+        try (SharedRegion other = SharedRegion.create(n, RegionOptions.defaults().size(1 << 20).ownArena(true))) {
+            SharedRegion r = SharedRegion.open(n);
+            MemorySegment data = r.segment();
+            AtomicReference<Throwable> readerStop = new AtomicReference<>();
+            AtomicReference<Throwable> writerStop = new AtomicReference<>();
+            AtomicLong zeroPasses = new AtomicLong();
+            AtomicLong stores = new AtomicLong();
+            CountDownLatch running = new CountDownLatch(2);
+            Thread reader = new Thread(() -> {
+                try {
+                    while (true) {
+                        long sum = 0;
+                        for (long i = 0; i < data.byteSize(); i += 4096) {
+                            sum |= data.get(ValueLayout.JAVA_LONG, i);
+                        }
+                        if (sum == 0) {
+                            zeroPasses.incrementAndGet();
+                        }
+                        running.countDown();
+                    }
+                } catch (Throwable t) {
+                    readerStop.set(t);
+                }
+            });
+            Thread writer = new Thread(() -> {
+                try {
+                    for (long v = 1; ; v++) {
+                        data.set(ValueLayout.JAVA_LONG, 8, v);
+                        stores.set(v);
+                        running.countDown();
+                    }
+                } catch (Throwable t) {
+                    writerStop.set(t);
+                }
+            });
+            reader.start();
+            writer.start();
+            assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
+            r.close();
+            long atClose = other.segment().get(ValueLayout.JAVA_LONG, 8);
+            long storesAtClose = stores.get();
+            Thread.sleep(100);
+            assertThat(reader.isAlive() && writer.isAlive()).as("both still run: reader stopped by " + readerStop.get()
+                + ", writer by " + writerStop.get()).isTrue();
+            assertThat(stores.get()).as("the writer keeps storing after the close").isGreaterThan(storesAtClose);
+            assertThat(other.segment().get(ValueLayout.JAVA_LONG, 8)).as("none of its stores after the close reaches the object")
+                .isEqualTo(atClose);
+            assertThat(zeroPasses.get()).as("the reader reads zeros after the close").isPositive();
+
+            CloseBatch.endCurrent();
+            reader.join(30_000);
+            writer.join(30_000);
+            assertThat(readerStop.get()).isInstanceOf(IllegalStateException.class);
+            assertThat(writerStop.get()).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
+    void theCloseGivesTheWriterLockBackAtOnce() throws Exception {
+        String n = name("batch-lock");
+        try (SharedRegion other = SharedRegion.create(n, SIZE.ownArena(true))) {
+            SharedRegion r = SharedRegion.open(n);
+            r.writerLock().lock();
+            assertThat(other.writerLock().tryLock(Duration.ZERO)).as("held by the other open description").isFalse();
+            r.close(); // with the lock held: the OS lock goes with the last reference to the descriptor, the mapping's included
+            assertThat(other.writerLock().tryLock(Duration.ofSeconds(1))).as("the lock after the close, the batch still open").isTrue();
+            other.writerLock().unlock();
+        }
+    }
+
+    @Test
+    void aBatchClosesItsArenaOnceItsRegionsAreAllClosed() {
+        String n = name("batch-count");
+        SharedRegion.create(n, SIZE).close();
+        CloseBatch.endCurrent();
+        List<MemorySegment> kept = new ArrayList<>();
+        for (int i = 0; i < CloseBatch.REGIONS; i++) {
+            try (SharedRegion r = SharedRegion.open(n)) {
+                kept.add(r.segment());
+            }
+            if (i < CloseBatch.REGIONS - 1) {
+                assertThat(kept.getFirst().isAccessibleBy(Thread.currentThread())).isTrue();
+                assertThat(kept.getFirst().scope().isAlive()).as("after %d closes", i + 1).isTrue();
+            }
+        }
+        assertThat(kept).allSatisfy(s -> assertThat(s.scope().isAlive()).as("the batch's arena, after its last close").isFalse());
+        try (SharedRegion r = SharedRegion.open(n)) {
+            assertThat(r.segment().scope().isAlive()).isTrue();
+            assertThat(CloseBatch.currentCounts()).as("a new batch: admitted, open").containsExactly(1, 1);
+        }
+    }
+
+    /** {@return this process's /proc/self/maps lines that map the object {@code name} inside {@code range}} */
+    private static List<String> mapsOf(String name, MemorySegment range) {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.endsWith("/dev/shm" + name)).filter(l -> {
+                String[] fromTo = l.substring(0, l.indexOf(' ')).split("-");
+                long from = Long.parseUnsignedLong(fromTo[0], 16);
+                long to = Long.parseUnsignedLong(fromTo[1], 16);
+                return from < range.address() + range.byteSize() && to > range.address();
+            }).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
