@@ -414,10 +414,11 @@ public final class RegionOptions {
     /**
      * Confines the region to the thread that opens it: its segment, writer lock and attach table work
      * only in that thread ({@link WrongThreadException} elsewhere), and only that thread may close it.
-     * What this buys is a cheap close: a region's memory is tied to an arena, and closing a shared
-     * arena (the default, usable from any thread) is a handshake with every thread of the JVM, which
-     * costs about 15 us here, most of what an attach and close cost. For short-lived, one-thread
-     * attaches: a probe, a command-line tool, a request that looks and leaves. Off by default.
+     * Its memory belongs to a confined arena of its own, whose close costs no handshake with other
+     * threads and makes every later access through its segments throw {@link IllegalStateException}
+     * at once: for short-lived, one-thread attaches that want that exception (a probe, a command-line
+     * tool, a request that looks and leaves). Off by default (see {@link #ownArena(boolean)} for what
+     * the default close does).
      *
      * @param value whether to confine the region to the opening thread
      * @return a copy of these options with that set (options are immutable)

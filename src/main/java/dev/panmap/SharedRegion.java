@@ -38,9 +38,20 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p><b>Lifetime.</b> {@link #close()} unmaps, deregisters this process and closes the descriptor;
  * it is idempotent, and the region itself lives on for the others until {@link #remove(String)}
- * unlinks it (like POSIX shm: those still attached keep using it). The {@link #segment()} is bounded
- * to the data area and valid until {@code close()}; any access after that, also from another thread
- * while {@code close()} runs, throws {@link IllegalStateException} — never a crash.
+ * unlinks it (like POSIX shm: those still attached keep using it). The region's own methods throw
+ * {@link IllegalStateException} once {@code close()} has begun. The {@link #segment()} is bounded to
+ * the data area and valid until {@code close()}; what an access through it does afterwards (also from
+ * another thread while {@code close()} runs) depends on the region's arena, and is never a crash:
+ * <ul>
+ * <li>{@linkplain RegionOptions#ownArena its own arena} (DIRECT regions, {@linkplain
+ *     RegionOptions#confinedToThread confined} ones, every region on Windows, and any with
+ *     {@code ownArena(true)}): it throws {@link IllegalStateException} from the moment {@code close()}
+ *     returns. The close of a shared arena is a handshake with every Java thread.</li>
+ * <li>otherwise (the default for OFFSET regions on Linux) an arena shared by a batch of regions, closed
+ *     once per batch: it reads zeros, and a store is lost, until the batch's arena closes, then it
+ *     throws {@link IllegalStateException}. It never reads or writes the object or another region:
+ *     the object's pages are replaced at the close, and the range is not reused before.</li>
+ * </ul>
  *
  * <p><b>Raw regions</b> ({@link #openRaw}, {@link #openRawFile}) have no header: the whole object is the
  * data area, for sharing with programs that do not speak panmap.

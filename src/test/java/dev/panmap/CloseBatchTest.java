@@ -163,6 +163,43 @@ class CloseBatchTest {
     }
 
     @Test
+    void theGrowthRoomOfAClosedRegionIsGivenBackAtOnce() throws Exception {
+        String n = name("batch-room");
+        long room = 8L << 30;
+        SharedRegion r = SharedRegion.create(n, SIZE.maxSize(room));
+        long base = r.segment().address();
+        r.close();
+        // the room was never mapped, so no segment reaches it: past 1 GiB it goes back to the system at
+        // the close, not when the batch ends (a 32 TiB span held until then took a DIRECT base)
+        long from = base + (2L << 30);
+        long to = base + room;
+        List<String> inRoom = Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> {
+            String[] fromTo = l.substring(0, l.indexOf(' ')).split("-");
+            return Long.parseUnsignedLong(fromTo[0], 16) < to && Long.parseUnsignedLong(fromTo[1], 16) > from;
+        }).toList();
+        assertThat(inRoom).as("mappings in the closed region's growth room past 2 GiB").isEmpty();
+    }
+
+    @Test
+    void aRawRegionOfPartPagesLeavesWholePagesBehind(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dir.resolve("raw-23");
+        Files.write(file, new byte[23]); // a raw region is the object as it is: not whole pages
+        try (SharedRegion raw = SharedRegion.openRawFile(file, OpenMode.OPEN_ONLY, RegionOptions.defaults())) {
+            raw.segment().set(ValueLayout.JAVA_BYTE, 22, (byte) 1);
+        }
+        CloseBatch.endCurrent(); // its range is a reservation now: a part page there made later maps fail (EINVAL)
+        long page = dev.panmap.internal.Platforms.current().pageSize();
+        var platform = (dev.panmap.internal.posix.PosixPlatform) dev.panmap.internal.Platforms.current();
+        assertThat(platform.reservedRanges()).as("panmap's reserved ranges, whole pages")
+            .allSatisfy(r -> assertThat(r[0] % page == 0 && r[1] % page == 0).as("0x%x-0x%x", r[0], r[1]).isTrue());
+        for (long room : new long[] {1L << 20, 8L << 30}) { // first fit, then a reservation widened into free space
+            try (SharedRegion r = SharedRegion.create(name("batch-after-raw"), SIZE.maxSize(room))) {
+                r.segment().set(ValueLayout.JAVA_LONG, 0, room);
+            }
+        }
+    }
+
+    @Test
     void theCloseGivesTheWriterLockBackAtOnce() throws Exception {
         String n = name("batch-lock");
         try (SharedRegion other = SharedRegion.create(n, SIZE.ownArena(true))) {

@@ -350,6 +350,7 @@ public final class PosixPlatform implements Platform {
         if (span < size) {
             throw new IllegalArgumentException("span " + span + " < size " + size);
         }
+        span = (span + pageSize - 1) / pageSize * pageSize; // a raw region's object need not be whole pages: its mapping is, and so is the book
         int prot = prot(access);
         int flags = flags(access) | (populate ? MAP_POPULATE() : 0);
         Fd fd = (Fd) handle;
@@ -579,7 +580,8 @@ public final class PosixPlatform implements Platform {
             if (occupant != null) {
                 throw new NativeException(ErrorKind.ADDRESS_IN_USE, "mmap", args, EEXIST(), "EEXIST", Posix.strerror(EEXIST())
                     + "; occupied by panmap's own " + (occupant.owner() == AddressBook.RETIRED ? "" : "DIRECT ") + "mapping of " + occupant.what() + " at " + Flags.hex(occupant.start())
-                    + "-" + Flags.hex(occupant.end()) + (occupant.owner() == AddressBook.RETIRED ? ""
+                    + "-" + Flags.hex(occupant.end()) + (occupant.owner() == AddressBook.RETIRED
+                        ? ", closed in this process, its range held until the regions opened with it are closed too (CloseBatch)"
                         : ", open in this process: close it first, or use another base"));
             }
             List<long[]> made = new ArrayList<>();
@@ -646,11 +648,25 @@ public final class PosixPlatform implements Platform {
             if (live == null) {
                 throw new IllegalStateException(((Fd) handle).what + " has no live mapping at " + Flags.hex(address));
             }
-            long mapped = Math.min(Math.max(size, 0), live.end() - live.start());
+            long page = pageSize(); // a raw region's size need not be whole pages: the book's ranges are
+            long mapped = Math.min((Math.max(size, 0) + page - 1) / page * page, live.end() - live.start());
             Posix.mmap(live.start(), mapped, writable ? PROT_READ() | PROT_WRITE() : PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
             book.removeLive(address);
-            book.addLive(live.start(), live.end(), live.what() + " (closed here; its range is held until the regions opened with it"
-                + " are closed too, then reused)", live.placedAnywhere(), AddressBook.RETIRED);
+            book.addLive(live.start(), live.start() + mapped, live.what(), live.placedAnywhere(), AddressBook.RETIRED);
+            // the growth room past it was never mapped, so no segment reaches it: it is given back now, as unmap does
+            long room = live.end() - live.start() - mapped;
+            if (room > KEPT_ROOM) {
+                Posix.munmap(live.start() + mapped, room);
+            } else if (room > 0) {
+                book.reserve(live.start() + mapped, live.end(), live.placedAnywhere());
+            }
+        }
+    }
+
+    /** {@return how many mappings the book holds as live: open regions', and closed ones' not yet given back} (for tests and tools) */
+    public int liveMappingCount() {
+        synchronized (book) {
+            return book.liveMappings().size();
         }
     }
 
