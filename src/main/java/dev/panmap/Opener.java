@@ -253,7 +253,7 @@ final class Opener {
      */
     private void checkOwner() {
         int self = platform.currentUid();
-        Platform.Status status = platform.status(handle);
+        Platform.Status status = platform.statusAtOpen(handle); // the object this descriptor opened, as it was then
         int owner = status.ownerUid();
         if (self < 0 || owner < 0) {
             return; // no POSIX owner (Windows): its access list decides
@@ -360,8 +360,10 @@ final class Opener {
         long deadline = System.nanoTime() + options.attachTimeout().toNanos();
         long pause = 100_000;
         String what = target.name();
+        boolean first = true;
         while (true) {
-            Platform.Status status = platform.status(handle);
+            Platform.Status status = first ? platform.statusAtOpen(handle) : platform.status(handle); // a wait looks again
+            first = false;
             long size = status.size();
             if (status.links() == 0 && !anonymous) { // removed since we opened it (a failed create cleans up so); a memfd never has a name
                 throw new RegionException(ErrorKind.NOT_FOUND, what + " was removed while this process waited for its header"

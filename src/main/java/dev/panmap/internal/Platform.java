@@ -100,6 +100,15 @@ public interface Platform {
     Status status(Handle handle);
 
     /**
+     * {@return the object's status as {@link #open} found it} (one {@code fstat} fewer per attach where
+     * the open kept it), else as it is now; the owner and mode it names are those of the object this
+     * handle opened, which the handle keeps whatever the name names later
+     */
+    default Status statusAtOpen(Handle handle) {
+        return status(handle);
+    }
+
+    /**
      * Makes a newly created object durable: a file's data and metadata are written to disk and so is
      * the directory entry that names it ({@code fsync} of both); nothing for shared memory.
      */

@@ -60,6 +60,8 @@ public final class PosixPlatform implements Platform {
         private final int fd;
         /** How its pages are backed: a hugetlbfs file's huge pages, or transparent ones asked for; null for ordinary. */
         volatile PagePlan plan;
+        /** What {@code fstat} said when {@link #open} checked the type, or null (a created object). */
+        volatile Status atOpen;
 
         Fd(int fd, String what) {
             this.fd = fd;
@@ -169,7 +171,9 @@ public final class PosixPlatform implements Platform {
         int fd = target.file() ? Posix.open(target.name(), flags, 0) : Posix.shmOpen(target.name(), flags, 0);
         Fd handle = new Fd(fd, describe(target));
         try {
-            int type = Posix.fstat(fd).mode() & S_IFMT();
+            Posix.FileStatus st = Posix.fstat(fd);
+            int type = st.mode() & S_IFMT();
+            handle.atOpen = new Status(st.size(), st.permissions(), st.uid(), st.links());
             if (type != S_IFREG()) {
                 throw new RegionException(ErrorKind.INVALID_ARGUMENT, target.name() + " is " + fileType(type)
                     + ", not a regular file: only a regular file or shared-memory object can hold a region");
@@ -201,6 +205,12 @@ public final class PosixPlatform implements Platform {
             return "a socket";
         }
         return "of file type 0" + Integer.toOctalString(type);
+    }
+
+    @Override
+    public Status statusAtOpen(Handle handle) {
+        Status s = ((Fd) handle).atOpen;
+        return s != null ? s : status(handle);
     }
 
     @Override
