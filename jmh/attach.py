@@ -79,13 +79,16 @@ for a, b, limit in TARGETS:
             result = "met" if hi <= limit else "missed" if lo > limit else f"inconclusive: the interval holds {limit}"
         md.append(f"| `{a}` / `{b}` | {m:.2f} [{lo:.2f}, {hi:.2f}] ({n} rounds) | {limit or '-'} | {result} |")
 if long_blocks:
-    first, last = long_blocks[0]["median_ns"], long_blocks[-1]["median_ns"]
-    md += ["", f"**Over {sum(b['cycles'] for b in long_blocks):,} cycles** of `java-rw` in a row (medians per block of "
-           f"{long_blocks[0]['cycles']:,}, µs): " + ", ".join(f"{b['median_ns'] / 1e3:.1f}" for b in long_blocks)
-           + f"; last / first block {last / first:.2f}."]
+    md += ["", "**Long runs**, one variant's cycles in a row (medians per block, µs):", "",
+           "| variant | cycles | medians per block | last / first |", "|---|---|---|---|"]
+    for v in dict.fromkeys(b.get("variant", "java-rw") for b in long_blocks):
+        blocks = [b for b in long_blocks if b.get("variant", "java-rw") == v]
+        md.append(f"| `{v}` | {sum(b['cycles'] for b in blocks):,} | " + ", ".join(f"{b['median_ns'] / 1e3:.1f}" for b in blocks)
+                  + f" | {blocks[-1]['median_ns'] / blocks[0]['median_ns']:.2f} |")
     if "before" in resources and "after" in resources:
         b, a = resources["before"], resources["after"]
-        md += ["", "| held by the process | before | after |", "|---|---|---|"]
+        md += ["", "What the process holds before and after the `java-rw` run (with every region closed and the batch ended):", "",
+               "| held by the process | before | after |", "|---|---|---|"]
         for k, what in [("fds", "descriptors"), ("maps", "/proc/self/maps lines"), ("bookRanges", "panmap's reserved ranges"),
                         ("bookBytes", "panmap's reserved bytes"), ("threads", "Java threads")]:
             md.append(f"| {what} | {b[k]:,} | {a[k]:,} |")

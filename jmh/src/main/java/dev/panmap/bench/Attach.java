@@ -30,7 +30,8 @@ import java.util.StringJoiner;
  *
  * <p>Then a long run: {@code LONG_CYCLES} cycles of {@code java-rw} in blocks of a tenth, each block's
  * median, and this process's descriptors, mappings, panmap's reserved ranges and threads before and
- * after: <pre>{"bench":"attach-long","block":b,"cycles":n,"median_ns":x}</pre>
+ * after; then as many of {@code java-own-rw}:
+ * <pre>{"bench":"attach-long","variant":"java-rw","block":b,"cycles":n,"median_ns":x}</pre>
  * <pre>{"bench":"attach-resources","when":"before|after","fds":f,"maps":m,"bookRanges":r,"bookBytes":b,"threads":t}</pre>
  *
  * <p>Then the attach path taken apart: each step alone, the same number of times, one line each:
@@ -130,16 +131,25 @@ public final class Attach {
         step("attach table: list (liveness of every slot)", n, region::attachedProcesses);
     }
 
-    /** The long run: {@link #LONG_CYCLES} read-write default cycles, a median per tenth, and what the process holds around it. */
-    private void longRun() throws Exception {
-        resources("before");
+    /**
+     * The long run: {@link #LONG_CYCLES} read-write cycles of {@code variant}, a median per tenth, and
+     * what the process holds around it (the default's; {@code java-own-rw} beside it, whose handshake
+     * per close was seen to grow as the process ran).
+     */
+    private void longRun(int variant) throws Exception {
+        if (variant == 1) {
+            resources("before");
+        }
         int block = LONG_CYCLES / 10;
         for (int b = 0; b < 10; b++) {
-            long[] t = cycles(1, block);
+            long[] t = cycles(variant, block);
             Arrays.sort(t);
-            System.out.printf("{\"bench\":\"attach-long\",\"block\":%d,\"cycles\":%d,\"median_ns\":%d}%n", b, block, t[block / 2]);
+            System.out.printf("{\"bench\":\"attach-long\",\"variant\":\"%s\",\"block\":%d,\"cycles\":%d,\"median_ns\":%d}%n",
+                VARIANTS[variant], b, block, t[block / 2]);
         }
-        resources("after");
+        if (variant == 1) {
+            resources("after");
+        }
     }
 
     /** Prints this process's descriptors, mappings, panmap's reserved ranges (the POSIX book) and threads. */
@@ -179,7 +189,8 @@ public final class Attach {
                     }
                 }
                 lines.forEach(System.out::println);
-                a.longRun();
+                a.longRun(1);
+                a.longRun(3);
                 a.steps(region, rounds * perRound);
             } finally {
                 c.getOutputStream().close();
