@@ -42,7 +42,8 @@ public final class AddressBook {
 
     /**
      * The owner of a mapping closed but not yet given back ({@code Platform.retire}): its range holds
-     * private zero pages, and nothing may map there until it is unmapped.
+     * private zero pages, writable ones (a late store may have written some), and nothing may map
+     * there until it is unmapped.
      */
     public static final Object RETIRED = new Object() {
         @Override
@@ -50,6 +51,19 @@ public final class AddressBook {
             return "closed, not yet given back";
         }
     };
+
+    /** As {@link #RETIRED}, its zero pages read-only: the same as a reservation already. */
+    public static final Object RETIRED_READ_ONLY = new Object() {
+        @Override
+        public String toString() {
+            return "closed read-only, not yet given back";
+        }
+    };
+
+    /** {@return whether a live mapping's owner is a closed mapping's mark} */
+    public static boolean isRetired(Object owner) {
+        return owner == RETIRED || owner == RETIRED_READ_ONLY;
+    }
 
     private final TreeMap<Long, Long> reserved = new TreeMap<>(); // start -> end, disjoint, merged per kind
     private final java.util.TreeSet<Long> anywhere = new java.util.TreeSet<>(); // starts of reserved ranges of the anywhere kind

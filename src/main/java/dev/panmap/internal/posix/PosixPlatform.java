@@ -303,7 +303,7 @@ public final class PosixPlatform implements Platform {
             }
             List<String> problems = new ArrayList<>();
             for (AddressBook.Live live : book.liveMappings()) {
-                if (live.owner() == AddressBook.RETIRED) {
+                if (AddressBook.isRetired(live.owner())) {
                     for (String line : maps) {
                         String[] f = line.trim().split("\\s+", 6);
                         if (f.length >= 5 && Long.parseLong(f[4]) != 0 && overlaps(f[0], live)) {
@@ -589,8 +589,8 @@ public final class PosixPlatform implements Platform {
             AddressBook.Live occupant = book.liveOverlapping(address, end);
             if (occupant != null) {
                 throw new NativeException(ErrorKind.ADDRESS_IN_USE, "mmap", args, EEXIST(), "EEXIST", Posix.strerror(EEXIST())
-                    + "; occupied by panmap's own " + (occupant.owner() == AddressBook.RETIRED ? "" : "DIRECT ") + "mapping of " + occupant.what() + " at " + Flags.hex(occupant.start())
-                    + "-" + Flags.hex(occupant.end()) + (occupant.owner() == AddressBook.RETIRED
+                    + "; occupied by panmap's own " + (AddressBook.isRetired(occupant.owner()) ? "" : "DIRECT ") + "mapping of " + occupant.what() + " at " + Flags.hex(occupant.start())
+                    + "-" + Flags.hex(occupant.end()) + (AddressBook.isRetired(occupant.owner())
                         ? ", closed in this process, its range held until the regions opened with it are closed too (CloseBatch)"
                         : ", open in this process: close it first, or use another base"));
             }
@@ -643,7 +643,9 @@ public final class PosixPlatform implements Platform {
             // however large (a forged header's, say), costs nothing after the close
             long mapped = Math.min(Math.max(size, 0), live.end() - live.start());
             long keep = live.end() - live.start() - mapped <= KEPT_ROOM ? live.end() - live.start() : mapped;
-            Posix.mmap(live.start(), keep, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            if (live.owner() != AddressBook.RETIRED_READ_ONLY) { // that one holds read-only zero pages already: a reservation
+                Posix.mmap(live.start(), keep, PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
+            }
             book.reserve(live.start(), live.start() + keep, live.placedAnywhere());
             if (live.start() + keep < live.end()) {
                 Posix.munmap(live.start() + keep, live.end() - live.start() - keep);
@@ -662,7 +664,7 @@ public final class PosixPlatform implements Platform {
             long mapped = Math.min((Math.max(size, 0) + page - 1) / page * page, live.end() - live.start());
             Posix.mmap(live.start(), mapped, writable ? PROT_READ() | PROT_WRITE() : PROT_READ(), RESERVATION_FLAGS | MAP_FIXED(), -1, 0);
             book.removeLive(address);
-            book.addLive(live.start(), live.start() + mapped, live.what(), live.placedAnywhere(), AddressBook.RETIRED);
+            book.addLive(live.start(), live.start() + mapped, live.what(), live.placedAnywhere(), writable ? AddressBook.RETIRED : AddressBook.RETIRED_READ_ONLY);
             // the growth room past it was never mapped, so no segment reaches it: it is given back now, as unmap does
             long room = live.end() - live.start() - mapped;
             if (room > KEPT_ROOM) {
