@@ -2,11 +2,9 @@ package dev.panmap.bench;
 
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
-import dev.panmap.ipc.MessageHandler;
 import dev.panmap.ipc.Ring;
 import dev.panmap.ipc.RingConsumer;
 import dev.panmap.ipc.RingProducer;
-import java.lang.foreign.ValueLayout;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBuffer;
@@ -25,9 +23,8 @@ public final class RingAsm {
             Ring ring = Ring.create(region, 0, Ring.Kind.ONE_TO_ONE, 256 << 10);
             int length = (256 << 10) + RingBufferDescriptor.TRAILER_LENGTH;
             RingBuffer agrona = new OneToOneRingBuffer(new UnsafeBuffer(region.address(1 << 20), length));
-            long[] sum = {0};
-            MessageHandler panmapHandler = (type, buffer, offset, len) -> sum[0] += buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset);
-            org.agrona.concurrent.MessageHandler agronaHandler = (type, buffer, index, len) -> sum[0] += buffer.getLong(index);
+            RingBench.Sum panmapHandler = new RingBench.Sum(); // RingBench's handler: every word of the payload summed
+            RingBench.Sum agronaHandler = new RingBench.Sum();
             try (RingProducer producer = ring.producer(false); RingConsumer consumer = ring.consumer()) {
                 for (int round = 0; round < 20; round++) {
                     long n = 500_000;
@@ -45,7 +42,7 @@ public final class RingAsm {
                     a.join();
                 }
             }
-            System.out.println("sum " + sum[0]);
+            System.out.println("sum " + panmapHandler.sum + " " + agronaHandler.sum);
         } finally {
             SharedRegion.remove(name);
         }

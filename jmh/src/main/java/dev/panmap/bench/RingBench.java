@@ -38,8 +38,9 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * <ul>
  * <li><b>throughput</b> ({@code ring-throughput}): one-to-one and many-to-one (two producer
  *     processes), 32- and 256-byte messages: messages per second at the consumer, from the end of its
- *     first batch to the last message; each message is claimed, its first word written (a sequence
- *     number the consumer sums and checks), committed. Variants: {@code panmap} (producers without
+ *     first batch to the last message; each message is claimed, every 8-byte word of its payload
+ *     written (word k = sequence number + k), committed; the consumer reads every word into a sum it
+ *     checks at the end. The C twin does exactly this work ({@code fill}, {@code payload_sum}). Variants: {@code panmap} (producers without
  *     signalling, as Agrona's, which cannot wake anyone), {@code panmap-signalling} (the default: a
  *     full fence and a look at the consumer's sleeping flag per commit), {@code agrona}, {@code c}.
  * <li><b>latency</b> ({@code ring-latency}): a ping ring and a pong ring, 32-byte messages, one round
@@ -238,22 +239,52 @@ public final class RingBench {
         }
     }
 
-    /** Sums the first word of each message: the consumer's work. */
-    private static final class Sum implements MessageHandler, org.agrona.concurrent.MessageHandler {
+    /**
+     * Sums every 8-byte word of each message: the consumer's work, the same in panmap's, Agrona's and
+     * the C twin's handler ({@code payload_sum} in c/ring.c).
+     */
+    static final class Sum implements MessageHandler, org.agrona.concurrent.MessageHandler {
         long sum;
         long n;
 
         @Override
         public void onMessage(int type, MemorySegment buffer, long offset, int length) {
-            sum += buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset);
+            long s = 0;
+            for (long o = offset, end = offset + length; o < end; o += 8) {
+                s += buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
+            }
+            sum += s;
             n++;
         }
 
         @Override
         public void onMessage(int type, org.agrona.MutableDirectBuffer buffer, int index, int length) {
-            sum += buffer.getLong(index);
+            long s = 0;
+            for (int i = index, end = index + length; i < end; i += 8) {
+                s += buffer.getLong(i);
+            }
+            sum += s;
             n++;
         }
+    }
+
+    /** The producer's work, as the C twin's {@code fill}: every 8-byte word of the payload written, word k = seq + k. */
+    static void fill(MemorySegment buffer, long at, int size, long seq) {
+        for (int k = 0; k < size / 8; k++) {
+            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at + 8L * k, seq + k);
+        }
+    }
+
+    static void fill(org.agrona.concurrent.AtomicBuffer buffer, int at, int size, long seq) {
+        for (int k = 0; k < size / 8; k++) {
+            buffer.putLong(at + 8 * k, seq + k);
+        }
+    }
+
+    /** {@return what {@link Sum} must hold after {@code n} messages of {@code size} bytes numbered 0 .. n - 1} */
+    static long expectedSum(long n, int size) {
+        long w = size / 8;
+        return w * (n * (n - 1) / 2) + n * (w * (w - 1) / 2);
     }
 
     private final Sum sum = new Sum();
@@ -286,7 +317,7 @@ public final class RingBench {
         for (int i = 0; i < producers; i++) {
             producerBytes += awaitAck(i);
         }
-        long expected = producers * (perProducer * (perProducer - 1) / 2);
+        long expected = producers * expectedSum(perProducer, size);
         if (sum.sum != expected) {
             throw new IllegalStateException(variant + " " + kind + " " + size + ": checksum " + sum.sum + ", expected " + expected);
         }
@@ -310,7 +341,7 @@ public final class RingBench {
             while ((at = ping.tryClaim(1, LAT_SIZE)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at, i);
+            fill(buffer, at, LAT_SIZE, i);
             ping.commit(at);
             while (pong.read(got, 1) == 0) {
                 Thread.onSpinWait();
@@ -318,6 +349,7 @@ public final class RingBench {
             h.recordValue(System.nanoTime() - t0);
         }
         awaitAck(0);
+        checkPongs(got, "panmap");
         latencyRecord(round, "panmap", h);
     }
 
@@ -332,7 +364,7 @@ public final class RingBench {
             while ((at = ping.tryClaim(1, LAT_SIZE)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.putLong(at, i);
+            fill(buffer, at, LAT_SIZE, i);
             ping.commit(at);
             while (pong.read(got, 1) == 0) {
                 Thread.onSpinWait();
@@ -340,7 +372,17 @@ public final class RingBench {
             h.recordValue(System.nanoTime() - t0);
         }
         awaitAck(0);
+        checkPongs(got, "agrona");
         latencyRecord(round, "agrona", h);
+    }
+
+    /** The pong of ping i carries the sum of ping i's words in its own (as the C twin's): their sum, checked. */
+    private void checkPongs(Sum got, String variant) {
+        long w = LAT_SIZE / 8;
+        long expected = w * expectedSum(latency, LAT_SIZE) + latency * (w * (w - 1) / 2);
+        if (got.sum != expected) {
+            throw new IllegalStateException(variant + " round trip: checksum " + got.sum + ", expected " + expected);
+        }
     }
 
     private void latencyRecord(int round, String variant, Histogram h) {
@@ -519,7 +561,7 @@ public final class RingBench {
             while ((at = p.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at, seq);
+            fill(buffer, at, size, seq);
             p.commit(at);
         }
     }
@@ -531,7 +573,7 @@ public final class RingBench {
             while ((at = ring.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.putLong(at, seq);
+            fill(buffer, at, size, seq);
             ring.commit(at);
         }
     }
@@ -540,6 +582,7 @@ public final class RingBench {
         MemorySegment buffer = pong.buffer();
         Sum got = new Sum();
         for (long i = 0; i < n; i++) {
+            long before = got.sum;
             while (ping.read(got, 1) == 0) {
                 Thread.onSpinWait();
             }
@@ -547,7 +590,7 @@ public final class RingBench {
             while ((at = pong.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at, i);
+            fill(buffer, at, size, got.sum - before);
             pong.commit(at);
         }
     }
@@ -556,6 +599,7 @@ public final class RingBench {
         org.agrona.concurrent.AtomicBuffer buffer = pong.buffer();
         Sum got = new Sum();
         for (long i = 0; i < n; i++) {
+            long before = got.sum;
             while (ping.read(got, 1) == 0) {
                 Thread.onSpinWait();
             }
@@ -563,7 +607,7 @@ public final class RingBench {
             while ((at = pong.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.putLong(at, i);
+            fill(buffer, at, size, got.sum - before);
             pong.commit(at);
         }
     }
