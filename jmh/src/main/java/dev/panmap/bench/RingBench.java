@@ -43,7 +43,8 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  *     checks at the end. The C twin does exactly this work ({@code fill}, {@code payload_sum}). Variants: {@code panmap} (producers without
  *     signalling, as Agrona's, which cannot wake anyone), {@code panmap-signalling} (the default: a
  *     full fence and a look at the consumer's sleeping flag per commit), {@code agrona}, {@code c}.
- * <li><b>latency</b> ({@code ring-latency}): a ping ring and a pong ring, 32-byte messages, one round
+ * <li><b>latency</b> ({@code ring-latency}): a ping ring and a pong ring (panmap's with the default,
+ *     signalling producers), 32-byte messages, every word written and read as above, one round
  *     trip between two clock reads, into an HdrHistogram: p50, p99, p99.9, p99.99, max.
  * <li><b>wake-up</b> ({@code ring-wake}): after a warm-up of 2 x 4000 messages 20 µs apart (so that
  *     C2 has compiled both sides' sleep and wake paths), a producer sends a message carrying its clock every 2 ms
@@ -159,7 +160,7 @@ public final class RingBench {
                     + ",\"count\":" + count + ",\"latency\":" + latency + ",\"wake\":" + wake + "}");
                 try (RingConsumer one = pOne.consumer(); RingConsumer many = pMany.consumer(); RingConsumer pong = pPong.consumer();
                      RingConsumer wakeConsumer = pWake.consumer();
-                     RingProducer ping = Ring.attach(region, P_PING).producer(false)) {
+                     RingProducer ping = Ring.attach(region, P_PING).producer()) { // the default producer, as users get it
                     RingBuffer aPing = new OneToOneRingBuffer(agrona(region, A_PING, SMALL, false));
                     warmUp(one, many, aOne, aMany, ping, pong, aPing, aPong);
                     for (int r = 0; r < rounds; r++) {
@@ -501,7 +502,7 @@ public final class RingBench {
             RingProducer wakeProducer = null;
             if (index == 0) { // the one-to-one rings have one producer each: child 0
                 oneQuiet = pOne.producer(false);
-                pongProducer = Ring.attach(region, P_PONG).producer(false);
+                pongProducer = Ring.attach(region, P_PONG).producer();
                 pingConsumer = Ring.attach(region, P_PING).consumer();
                 wakeProducer = Ring.attach(region, P_WAKE).producer(true);
             }
