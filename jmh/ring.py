@@ -80,9 +80,20 @@ def inconclusive(x, limit):
             f"(had {x[3]}), or a quieter machine")
 
 
+# below 6 rounds even the full range of the rounds covers the median less than 95% of the time
+MIN_ROUNDS = 6
+
+
+def too_few(x):
+    return (f"inconclusive: {x[3]} round{'s' if x[3] != 1 else ''}; a 95% interval of the median needs at least {MIN_ROUNDS}"
+            if x[3] < MIN_ROUNDS else None)
+
+
 def at_least(x, limit):
     if not x:
         return "not measured"
+    if too_few(x):
+        return too_few(x)
     if x[1] >= limit:
         return "met"
     if x[2] < limit:
@@ -93,6 +104,8 @@ def at_least(x, limit):
 def at_most(x, limit):
     if not x:
         return "not measured"
+    if too_few(x):
+        return too_few(x)
     if x[2] <= limit:
         return "met"
     if x[1] > limit:
