@@ -7,7 +7,9 @@
  * writes its intent (claim start and end) to its own entry and takes the range with one
  * compare-and-set of the tail; each commit is a compare-and-set of the header from the claim's (as
  * panmap's, ring layout version 2) and a count in the producer's entry. Tail, head and each producer
- * entry sit on their own 128-byte lines.
+ * entry sit on their own 128-byte lines. The work per message is RingBench's: the producer writes
+ * every 8-byte word of the payload (word k = sequence + k), the consumer reads every word into a sum
+ * that is checked at the end ("checksum_ok").
  *
  * usage:
  *   ring tput one-to-one|many-to-one SIZE COUNT   producers (1 or 2 processes, forked) send COUNT
@@ -125,18 +127,36 @@ static inline int commit(ring_t *r, int id, int64_t index, int32_t record_length
     return 1;
 }
 
+/* the producer's work, as RingBench's: every 8-byte word of the payload written, word k = seq + k */
+static inline void fill(uint8_t *payload, int size, int64_t seq) {
+    for (int k = 0; k < size / 8; k++) ((int64_t *) payload)[k] = seq + k;
+}
+
+/* the consumer's work, as RingBench's handler: every word of the payload read into the sum */
+static inline int64_t payload_sum(const uint8_t *payload, int size) {
+    int64_t s = 0;
+    for (int k = 0; k < size / 8; k++) s += ((const int64_t *) payload)[k];
+    return s;
+}
+
+/* what the consumer's sum must be after count messages of size bytes numbered 0 .. count - 1 */
+static int64_t expected_sum(long count, int size) {
+    int64_t w = size / 8;
+    return w * ((int64_t) count * (count - 1) / 2) + (int64_t) count * (w * (w - 1) / 2);
+}
+
 static void produce(ring_t *r, int id, int many, int size, long count) {
     int64_t tail = 0, head_cache = 0;
     while (!__atomic_load_n(&r->go, __ATOMIC_ACQUIRE)) {}
     for (long seq = 0; seq < count; seq++) {
         int64_t at;
         while ((at = claim(r, id, many, &tail, &head_cache, size + HEADER)) < 0) __builtin_ia32_pause();
-        *(int64_t *) (r->buffer + at + HEADER) = seq;
+        fill(r->buffer + at + HEADER, size, seq);
         commit(r, id, at, size + HEADER, 1);
     }
 }
 
-/* reads up to limit messages; returns how many; sums their first words into *sum */
+/* reads up to limit messages; returns how many; sums every word of their payloads into *sum */
 static inline int consume(ring_t *r, int64_t *head, int limit, int64_t *sum) {
     int64_t h0 = *head, index0 = h0 & MASK, contiguous = CAPACITY - index0, bytes = 0;
     int count = 0;
@@ -145,7 +165,7 @@ static inline int consume(ring_t *r, int64_t *head, int limit, int64_t *sum) {
         int32_t length = (int32_t) h;
         if (length <= 0) break;
         if ((int32_t) (h >> 32) != PADDING) {
-            *sum += *(int64_t *) (r->buffer + index0 + bytes + HEADER);
+            *sum += payload_sum(r->buffer + index0 + bytes + HEADER, length - HEADER);
             count++;
         }
         bytes += align8(length);
@@ -205,7 +225,7 @@ int main(int argc, char **argv) {
         }
         uint64_t t1 = now_ns();
         for (int p = 0; p < producers; p++) waitpid(kids[p], NULL, 0);
-        int64_t expected = (int64_t) producers * (total / producers) * (total / producers - 1) / 2;
+        int64_t expected = producers * expected_sum(total / producers, size);
         printf("{\"bench\":\"ring-throughput\",\"variant\":\"c\",\"kind\":\"%s\",\"size\":%d,\"count\":%ld,"
                "\"msgs_per_s\":%.0f,\"pinned\":%s,\"checksum_ok\":%s}\n", argv[2], size, total,
                (double) (got - n0) * 1e9 / (double) (t1 - t0), pinned ? "true" : "false", sum == expected ? "true" : "false");
@@ -225,7 +245,7 @@ int main(int argc, char **argv) {
                 while (consume(ping, &head, 1, &sum) == 0) __builtin_ia32_pause();
                 int64_t at;
                 while ((at = claim(pong, 0, 0, &tail, &cache, size + HEADER)) < 0) __builtin_ia32_pause();
-                *(int64_t *) (pong->buffer + at + HEADER) = sum - before;
+                fill(pong->buffer + at + HEADER, size, sum - before);
                 commit(pong, 0, at, size + HEADER, 1);
             }
             _exit(0);
@@ -238,19 +258,21 @@ int main(int argc, char **argv) {
             uint64_t t0 = now_ns();
             int64_t at;
             while ((at = claim(ping, 0, 0, &tail, &cache, size + HEADER)) < 0) __builtin_ia32_pause();
-            *(int64_t *) (ping->buffer + at + HEADER) = i;
+            fill(ping->buffer + at + HEADER, size, i);
             commit(ping, 0, at, size + HEADER, 1);
             while (consume(pong, &head, 1, &sum) == 0) __builtin_ia32_pause();
             samples[i] = now_ns() - t0;
         }
         waitpid(kid, NULL, 0);
+        /* the pong of ping i carries the sum of ping i's words, w * i + w (w - 1) / 2, in its own words */
+        int64_t w = size / 8, ok = sum == w * expected_sum(count, size) + (int64_t) count * (w * (w - 1) / 2);
         qsort(samples, count, sizeof *samples, cmp_u64);
         printf("{\"bench\":\"ring-latency\",\"variant\":\"c\",\"size\":%d,\"count\":%ld,\"p50_ns\":%lu,\"p99_ns\":%lu,"
-               "\"p999_ns\":%lu,\"p9999_ns\":%lu,\"max_ns\":%lu,\"pinned\":%s}\n", size, count,
+               "\"p999_ns\":%lu,\"p9999_ns\":%lu,\"max_ns\":%lu,\"pinned\":%s,\"checksum_ok\":%s}\n", size, count,
                (unsigned long) samples[rank(count, 50000)], (unsigned long) samples[rank(count, 99000)],
                (unsigned long) samples[rank(count, 99900)], (unsigned long) samples[rank(count, 99990)],
-               (unsigned long) samples[count - 1], pinned ? "true" : "false");
-        return 0;
+               (unsigned long) samples[count - 1], pinned ? "true" : "false", ok ? "true" : "false");
+        return ok ? 0 : 1;
     }
     if (strcmp(argv[1], "wake") == 0) { /* ring wake COUNT: futex wake-up latency, the waker every 2 ms */
         long count = atol(argv[2]);

@@ -28,6 +28,9 @@ What this client relies on, since CPython gives no atomics and no fences (FORMAT
   copy instead of returning it.
 * ``struct.pack_into('<Q', ...)`` is NOT used for shared words after publication: its standard-size
   formats write byte by byte.
+* The one compare-and-set it needs (a ring consumer padding a dead producer's claim, which Java's
+  one-to-one takeover may pad at the same time) and the counts beside it go through GCC's libatomic
+  by ``ctypes`` (``Region.cas_word``, ``Region.add_word``: locked instructions, as Java's and C's).
 
 Memory safety first: ``mmap`` cannot map at an address, so the client maps every region anywhere
 (DIRECT references are translated, like Java's offset fallback), keeps no reservation, and

@@ -82,6 +82,29 @@ def _os_error(e: OSError, what: str) -> RegionError:
     return RegionError(error_kind(code), "%s: %s%s" % (what, e.strerror, extra), code)
 
 
+def _load_atomics() -> Optional[Tuple[Any, Any, Any]]:
+    """GCC's libatomic through ctypes (both in every Debian-like system, not a Python dependency): an
+    8-byte compare-and-set and fetch-and-add on shared memory, the same locked instructions Java's
+    VarHandles and C's __atomic builtins use. None where the library is missing."""
+    try:
+        import ctypes
+        import ctypes.util
+        lib = ctypes.CDLL(ctypes.util.find_library("atomic") or "libatomic.so.1")
+        cas = getattr(lib, "__atomic_compare_exchange_8")
+        cas.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint64, ctypes.c_int, ctypes.c_int]
+        cas.restype = ctypes.c_bool
+        add = getattr(lib, "__atomic_fetch_add_8")
+        add.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int]
+        add.restype = ctypes.c_uint64
+        return ctypes, cas, add
+    except (OSError, AttributeError):
+        return None
+
+
+_ATOMICS = _load_atomics()
+_SEQ_CST = 5  # __ATOMIC_SEQ_CST
+
+
 def _require_ordering(what: str) -> None:
     if not _ORDERED:
         raise RegionError("NOT_SUPPORTED", "%s needs x86-64 ordering (TSO): CPython has no fences, and this is %s"
@@ -547,6 +570,38 @@ class Region:
     def set_word(self, offset: int, value: int) -> None:
         """Stores the aligned 8-byte word at region OFFSET (a single store on x86-64)."""
         self._word_view()[offset >> 3] = value & 0xFFFFFFFFFFFFFFFF
+
+    @staticmethod
+    def has_atomics() -> bool:
+        """{@return whether cas_word and add_word are atomic here} (libatomic found)"""
+        return _ATOMICS is not None
+
+    def _address(self, offset: int) -> int:
+        if self._mm is None or _ATOMICS is None:
+            raise RegionError("NOT_SUPPORTED", "%s: no atomic operations here (%s)"
+                              % (self.name, "closed" if self._mm is None else "libatomic not found"))
+        ctypes = _ATOMICS[0]
+        probe = ctypes.c_char.from_buffer(self._mm)  # exports the mapping only for this line: its address
+        try:
+            return int(ctypes.addressof(probe)) + offset
+        finally:
+            del probe
+
+    def cas_word(self, offset: int, expected: int, new: int) -> bool:
+        """Compare-and-set of the aligned 8-byte word at region OFFSET (a locked cmpxchg, as Java's and C's):
+        {@return whether it held EXPECTED and now holds NEW}. NOT_SUPPORTED without libatomic."""
+        address = self._address(offset)
+        assert _ATOMICS is not None  # (_address refused otherwise)
+        ctypes, cas, _ = _ATOMICS
+        want = ctypes.c_uint64(expected & 0xFFFFFFFFFFFFFFFF)
+        return bool(cas(address, ctypes.byref(want), new & 0xFFFFFFFFFFFFFFFF, _SEQ_CST, _SEQ_CST))
+
+    def add_word(self, offset: int, delta: int) -> int:
+        """Atomically adds DELTA to the aligned 8-byte word at region OFFSET (a locked xadd, as Java's
+        getAndAdd): {@return the value before}. NOT_SUPPORTED without libatomic."""
+        address = self._address(offset)
+        assert _ATOMICS is not None  # (_address refused otherwise)
+        return int(_ATOMICS[2](address, delta & 0xFFFFFFFFFFFFFFFF, _SEQ_CST))
 
     def u32(self, offset: int) -> int:
         """The aligned 4-byte word at region OFFSET."""

@@ -6,11 +6,13 @@ before any position moves (a damaged record is ``CORRUPT_REGION``, and the head 
 receiver checks the transmitter's positions against each other and counts laps and padding records
 in a row against a limit, so forged positions or a flood of padding end a read, never spin it.
 
-CPython has no compare-and-set: where Java and C compare-and-set a dead producer's claim (or an
-unwritten gap whose every claimer is dead) to padding, this consumer re-reads and stores. That is
-exact because nothing else writes there: the claimer is dead (its lock byte is free), and a live
-producer writes only inside a claim it recorded in its entry before it took it. For the same reason
-this consumer offers no ``unblock`` (taking a *live* producer's claim needs the compare-and-set).
+Where Java and C compare-and-set a dead producer's claim (or an unwritten gap whose every claimer is
+dead) to padding, this consumer does the same through libatomic (``Region.cas_word``, ctypes) and
+counts the skip only if its compare-and-set won: Java's one-to-one takeover pads the same dead claim
+by compare-and-set too, and the loser must not count it a second time. Without libatomic it falls
+back to a re-read and a store, which is exact for the bytes (nothing else writes a dead claim but a
+padder) and can count a skip twice in that race. It offers no ``unblock`` (taking a *live*
+producer's claim is Java's).
 It wakes producers that wait for room by the word they sleep on, without a ``FUTEX_WAKE`` system
 call: they sleep at most 1 ms at a time (FORMAT.md §10.5), so they notice within that.
 """
@@ -255,8 +257,14 @@ class RingConsumer:
     def _entry_alive(self, i: int) -> bool:
         return _ofd_held_elsewhere(self.region._fd, LOCK_BASE + self.root + ENTRIES_OFFSET + ENTRY_SIZE * i)
 
-    def _skip(self, index: int, header: int, nbytes: int) -> None:
+    def _skip(self, index: int, found: int, header: int, nbytes: int) -> None:
+        """Turns the record at INDEX from FOUND to padding HEADER and counts it, if this consumer is the one that did."""
         r, at = self.region, self._at
+        if r.has_atomics():
+            if r.cas_word(self._buffer + index, found, header):  # lost: another padder (Java's takeover) counted it
+                r.add_word(at + SKIPPED_CLAIMS_OFFSET, 1)
+                r.add_word(at + SKIPPED_BYTES_OFFSET, nbytes)
+            return
         r.set_word(self._buffer + index, header)
         r.set_word(at + SKIPPED_CLAIMS_OFFSET, r.word(at + SKIPPED_CLAIMS_OFFSET) + 1)
         r.set_word(at + SKIPPED_BYTES_OFFSET, r.word(at + SKIPPED_BYTES_OFFSET) + nbytes)
@@ -279,7 +287,7 @@ class RingConsumer:
                 return False
             if r.word(self._buffer + index) != h:
                 return False
-            self._skip(index, _header(-length, PADDING_TYPE), _align(-length))  # its producer is dead: nobody else writes here
+            self._skip(index, h, _header(-length, PADDING_TYPE), _align(-length))  # its producer is dead: only a padder writes here
             return True
         if length != 0:
             return False
@@ -319,7 +327,7 @@ class RingConsumer:
                               % (self.root, r.name, gap, h0))
         if r.word(self._buffer + index) != 0:
             return False
-        self._skip(index, _header(gap, PADDING_TYPE), gap)
+        self._skip(index, 0, _header(gap, PADDING_TYPE), gap)
         return True
 
 

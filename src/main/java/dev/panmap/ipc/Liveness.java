@@ -4,8 +4,6 @@ import dev.panmap.SharedRegion;
 import dev.panmap.internal.Platform;
 import dev.panmap.internal.ProcessStamp;
 import dev.panmap.internal.RegionInternals;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Who is alive in a ring, as the kernel keeps it: every place a process takes in a ring (a producer
@@ -20,18 +18,51 @@ import java.util.concurrent.ConcurrentHashMap;
  * consumer sees a producer of its own handle alive.
  */
 final class Liveness {
-    /** Bytes held through some handle of this process, keyed by the handle's identity. */
-    private static final Set<Held> HELD = ConcurrentHashMap.newKeySet();
+    /**
+     * Bytes held through some handle of this process (the handle compared by identity): an array
+     * replaced whole under {@link #LOCK} when a place is taken or let go (rare), read without a lock
+     * and without allocating by {@link #alive} (a consumer's liveness check allocated a 24-byte key
+     * per call to look into a set before: RingTest.aLivenessCheckAllocatesNothing).
+     */
+    private static volatile Held[] held = new Held[0];
+    private static final Object LOCK = new Object();
 
-    private record Held(Object handle, long offset) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Held h && h.handle == handle && h.offset == offset;
+    private record Held(Object handle, long offset) {}
+
+    private static boolean heldHere(Object handle, long offset) {
+        for (Held x : held) {
+            if (x.handle == handle && x.offset == offset) {
+                return true;
+            }
         }
+        return false;
+    }
 
-        @Override
-        public int hashCode() {
-            return System.identityHashCode(handle) * 31 + Long.hashCode(offset);
+    /** {@return false if this process holds the byte through {@code handle} already} */
+    private static boolean add(Object handle, long offset) {
+        synchronized (LOCK) {
+            if (heldHere(handle, offset)) {
+                return false;
+            }
+            Held[] next = java.util.Arrays.copyOf(held, held.length + 1);
+            next[held.length] = new Held(handle, offset);
+            held = next;
+            return true;
+        }
+    }
+
+    private static void remove(Object handle, long offset) {
+        synchronized (LOCK) {
+            Held[] now = held;
+            for (int i = 0; i < now.length; i++) {
+                if (now[i].handle == handle && now[i].offset == offset) {
+                    Held[] next = new Held[now.length - 1];
+                    System.arraycopy(now, 0, next, 0, i);
+                    System.arraycopy(now, i + 1, next, i, now.length - i - 1);
+                    held = next;
+                    return;
+                }
+            }
         }
     }
 
@@ -54,8 +85,7 @@ final class Liveness {
     /** Takes the lock byte at {@code offset}. {@return false if a live holder (in this process or another) has it} */
     boolean take(long offset) {
         Platform.Handle h = handle();
-        Held key = new Held(h, offset);
-        if (!HELD.add(key)) {
+        if (!add(h, offset)) {
             return false;
         }
         boolean got = false;
@@ -64,7 +94,7 @@ final class Liveness {
             return got;
         } finally {
             if (!got) {
-                HELD.remove(key);
+                remove(h, offset);
             }
         }
     }
@@ -80,14 +110,14 @@ final class Liveness {
                 platform.unlockByte(handle(), offset);
             }
         } finally {
-            HELD.remove(new Held(handle, offset));
+            remove(handle, offset);
         }
     }
 
     /** {@return whether a live holder has the lock byte at {@code offset}: this process through this handle, or another handle anywhere} */
     boolean alive(long offset) {
         Platform.Handle h = handle();
-        return HELD.contains(new Held(h, offset)) || platform.lockedElsewhere(h, offset);
+        return heldHere(h, offset) || platform.lockedElsewhere(h, offset);
     }
 
     /** {@return this process's stamp: for tools only, never judged} */

@@ -73,6 +73,12 @@ public final class RingConsumer implements AutoCloseable {
      */
     public int read(MessageHandler handler, int limit) {
         begin();
+        // an empty poll (nothing committed at the head) does not enter batch: batch's profile then
+        // counts only reads that hand out messages, and C2 inlines the handler there (a profile of
+        // mostly empty polls made its call look rare: "already compiled into a medium method")
+        if ((int) (long) LONG_HANDLE.getAcquire(buffer, head & mask) <= 0 && !resolveStuck(head, head & mask)) {
+            return 0;
+        }
         int count = 0;
         int idle = 0;
         while (true) {

@@ -66,6 +66,7 @@ public final class RingChild {
                 case "produce-die-at" -> produceAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
                 case "transmit-die-at" -> transmitAndDieAt(region, offset, Long.parseLong(args[3]), args[4]);
                 case "allocation-of-facts" -> allocationOfFacts(region, offset);
+                case "allocation-of-liveness" -> allocationOfLiveness(region, offset, Integer.parseInt(args[3]));
                 case "produce-stall-at" -> produceStallingAt(region, offset, args[3], Long.parseLong(args[4]));
                 case "produce-stalling" -> produceStalling(region, offset, Integer.parseInt(args[3]), Long.parseLong(args[4]),
                     Long.parseLong(args[5]));
@@ -277,6 +278,33 @@ public final class RingChild {
         long after = (long) allocatedBytes.invoke(threads);
         System.out.println("SINK " + sink);
         System.out.println("ALLOCATED " + (after - before));
+    }
+
+    /**
+     * Takes a producer entry of its own, then asks 100,000 times (after a warm-up of 200,000) whether
+     * that entry's producer and the one of entry {@code other} (a producer of another process) are
+     * alive, as a consumer's liveness check does; prints {@code OWN} and {@code OTHER} with the bytes
+     * this thread allocated for each, and {@code ALIVE} with whether every answer was yes.
+     */
+    static void allocationOfLiveness(SharedRegion region, long offset, int other) throws ReflectiveOperationException {
+        Ring ring = Ring.attach(region, offset);
+        Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        java.lang.reflect.Method allocatedBytes = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
+        try (RingProducer own = ring.producer(false)) {
+            boolean alive = true;
+            for (long lock : new long[] {ring.entryLock(own.entryIndex()), ring.entryLock(other)}) {
+                for (int i = 0; i < 200_000; i++) {
+                    alive &= ring.liveness.alive(lock);
+                }
+                long before = (long) allocatedBytes.invoke(threads);
+                for (int i = 0; i < 100_000; i++) {
+                    alive &= ring.liveness.alive(lock);
+                }
+                long after = (long) allocatedBytes.invoke(threads);
+                System.out.println((lock == ring.entryLock(other) ? "OTHER " : "OWN ") + (after - before));
+            }
+            System.out.println("ALIVE " + alive);
+        }
     }
 
     /**

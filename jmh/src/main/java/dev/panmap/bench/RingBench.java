@@ -38,11 +38,13 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * <ul>
  * <li><b>throughput</b> ({@code ring-throughput}): one-to-one and many-to-one (two producer
  *     processes), 32- and 256-byte messages: messages per second at the consumer, from the end of its
- *     first batch to the last message; each message is claimed, its first word written (a sequence
- *     number the consumer sums and checks), committed. Variants: {@code panmap} (producers without
+ *     first batch to the last message; each message is claimed, every 8-byte word of its payload
+ *     written (word k = sequence number + k), committed; the consumer reads every word into a sum it
+ *     checks at the end. The C twin does exactly this work ({@code fill}, {@code payload_sum}). Variants: {@code panmap} (producers without
  *     signalling, as Agrona's, which cannot wake anyone), {@code panmap-signalling} (the default: a
  *     full fence and a look at the consumer's sleeping flag per commit), {@code agrona}, {@code c}.
- * <li><b>latency</b> ({@code ring-latency}): a ping ring and a pong ring, 32-byte messages, one round
+ * <li><b>latency</b> ({@code ring-latency}): a ping ring and a pong ring (panmap's with the default,
+ *     signalling producers), 32-byte messages, every word written and read as above, one round
  *     trip between two clock reads, into an HdrHistogram: p50, p99, p99.9, p99.99, max.
  * <li><b>wake-up</b> ({@code ring-wake}): after a warm-up of 2 x 4000 messages 20 µs apart (so that
  *     C2 has compiled both sides' sleep and wake paths), a producer sends a message carrying its clock every 2 ms
@@ -158,7 +160,7 @@ public final class RingBench {
                     + ",\"count\":" + count + ",\"latency\":" + latency + ",\"wake\":" + wake + "}");
                 try (RingConsumer one = pOne.consumer(); RingConsumer many = pMany.consumer(); RingConsumer pong = pPong.consumer();
                      RingConsumer wakeConsumer = pWake.consumer();
-                     RingProducer ping = Ring.attach(region, P_PING).producer(false)) {
+                     RingProducer ping = Ring.attach(region, P_PING).producer()) { // the default producer, as users get it
                     RingBuffer aPing = new OneToOneRingBuffer(agrona(region, A_PING, SMALL, false));
                     warmUp(one, many, aOne, aMany, ping, pong, aPing, aPong);
                     for (int r = 0; r < rounds; r++) {
@@ -238,22 +240,52 @@ public final class RingBench {
         }
     }
 
-    /** Sums the first word of each message: the consumer's work. */
-    private static final class Sum implements MessageHandler, org.agrona.concurrent.MessageHandler {
+    /**
+     * Sums every 8-byte word of each message: the consumer's work, the same in panmap's, Agrona's and
+     * the C twin's handler ({@code payload_sum} in c/ring.c).
+     */
+    static final class Sum implements MessageHandler, org.agrona.concurrent.MessageHandler {
         long sum;
         long n;
 
         @Override
         public void onMessage(int type, MemorySegment buffer, long offset, int length) {
-            sum += buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset);
+            long s = 0;
+            for (long o = offset, end = offset + length; o < end; o += 8) {
+                s += buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
+            }
+            sum += s;
             n++;
         }
 
         @Override
         public void onMessage(int type, org.agrona.MutableDirectBuffer buffer, int index, int length) {
-            sum += buffer.getLong(index);
+            long s = 0;
+            for (int i = index, end = index + length; i < end; i += 8) {
+                s += buffer.getLong(i);
+            }
+            sum += s;
             n++;
         }
+    }
+
+    /** The producer's work, as the C twin's {@code fill}: every 8-byte word of the payload written, word k = seq + k. */
+    static void fill(MemorySegment buffer, long at, int size, long seq) {
+        for (int k = 0; k < size / 8; k++) {
+            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at + 8L * k, seq + k);
+        }
+    }
+
+    static void fill(org.agrona.concurrent.AtomicBuffer buffer, int at, int size, long seq) {
+        for (int k = 0; k < size / 8; k++) {
+            buffer.putLong(at + 8 * k, seq + k);
+        }
+    }
+
+    /** {@return what {@link Sum} must hold after {@code n} messages of {@code size} bytes numbered 0 .. n - 1} */
+    static long expectedSum(long n, int size) {
+        long w = size / 8;
+        return w * (n * (n - 1) / 2) + n * (w * (w - 1) / 2);
     }
 
     private final Sum sum = new Sum();
@@ -286,7 +318,7 @@ public final class RingBench {
         for (int i = 0; i < producers; i++) {
             producerBytes += awaitAck(i);
         }
-        long expected = producers * (perProducer * (perProducer - 1) / 2);
+        long expected = producers * expectedSum(perProducer, size);
         if (sum.sum != expected) {
             throw new IllegalStateException(variant + " " + kind + " " + size + ": checksum " + sum.sum + ", expected " + expected);
         }
@@ -310,7 +342,7 @@ public final class RingBench {
             while ((at = ping.tryClaim(1, LAT_SIZE)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at, i);
+            fill(buffer, at, LAT_SIZE, i);
             ping.commit(at);
             while (pong.read(got, 1) == 0) {
                 Thread.onSpinWait();
@@ -318,6 +350,7 @@ public final class RingBench {
             h.recordValue(System.nanoTime() - t0);
         }
         awaitAck(0);
+        checkPongs(got, "panmap");
         latencyRecord(round, "panmap", h);
     }
 
@@ -332,7 +365,7 @@ public final class RingBench {
             while ((at = ping.tryClaim(1, LAT_SIZE)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.putLong(at, i);
+            fill(buffer, at, LAT_SIZE, i);
             ping.commit(at);
             while (pong.read(got, 1) == 0) {
                 Thread.onSpinWait();
@@ -340,7 +373,17 @@ public final class RingBench {
             h.recordValue(System.nanoTime() - t0);
         }
         awaitAck(0);
+        checkPongs(got, "agrona");
         latencyRecord(round, "agrona", h);
+    }
+
+    /** The pong of ping i carries the sum of ping i's words in its own (as the C twin's): their sum, checked. */
+    private void checkPongs(Sum got, String variant) {
+        long w = LAT_SIZE / 8;
+        long expected = w * expectedSum(latency, LAT_SIZE) + latency * (w * (w - 1) / 2);
+        if (got.sum != expected) {
+            throw new IllegalStateException(variant + " round trip: checksum " + got.sum + ", expected " + expected);
+        }
     }
 
     private void latencyRecord(int round, String variant, Histogram h) {
@@ -459,7 +502,7 @@ public final class RingBench {
             RingProducer wakeProducer = null;
             if (index == 0) { // the one-to-one rings have one producer each: child 0
                 oneQuiet = pOne.producer(false);
-                pongProducer = Ring.attach(region, P_PONG).producer(false);
+                pongProducer = Ring.attach(region, P_PONG).producer();
                 pingConsumer = Ring.attach(region, P_PING).consumer();
                 wakeProducer = Ring.attach(region, P_WAKE).producer(true);
             }
@@ -519,7 +562,7 @@ public final class RingBench {
             while ((at = p.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at, seq);
+            fill(buffer, at, size, seq);
             p.commit(at);
         }
     }
@@ -531,7 +574,7 @@ public final class RingBench {
             while ((at = ring.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.putLong(at, seq);
+            fill(buffer, at, size, seq);
             ring.commit(at);
         }
     }
@@ -540,6 +583,7 @@ public final class RingBench {
         MemorySegment buffer = pong.buffer();
         Sum got = new Sum();
         for (long i = 0; i < n; i++) {
+            long before = got.sum;
             while (ping.read(got, 1) == 0) {
                 Thread.onSpinWait();
             }
@@ -547,7 +591,7 @@ public final class RingBench {
             while ((at = pong.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, at, i);
+            fill(buffer, at, size, got.sum - before);
             pong.commit(at);
         }
     }
@@ -556,6 +600,7 @@ public final class RingBench {
         org.agrona.concurrent.AtomicBuffer buffer = pong.buffer();
         Sum got = new Sum();
         for (long i = 0; i < n; i++) {
+            long before = got.sum;
             while (ping.read(got, 1) == 0) {
                 Thread.onSpinWait();
             }
@@ -563,7 +608,7 @@ public final class RingBench {
             while ((at = pong.tryClaim(1, size)) < 0) {
                 Thread.onSpinWait();
             }
-            buffer.putLong(at, i);
+            fill(buffer, at, size, got.sum - before);
             pong.commit(at);
         }
     }
