@@ -380,7 +380,7 @@ public final class Posix {
      * pid namespaces: the kernel answers from the lock itself, not from a pid.
      */
     public static boolean ofdLockedElsewhere(int fd, long start, long length) {
-        return ofdGetLock(fd, start, length).type() != F_UNLCK();
+        return flock.l_type(ofdGetLockInto(fd, start, length)) != F_UNLCK(); // no record: a liveness check allocates nothing
     }
 
     /**
@@ -393,6 +393,12 @@ public final class Posix {
 
     /** {@code fcntl(fd, F_OFD_GETLK, {F_WRLCK, SEEK_SET, start, length})}; see {@link LockConflict}. */
     public static LockConflict ofdGetLock(int fd, long start, long length) {
+        MemorySegment fl = ofdGetLockInto(fd, start, length);
+        return new LockConflict(flock.l_type(fl), flock.l_pid(fl));
+    }
+
+    /** {@code F_OFD_GETLK} into this thread's scratch {@code struct flock}: {@return it}, read before the next call */
+    private static MemorySegment ofdGetLockInto(int fd, long start, long length) {
         Scratch s = SCRATCH.get();
         MemorySegment fl = s.flock;
         fl.fill((byte) 0);
@@ -409,7 +415,7 @@ public final class Posix {
         if (rc != 0) {
             throw failure("fcntl", fd + ", F_OFD_GETLK, {F_WRLCK, SEEK_SET, " + start + ", " + length + "}", errno(s));
         }
-        return new LockConflict(flock.l_type(fl), flock.l_pid(fl));
+        return fl;
     }
 
     private static boolean ofd(int fd, int cmd, short type, long start, long length) {

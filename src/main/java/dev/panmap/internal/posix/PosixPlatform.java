@@ -816,7 +816,13 @@ public final class PosixPlatform implements Platform {
 
     @Override
     public boolean lockedElsewhere(Handle handle, long offset) {
-        return withFd(handle, n -> Posix.ofdLockedElsewhere(n, offset, 1));
+        Fd fd = (Fd) handle; // not withFd: its lambda would capture the offset, an allocation per liveness check
+        int n = fd.use();
+        try {
+            return Posix.ofdLockedElsewhere(n, offset, 1);
+        } finally {
+            fd.release();
+        }
     }
 
     @Override
