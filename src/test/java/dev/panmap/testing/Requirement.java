@@ -21,6 +21,17 @@ public final class Requirement {
         return found;
     }
 
+    /**
+     * Skips the test on a machine whose memory ordering the Python client refuses to rely on: it needs
+     * x86-64's (TSO), CPython having no fences (clients/python, FORMAT.md §9), and on any other machine
+     * its create, open (joining the attach table), lock and ring calls raise NOT_SUPPORTED.
+     */
+    public static void pythonClientOrdering() {
+        String arch = System.getProperty("os.arch");
+        assumeTrue(arch.equals("amd64") || arch.equals("x86_64"),
+            "the Python client refuses to run on " + arch + ": it needs x86-64 ordering (TSO), CPython having no fences (FORMAT.md §9)");
+    }
+
     /** {@return the program's path on PATH, or null} */
     public static Path onPath(String program) {
         return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":")).filter(d -> !d.isEmpty())
