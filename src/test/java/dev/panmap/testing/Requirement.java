@@ -2,9 +2,11 @@ package dev.panmap.testing;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A program a test needs from the machine. Absent, the test is skipped, and the reason names the
@@ -30,6 +32,22 @@ public final class Requirement {
         String arch = System.getProperty("os.arch");
         assumeTrue(arch.equals("amd64") || arch.equals("x86_64"),
             "the Python client refuses to run on " + arch + ": it needs x86-64 ordering (TSO), CPython having no fences (FORMAT.md §9)");
+    }
+
+    /**
+     * Skips the test unless {@code strace} is on PATH and can trace a process here: where there is no
+     * ptrace (QEMU user mode: "PTRACE_SETOPTIONS: Function not implemented") it exits at once, and a
+     * child started behind it never starts.
+     */
+    public static void strace(String forWhat) throws IOException, InterruptedException {
+        command("strace", "strace", forWhat);
+        Process probe = new ProcessBuilder("strace", "-qq", "-o", "/dev/null", "true").redirectErrorStream(true).start();
+        String said = new String(probe.getInputStream().readAllBytes()).strip();
+        if (!probe.waitFor(60, TimeUnit.SECONDS)) {
+            probe.destroyForcibly();
+        }
+        assumeTrue(!probe.isAlive() && probe.exitValue() == 0, "strace cannot trace a process here (strace true: "
+            + (probe.isAlive() ? "no exit in 60 s" : "exit " + probe.exitValue()) + ", " + said + "): no ptrace, as under QEMU user mode");
     }
 
     /** {@return the program's path on PATH, or null} */
