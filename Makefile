@@ -19,7 +19,7 @@ JAVA := $(JDK)/bin/java
 build: ## the library (target/panmap-*.jar), the command line (cli/target/panmap-cli-*-all.jar, runnable with java -jar or ./panmap) and the demo
 	$(MVN) -q $(ALL) package -DskipTests
 
-test: ## the whole test suite (the library's: unit, ABI conformance, cross-process, the Windows backend emulated; the command line's; the demo's), the Wine harness, then the jcstress litmus tests, bounded; as root it first installs the Debian packages it needs (scripts/requirements.sh), and it ends with what it skipped
+test: ## the whole test suite (the library's: unit, ABI conformance, cross-process, the Windows backend emulated; the command line's; the demo's), the Wine harness (x86_64 only), then the jcstress litmus tests, bounded; as root it first installs the Debian packages it needs (scripts/requirements.sh), and it ends with what it skipped
 	scripts/requirements.sh install
 	$(MVN) $(ALL) verify
 	scripts/requirements.sh run mingw wine -- scripts/windows-harness.sh

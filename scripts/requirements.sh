@@ -14,6 +14,10 @@
 #                                          skipped for a missing requirement and CI=true
 #   scripts/requirements.sh list           the table below
 #
+# Some groups cannot serve on every architecture (uname -m); those are left out there, neither
+# installed nor counted missing, and said with their reason by install, run and report (see
+# not_here below): on aarch64 the Wine harness (wine) and the aarch64 cross compiler (aarch64-cc).
+#
 # The JDK is not in the table: Debian 12 has none >= 22 (scripts/find-jdk finds one, or says how to
 # get one). Maven comes from ./mvnw, which needs curl or wget (else it downloads with Java) and unzip
 # (else it takes the .tar.gz).
@@ -35,6 +39,19 @@ wine|wine64|/usr/lib/wine/wine64|wine64|the Wine harness (the Windows backend's 
 venv|/usr/share/doc/python3-venv|python3-venv|the clients' package test: a fresh venv where pip installs the Python client, pytest and mypy (from PyPI, into target/)
 pkg-config|pkg-config|pkgconf|the clients' package test: the C client's installed example, built through pkg-config
 EOF
+}
+
+arch=$(uname -m)
+not_here_file=$root/target/requirements-not-here
+
+# Why GROUP cannot serve on this machine's architecture (printed), or nothing (exit 1) if it can.
+not_here() {
+  case $1:$arch in
+    wine:x86_64) return 1 ;;
+    wine:*) echo "the Wine harness runs x86_64 Windows executables (mingw-w64's) under an x86_64 Wine, and this machine is $arch" ;;
+    aarch64-cc:aarch64) echo "this machine is aarch64: its own C compiler (group cc) compiles the aarch64 ABI probe" ;;
+    *) return 1 ;;
+  esac
 }
 
 # A command, or one of "a|b", present? /absolute paths are checked as files.
@@ -64,6 +81,14 @@ missing_commands() {
   for c in $commands; do present "$c" || echo "$c"; done
 }
 
+# Under sudo (a CI runner's `sudo bash scripts/requirements.sh install`), target/ and the records in it go
+# back to the calling user: a root-owned target/ would stop that user's Maven build from writing there.
+give_back() {
+  if [ "$(id -u)" = 0 ] && [ -n "${SUDO_UID:-}" ]; then
+    chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$root/target" "$missing_file" "$not_here_file" 2>/dev/null || true
+  fi
+}
+
 line_of() { table | grep "^$1|" || { echo "requirements: no group $1 (scripts/requirements.sh list)" >&2; exit 2; }; }
 
 group_missing() {
@@ -78,37 +103,56 @@ case $cmd in
   list)
     table | while IFS= read -r line; do
       fields "$line"
-      printf '%-11s %-40s %s\n' "$group" "$packages" "$purpose"
+      if why=$(not_here "$group"); then
+        printf '%-11s %-40s %s\n' "$group" "(not on $arch)" "$purpose ($why)"
+      else
+        printf '%-11s %-40s %s\n' "$group" "$packages" "$purpose"
+      fi
     done
     ;;
 
   install)
     mkdir -p "$root/target"
+    trap give_back EXIT
     need_groups=()
     need_packages=()
+    : >"$not_here_file"
     while IFS= read -r line; do
       fields "$line"
-      if group_missing "$group"; then
+      if why=$(not_here "$group"); then
+        echo "$group" >>"$not_here_file"
+        echo "requirements: NOT ON $arch $group: skipped: $purpose ($why)"
+      elif group_missing "$group"; then
         need_groups+=("$group")
         need_packages+=($packages)
       fi
     done < <(table)
     if [ ${#need_groups[@]} -eq 0 ]; then
       : >"$missing_file"
-      echo "requirements: all present ($(table | cut -d'|' -f1 | tr '\n' ' '))"
+      echo "requirements: all present ($(table | cut -d'|' -f1 | grep -vxFf "$not_here_file" | tr '\n' ' '))"
       exit 0
     fi
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${PANMAP_NO_INSTALL:-}" != 1 ]; then
       echo "requirements: installing the Debian packages ${need_packages[*]} (for: ${need_groups[*]})"
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${need_packages[@]}" </dev/null
+      if ! apt-get install -y -qq --no-install-recommends "${need_packages[@]}" </dev/null; then
+        # one package this distribution or architecture lacks fails them all: group by group, so the
+        # others still come and the lacking group is said MISSING below
+        echo "requirements: apt-get could not install them together: trying group by group"
+        while IFS= read -r line; do
+          fields "$line"
+          if printf '%s\n' "${need_groups[@]}" | grep -qx "$group"; then
+            apt-get install -y -qq --no-install-recommends $packages </dev/null || echo "requirements: apt-get install $packages failed (for: $group)"
+          fi
+        done < <(table)
+      fi
     fi
     : >"$missing_file"
     still=0
     while IFS= read -r line; do
       fields "$line"
-      if group_missing "$group"; then
+      if ! not_here "$group" >/dev/null && group_missing "$group"; then
         still=1
         echo "$group" >>"$missing_file"
         echo "requirements: MISSING $group (Debian: $packages): skipped: $purpose"
@@ -128,7 +172,7 @@ case $cmd in
     ;;
 
   has)
-    ! group_missing "$2"
+    ! not_here "$2" >/dev/null && ! group_missing "$2"
     ;;
 
   run)
@@ -137,7 +181,13 @@ case $cmd in
     while [ $# -gt 0 ] && [ "$1" != -- ]; do groups+=("$1"); shift; done
     [ "${1:-}" = -- ] && shift
     lacking=()
-    for g in "${groups[@]}"; do group_missing "$g" && lacking+=("$g"); done
+    for g in "${groups[@]}"; do
+      if why=$(not_here "$g"); then
+        echo "requirements: SKIPPED $* (not on $arch: $g: $why)"
+        exit 0
+      fi
+      group_missing "$g" && lacking+=("$g")
+    done
     if [ ${#lacking[@]} -gt 0 ]; then
       echo "requirements: SKIPPED $* (missing: ${lacking[*]})"
       exit 0
@@ -157,6 +207,13 @@ case $cmd in
     else
       echo "nothing missing: every requirement was present"
     fi
+    # the groups this architecture cannot use: said, not a failure
+    if [ -s "$not_here_file" ]; then
+      while IFS= read -r g; do
+        fields "$(line_of "$g")"
+        echo "NOT ON $arch $g: skipped: $purpose ($(not_here "$g"))"
+      done <"$not_here_file"
+    fi
     # the tests that skipped, with their reasons, from the surefire and failsafe reports of this run
     jdk=$("$root/scripts/find-jdk")
     "$jdk/bin/java" "$root/scripts/SkippedTests.java" "$root/target" "$root/cli/target" "$root/demo/target" || true
@@ -167,7 +224,7 @@ case $cmd in
     ;;
 
   *)
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

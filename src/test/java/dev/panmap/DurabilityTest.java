@@ -26,7 +26,7 @@ class DurabilityTest {
 
     @Test
     void creatingAFileRegionFsyncsTheFileAndItsDirectory() throws Exception {
-        Requirement.command("strace", "strace", "to watch the child's calls");
+        Requirement.strace("to watch the child's calls");
         Path trace = dir.resolve("trace.txt");
         Path file = dir.resolve("durable.region");
         try (ChildJvm child = ChildJvm.startWrapped(List.of("strace", "-f", "-qq", "-e", "trace=openat,msync,fsync", "-o", trace.toString()),

@@ -75,7 +75,8 @@ class GrowthPublicationTest {
     /**
      * A grower grows one page at a time without pause while two processes attach and close in a loop
      * for 3 s: no attach may map less than its generation implies (an attach that took the generation
-     * after the size did so 21-31 times in such a run).
+     * after the size did so 21-31 times in such a run). The 3 s are a child's work, so they scale with
+     * {@code PANMAP_TIMEOUT_FACTOR} (under QEMU, 3 s gave 2 attaches against the floor of 50).
      */
     @ParameterizedTest
     @EnumSource(Addressing.class)
@@ -90,7 +91,7 @@ class GrowthPublicationTest {
             }
             grower.awaitLine("READY"::equals, Duration.ofSeconds(30));
             grower.send("go");
-            Thread.sleep(3_000);
+            Thread.sleep(ChildJvm.scaled(Duration.ofSeconds(3)).toMillis());
             attachers.forEach(a -> a.send("stop"));
             int total = 0;
             int generations = 0;

@@ -33,7 +33,7 @@ class SocketSafetyTest {
 
     @Test
     void theSocketIsBoundAwayFromItsPathAndLinkedThereWithItsMode() throws Exception {
-        Requirement.command("strace", "strace", "to watch the child's calls");
+        Requirement.strace("to watch the child's calls");
         Path socket = dir.resolve("orders.sock");
         Path trace = dir.resolve("trace");
         try (ChildJvm sender = ChildJvm.startWrapped(List.of("strace", "-f", "-qq", "-e",

@@ -98,9 +98,10 @@ final class ClientProcess implements AutoCloseable {
         }
     }
 
-    /** The environment of every python3 run here: it skips the test if there is no python3. */
+    /** The environment of every python3 run here: it skips the test if there is no python3 or the Python client refuses this machine. */
     static Map<String, String> pythonEnv() {
         Requirement.command("python3", "python3", "to run the Python client");
+        Requirement.pythonClientOrdering();
         return Map.of("PYTHONPATH", PYTHON.toString(), "PYTHONDONTWRITEBYTECODE", "1");
     }
 

@@ -7,6 +7,7 @@ import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
+import dev.panmap.testing.Requirement;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,6 +119,7 @@ class PackagesTest {
 
     @Test
     void thePythonPackageInstallsIntoAFreshVenvWherePytestAndMypyStrictPass() throws Exception {
+        Requirement.pythonClientOrdering(); // its own tests create regions
         Path venv = WORK.resolve("python-venv");
         deleteTree(venv);
         run(Map.of(), "python3", "-m", "venv", venv.toString());

@@ -31,6 +31,8 @@ public final class ChildJvm implements AutoCloseable {
     private static final List<String> JIT_OPTIONS = System.getProperty("panmap.jit.options", "").isBlank() ? List.of()
         : List.of(System.getProperty("panmap.jit.options").trim().split("\\s+"));
     private final Process process;
+    /** Put on {@link #lines} (by identity) when the child's stdout ends: no line can match after it. */
+    private static final String END = new String("(end of stdout)");
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final StringBuffer stderr = new StringBuffer();
     private final List<String> seen = new ArrayList<>();
@@ -60,6 +62,9 @@ public final class ChildJvm implements AutoCloseable {
             }
         } catch (IOException ignored) {
             // the process went away
+        }
+        if (out) {
+            lines.add(END);
         }
     }
 
@@ -216,7 +221,11 @@ public final class ChildJvm implements AutoCloseable {
         stdin.println(line);
     }
 
-    /** Waits for the next stdout line that matches; fails with everything seen if none comes in time. */
+    /**
+     * Waits for the next stdout line that matches; fails with everything seen if none comes in time, or
+     * as soon as the child's stdout ends (a child that exited early, or a wrapper that could not start
+     * it, costs no timeout).
+     */
     public String awaitLine(Predicate<String> matching, Duration timeout) {
         long deadline = System.nanoTime() + scaled(timeout).toNanos();
         try {
@@ -226,6 +235,13 @@ public final class ChildJvm implements AutoCloseable {
                 if (line == null) {
                     throw new AssertionError("child " + pid() + " printed no matching line within " + described(timeout)
                         + (process.isAlive() ? "" : " (exited " + process.exitValue() + ")")
+                        + "\nstdout: " + seen + "\nstderr: " + stderr);
+                }
+                if (line == END) { // fail now, not when the timeout runs out: nothing more will come
+                    lines.add(END);
+                    process.waitFor(5, TimeUnit.SECONDS);
+                    throw new AssertionError("child " + pid() + " ended its output before a matching line"
+                        + (process.isAlive() ? " (still running)" : " (exited " + process.exitValue() + ")")
                         + "\nstdout: " + seen + "\nstderr: " + stderr);
                 }
                 seen.add(line);
@@ -246,6 +262,11 @@ public final class ChildJvm implements AutoCloseable {
     public String pollLine(Duration timeout) {
         try {
             String line = timeout.isZero() ? lines.poll() : lines.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (line == END) { // no line will come: wait out the timeout as before, without a busy loop in the caller
+                lines.add(END);
+                Thread.sleep(timeout.toMillis());
+                return null;
+            }
             if (line != null) {
                 seen.add(line);
             }
@@ -283,6 +304,7 @@ public final class ChildJvm implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         lines.drainTo(seen);
+        seen.removeIf(l -> l == END);
         return List.copyOf(seen);
     }
 

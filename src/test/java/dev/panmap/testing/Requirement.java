@@ -2,9 +2,11 @@ package dev.panmap.testing;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A program a test needs from the machine. Absent, the test is skipped, and the reason names the
@@ -19,6 +21,33 @@ public final class Requirement {
         Path found = onPath(program);
         assumeTrue(found != null, "requires " + program + " (Debian package " + debianPackage + ") " + forWhat + ": not on PATH");
         return found;
+    }
+
+    /**
+     * Skips the test on a machine whose memory ordering the Python client refuses to rely on: it needs
+     * x86-64's (TSO), CPython having no fences (clients/python, FORMAT.md §9), and on any other machine
+     * its create, open (joining the attach table), lock and ring calls raise NOT_SUPPORTED.
+     */
+    public static void pythonClientOrdering() {
+        String arch = System.getProperty("os.arch");
+        assumeTrue(arch.equals("amd64") || arch.equals("x86_64"),
+            "the Python client refuses to run on " + arch + ": it needs x86-64 ordering (TSO), CPython having no fences (FORMAT.md §9)");
+    }
+
+    /**
+     * Skips the test unless {@code strace} is on PATH and can trace a process here: where there is no
+     * ptrace (QEMU user mode: "PTRACE_SETOPTIONS: Function not implemented") it exits at once, and a
+     * child started behind it never starts.
+     */
+    public static void strace(String forWhat) throws IOException, InterruptedException {
+        command("strace", "strace", forWhat);
+        Process probe = new ProcessBuilder("strace", "-qq", "-o", "/dev/null", "true").redirectErrorStream(true).start();
+        String said = new String(probe.getInputStream().readAllBytes()).strip();
+        if (!probe.waitFor(60, TimeUnit.SECONDS)) {
+            probe.destroyForcibly();
+        }
+        assumeTrue(!probe.isAlive() && probe.exitValue() == 0, "strace cannot trace a process here (strace true: "
+            + (probe.isAlive() ? "no exit in 60 s" : "exit " + probe.exitValue()) + ", " + said + "): no ptrace, as under QEMU user mode");
     }
 
     /** {@return the program's path on PATH, or null} */

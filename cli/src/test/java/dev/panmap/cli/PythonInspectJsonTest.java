@@ -7,6 +7,7 @@ import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
+import dev.panmap.testing.Requirement;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,6 +29,7 @@ class PythonInspectJsonTest {
 
     @Test
     void pythonInspectJsonIsJavasInspectJson() throws Exception {
+        Requirement.pythonClientOrdering();
         String name = Names.unique("py-inspect");
         try (SharedRegion r = SharedRegion.create(name, RegionOptions.defaults().size(1 << 20).maxSize(1 << 22)
                  .addressing(Addressing.DIRECT).baseAddress(0x5000_0000_0000L))) {

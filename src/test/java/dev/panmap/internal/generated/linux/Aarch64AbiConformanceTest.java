@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code symbols.txt} and the generated Java, includes {@code panmap_linux.h} and is compiled (object
  * only) with the cross compiler {@code aarch64-linux-gnu-gcc} against Debian's aarch64 sysroot. It
  * asserts every constant's value, and every struct's size and alignment and the offset and size of every
- * named member of its generated layout. A failure names the constant or member. Without the cross
+ * named member of its generated layout. A failure names the constant or member. On an aarch64 machine
+ * the machine's own C compiler ({@code cc}, {@code gcc} or {@code clang}) and headers serve in place of
+ * the cross compiler (Debian has no {@code gcc-aarch64-linux-gnu} for arm64 hosts). Without the
  * compiler the check is skipped with the reason, except under {@code CI=true}, where it fails.
  */
 @LinuxOnly
@@ -36,7 +38,7 @@ class Aarch64AbiConformanceTest {
 
     @Test
     void everyConstantAndStructLayoutEqualsTheAarch64Headers() throws Exception {
-        String cc = crossCompiler();
+        String cc = compiler();
         List<String> symbols = Files.readAllLines(HEADERS.resolve("symbols.txt"));
         List<String> constants = AbiConformanceTest.names(symbols, "--include-constant");
         List<String> structs = AbiConformanceTest.names(symbols, "--include-struct");
@@ -105,14 +107,21 @@ class Aarch64AbiConformanceTest {
         return "_Static_assert(" + expression + " == " + expected + ", \"" + expression.replace("\"", "\\\"") + " is not " + expected + "\");\n";
     }
 
-    private static String crossCompiler() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, CC))) {
-                return Path.of(dir, CC).toString();
+    /** The cross compiler, or on an aarch64 machine its own C compiler; else skips (fails under CI=true). */
+    private static String compiler() {
+        boolean aarch64 = System.getProperty("os.arch").equals("aarch64");
+        for (String cc : aarch64 ? List.of("cc", "gcc", "clang") : List.of(CC)) {
+            for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+                if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, cc))) {
+                    return Path.of(dir, cc).toString();
+                }
             }
         }
-        String why = CC + " is not on PATH (Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross):"
-            + " the check of the aarch64 bindings against the aarch64 headers cannot run";
+        String why = aarch64
+            ? "no C compiler (cc, gcc or clang; Debian: gcc libc6-dev) on PATH of this aarch64 machine:"
+                + " the check of the aarch64 bindings against the aarch64 headers cannot run"
+            : CC + " is not on PATH (Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross):"
+                + " the check of the aarch64 bindings against the aarch64 headers cannot run";
         if ("true".equals(System.getenv("CI"))) {
             fail(why + ", and CI=true, where it must");
         }
