@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.panmap.internal.CloseBatch;
 import dev.panmap.testing.LinuxOnly;
-import dev.panmap.testing.Names;
+import dev.panmap.testing.RegionNames;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The default close (no handshake per region: {@code CloseBatch}): what a region's close gives back at
@@ -29,12 +30,11 @@ import org.junit.jupiter.api.Test;
 @LinuxOnly // Platform.retire is POSIX's: on Windows every region closes its own arena
 class CloseBatchTest {
     private static final RegionOptions SIZE = RegionOptions.defaults().size(64 * 1024);
-    private final List<String> names = new ArrayList<>();
+    @RegisterExtension
+    final RegionNames regions = new RegionNames();
 
     private String name(String stem) {
-        String n = Names.unique(stem);
-        names.add(n);
-        return n;
+        return regions.next(stem);
     }
 
     @BeforeEach
@@ -43,15 +43,8 @@ class CloseBatchTest {
     }
 
     @AfterEach
-    void removeAll() {
-        CloseBatch.endCurrent();
-        for (String n : names) {
-            try {
-                SharedRegion.remove(n);
-            } catch (RegionException gone) {
-                // removed by the test
-            }
-        }
+    void endTheBatch() {
+        CloseBatch.endCurrent(); // before RegionNames removes the names
     }
 
     @Test

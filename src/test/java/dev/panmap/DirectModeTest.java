@@ -3,7 +3,6 @@ package dev.panmap;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.panmap.internal.Platform;
 import dev.panmap.internal.Platforms;
 import dev.panmap.internal.posix.Posix;
 import dev.panmap.internal.posix.PosixPlatform;
@@ -16,15 +15,15 @@ import dev.panmap.testing.DirectRaceChild;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import dev.panmap.testing.RegionChild;
+import dev.panmap.testing.RegionNames;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,23 +34,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class DirectModeTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private final List<String> names = new ArrayList<>();
+    @RegisterExtension
+    final RegionNames regions = new RegionNames();
 
     private String name(String stem) {
-        String name = Names.unique(stem);
-        names.add(name);
-        return name;
-    }
-
-    @AfterEach
-    void removeAll() {
-        for (String name : names) {
-            try {
-                SharedRegion.remove(name);
-            } catch (NativeException ignored) {
-                // removed by the test already
-            }
-        }
+        return regions.next(stem);
     }
 
     private static RegionOptions direct(long size, long base) {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.panmap.structures.RegionHeap;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
-import dev.panmap.testing.Names;
 import dev.panmap.testing.RegionChild;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -35,24 +34,12 @@ class GrowthTest {
     @TempDir
     Path dir;
 
-    private final java.util.List<String> created = new java.util.ArrayList<>();
+    @org.junit.jupiter.api.extension.RegisterExtension
+    final dev.panmap.testing.RegionNames regions = new dev.panmap.testing.RegionNames();
 
     /** A unique name, removed after the test. */
     private String name(String stem) {
-        String name = Names.unique(stem);
-        created.add(name);
-        return name;
-    }
-
-    @org.junit.jupiter.api.AfterEach
-    void removeRegions() {
-        for (String name : created) {
-            try {
-                SharedRegion.remove(name);
-            } catch (RegionException alreadyGone) {
-                // removed by the test itself
-            }
-        }
+        return regions.next(stem);
     }
 
     private static RegionOptions growable(Addressing addressing) {

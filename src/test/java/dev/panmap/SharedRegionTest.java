@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.panmap.internal.RegionLayout;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
-import dev.panmap.testing.Names;
 import dev.panmap.testing.RegionChild;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;
@@ -23,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,23 +36,11 @@ class SharedRegionTest {
     @TempDir
     Path dir;
 
-    private final java.util.List<String> toRemove = new java.util.ArrayList<>();
+    @org.junit.jupiter.api.extension.RegisterExtension
+    final dev.panmap.testing.RegionNames regions = new dev.panmap.testing.RegionNames();
 
     private String name(String stem) {
-        String name = Names.unique(stem);
-        toRemove.add(name);
-        return name;
-    }
-
-    @AfterEach
-    void removeLeftovers() {
-        for (String n : toRemove) {
-            try {
-                SharedRegion.remove(n);
-            } catch (RegionException ignored) {
-                // already removed by the test
-            }
-        }
+        return regions.next(stem);
     }
 
     @Test

@@ -6,6 +6,7 @@ import dev.panmap.OpenMode;
 import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.RegionNames;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -9,6 +9,7 @@ import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.MarkdownFences;
 import dev.panmap.testing.MarkdownFences.Fence;
+import dev.panmap.testing.RegionNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -9,6 +9,7 @@ import dev.panmap.internal.RegionLayout;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.ReadLockChild;
+import dev.panmap.testing.RegionNames;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.panmap.SharedRegion;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.RegionNames;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;

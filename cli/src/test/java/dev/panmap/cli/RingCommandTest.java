@@ -12,6 +12,7 @@ import dev.panmap.ipc.Ring;
 import dev.panmap.ipc.RingConsumer;
 import dev.panmap.ipc.RingProducer;
 import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.RegionNames;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;

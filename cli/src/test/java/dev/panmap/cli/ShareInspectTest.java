@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
+import dev.panmap.testing.RegionNames;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -7,6 +7,7 @@ import dev.panmap.RegionOptions;
 import dev.panmap.SharedRegion;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
+import dev.panmap.testing.RegionNames;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
+import dev.panmap.testing.RegionNames;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
