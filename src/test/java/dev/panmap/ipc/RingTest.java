@@ -515,8 +515,8 @@ class RingTest {
                 assertThat(child.awaitPrefix("ALIVE ", Duration.ofSeconds(60))).isEqualTo("true");
                 assertThat(own).as("bytes allocated by 100,000 checks of the child's own producer (the other process's: %d)", other)
                     .isLessThan(1024);
-                // a check of another process's producer asks the kernel (F_OFD_GETLK): 40 B a check here, 12 of them
-                // inside the variadic fcntl downcall itself; 88 before it stopped making a record and a capturing lambda
+                // a check of another process's producer asks the kernel (F_OFD_GETLK): 40 B a check when this was
+                // written, 88 before it stopped making a record and a capturing lambda
                 if (System.getProperty("os.name").startsWith("Linux")) { // Windows asks with LockFileEx: 128 B a check under Wine
                     assertThat(other).as("bytes allocated by 100,000 checks of a producer of another process (an F_OFD_GETLK each)")
                         .isLessThan(6_000_000);
