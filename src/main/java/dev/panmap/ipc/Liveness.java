@@ -13,7 +13,7 @@ import dev.panmap.internal.RegionInternals;
  * dies, so zombies, reused pids and other pid namespaces are right by construction: no pid is judged.
  *
  * <p>The OS lock belongs to the region's handle, not to a thread, and a handle does not conflict with
- * itself; so this process keeps the bytes it holds through each handle in a set beside it, taken
+ * itself; so this process keeps the bytes it holds through each handle in a list beside it, taken
  * before the OS lock and dropped after it: two producers of one handle never share an entry, and the
  * consumer sees a producer of its own handle alive.
  */
@@ -21,8 +21,7 @@ final class Liveness {
     /**
      * Bytes held through some handle of this process (the handle compared by identity): an array
      * replaced whole under {@link #LOCK} when a place is taken or let go (rare), read without a lock
-     * and without allocating by {@link #alive} (a consumer's liveness check allocated a 24-byte key
-     * per call to look into a set before: RingTest.aLivenessCheckAllocatesNothing).
+     * and without allocating by {@link #alive}, which a consumer calls while it waits for a claim.
      */
     private static volatile Held[] held = new Held[0];
     private static final Object LOCK = new Object();

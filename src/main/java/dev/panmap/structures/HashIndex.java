@@ -181,7 +181,7 @@ public final class HashIndex {
     /**
      * A table with no empty slot on a probe's whole way round: never made by {@link #put}, which fills
      * at most 3/4, so the region was written by something else. Without this bound every lookup of an
-     * absent key would spin forever (issue 20).
+     * absent key in a table a hostile or broken writer filled would spin forever.
      */
     private static RegionException noEmptySlot(long root, long mask, long key, Access access) {
         return new RegionException(ErrorKind.CORRUPT_REGION, "the hash index at data offset " + root + " of " + access.region.name()
