@@ -449,17 +449,64 @@ static void keep_span(void *at, uint64_t span, int anywhere) {
  * Noticed at run time through their runtimes' entry points, weak so that an ordinary program links. */
 extern void __asan_init(void) __attribute__((weak));
 extern void __tsan_init(void) __attribute__((weak));
+extern void __asan_get_shadow_mapping(size_t *shadow_scale, size_t *shadow_offset) __attribute__((weak));
+
+/* The run of adjacent mappings in /proc/self/maps that holds ADDRESS, as [*from, *to); 0 if none does */
+static int mapped_run(uint64_t address, uint64_t *from, uint64_t *to) {
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (f == NULL) {
+        return 0;
+    }
+    char line[512];
+    uint64_t lo = 0, hi = 0;
+    int found = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long a, b;
+        if (sscanf(line, "%llx-%llx", &a, &b) != 2) {
+            continue;
+        }
+        if (a == hi) {
+            hi = b;
+        } else if (found) {
+            break;
+        } else {
+            lo = a;
+            hi = b;
+        }
+        found = found || (address >= lo && address < hi);
+    }
+    fclose(f);
+    *from = lo;
+    *to = hi;
+    return found;
+}
 
 /* {@return NULL if [start, end) may hold a fixed mapping under the running sanitizer, else why not} */
 static const char *sanitizer_conflict(uint64_t start, uint64_t end, char *why, size_t cap) {
     if (__asan_init != NULL) {
-        /* x86_64: the shadow and its gap end at 0x10007fff8000, the allocator is [0x600000000000, 0x640000000000) */
-        if (start < UINT64_C(0x10007fff8000) || (start < UINT64_C(0x640000000000) && end > UINT64_C(0x600000000000))) {
-            snprintf(why, cap, "this program runs under AddressSanitizer, which keeps its shadow memory below 0x10007fff8000 and "
-                     "its allocator at [0x600000000000, 0x640000000000)");
+        /* Where ASan keeps its shadow and its allocator depends on the architecture and the runtime's
+         * version (x86_64 with GCC 12: shadow up to 0x10007fff8000, allocator at 0x600000000000; aarch64
+         * with GCC 14: up to 0x101000000000 or 0x201000000000, allocator at 0x500000000000): both are read
+         * from this process's mappings, the shadow's from its offset up, the allocator's around a chunk. */
+        size_t scale = 3, offset = 0;
+        uint64_t shadow_from = 0, shadow_end = 0, heap_from = 0, heap_to = 0;
+        if (__asan_get_shadow_mapping != NULL) {
+            __asan_get_shadow_mapping(&scale, &offset);
+        }
+        if (offset == 0 || !mapped_run(offset, &shadow_from, &shadow_end)) {
+            shadow_end = UINT64_C(0x10007fff8000); /* x86_64's, for a runtime without the query */
+        }
+        void *chunk = malloc(16);
+        int heap_known = chunk != NULL && mapped_run((uint64_t) (uintptr_t) chunk, &heap_from, &heap_to);
+        free(chunk);
+        if (start < shadow_end || (heap_known && start < heap_to && end > heap_from)) {
+            snprintf(why, cap, "this program runs under AddressSanitizer, which keeps its shadow memory below 0x%llx and "
+                     "its allocator at [0x%llx, 0x%llx)", (unsigned long long) shadow_end, (unsigned long long) heap_from,
+                     (unsigned long long) heap_to);
             return why;
         }
     } else if (__tsan_init != NULL) {
+#if defined(__x86_64__)
         /* GCC's ThreadSanitizer on x86_64 lets an application map only these ranges and dies on any other */
         static const uint64_t app[][2] = {{UINT64_C(0x1000), UINT64_C(0x8000000000)},
                                           {UINT64_C(0x550000000000), UINT64_C(0x568000000000)},
@@ -472,18 +519,28 @@ static const char *sanitizer_conflict(uint64_t start, uint64_t end, char *why, s
         snprintf(why, cap, "this program runs under ThreadSanitizer, which allows application mappings only in [0x1000, "
                  "0x8000000000), [0x550000000000, 0x568000000000) and [0x7e8000000000, 0x800000000000)");
         return why;
+#endif
     }
     return NULL;
 }
 
-/* The first base pmr_create() tries for a DIRECT region: Java's default, or one the sanitizer leaves free. */
+/* The first base pmr_create() tries for a DIRECT region: Java's default, or one the sanitizer leaves free
+ * for the 64 slots tried from it (Java's default, then 16 and 32 TiB below it). */
 static uint64_t default_base(void) {
     if (__asan_init != NULL) {
-        return UINT64_C(0x500000000000);
+        char why[300];
+        for (uint64_t below = 0; below <= UINT64_C(0x200000000000); below += UINT64_C(0x100000000000)) {
+            uint64_t base = PMR_DEFAULT_DIRECT_BASE - below;
+            if (sanitizer_conflict(base, base + (UINT64_C(64) << 36), why, sizeof why) == NULL) {
+                return base;
+            }
+        }
     }
+#if defined(__x86_64__)
     if (__tsan_init != NULL) {
         return UINT64_C(0x7e8000000000);
     }
+#endif
     return PMR_DEFAULT_DIRECT_BASE;
 }
 

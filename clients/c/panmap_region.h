@@ -28,8 +28,9 @@
  *   The library reuses that address space for later regions of this process (a DIRECT region at the
  *   same base maps over it), so opening and closing in a loop holds no more address space than was
  *   open at once.
- * - Sanitizers: AddressSanitizer keeps its allocator at 0x600000000000 (Java's default DIRECT base)
- *   and ThreadSanitizer allows application mappings only in a few ranges. The library notices either
+ * - Sanitizers: AddressSanitizer keeps its allocator at 0x600000000000 on x86_64 (Java's default
+ *   DIRECT base; 0x500000000000 on aarch64) and ThreadSanitizer allows application mappings only in a
+ *   few ranges. The library notices either
  *   at run time: pmr_create() then picks a base they leave free, and pmr_open() of a region whose base
  *   the sanitizer owns fails with PMR_ADDRESS_IN_USE naming the sanitizer (PMR_ALLOW_OFFSET_FALLBACK
  *   maps it elsewhere instead). See FORMAT.md §8.

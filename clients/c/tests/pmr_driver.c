@@ -30,6 +30,7 @@
  *   receive ROOT                                -> RECEIVER position=P
  *   bcastread LIMIT                             -> BCAST count=N first=F last=L sum=S lapped=L lost=K
  *   attachloop shm|file NAME N                  -> LOOPED n=N failed=F [first failure] (opens read-only and closes, N times)
+ *   heap                                        -> HEAP HEX  (where malloc put a chunk: under ASan, in its allocator)
  *
  * Failures answer "ERROR KIND message" with KIND the Java ErrorKind name.
  */
@@ -272,6 +273,10 @@ static void command(char *line) {
         exit(0);
     } else if (strcmp(c, "layout") == 0) {
         layout();
+    } else if (strcmp(c, "heap") == 0) {
+        void *chunk = malloc(16);
+        printf("HEAP %llx\n", (unsigned long long) (uintptr_t) chunk);
+        free(chunk);
     } else if (strcmp(c, "version") == 0) {
         int major, minor, patch;
         const char *text = pmr_version(&major, &minor, &patch);

@@ -111,9 +111,10 @@ static void *holder(void *arg) {
 
 /*
  * DIRECT bases under sanitizers (FORMAT.md §8): a region created at the default base maps in this
- * build (plain: Java's default; ASan and TSan: a base they leave free), and one asked for at Java's
- * default base is refused with a message naming the sanitizer under ASan and TSan (TSan would kill the
- * process at such a mapping), created plainly otherwise. {@return the default DIRECT base chosen}
+ * build (plain: Java's default; ASan and TSan: a base they leave free), and one asked for at a base the
+ * sanitizer owns (ASan: inside its allocator, where malloc's chunks are; TSan on x86_64: Java's default,
+ * outside its application ranges, where it would kill the process) is refused with a message naming the
+ * sanitizer; Java's default is created plainly otherwise. {@return the default DIRECT base chosen}
  */
 static uint64_t sanitizer_bases(void) {
     char direct[80];
@@ -126,8 +127,13 @@ static uint64_t sanitizer_bases(void) {
     pmr_close(r);
     pmr_remove(direct, NULL);
     o.base = PMR_DEFAULT_DIRECT_BASE;
+#if defined(__SANITIZE_ADDRESS__)
+    void *chunk = malloc(16);
+    o.base = (uint64_t) (uintptr_t) chunk & ~UINT64_C(0xffff);
+    free(chunk);
+#endif
     int rc = pmr_create(direct, &o, &r, &e);
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || (defined(__SANITIZE_THREAD__) && defined(__x86_64__))
     const char *want = 
 #if defined(__SANITIZE_ADDRESS__)
         "AddressSanitizer";
@@ -139,7 +145,7 @@ static uint64_t sanitizer_bases(void) {
         pmr_remove(direct, NULL);
         exit(1);
     }
-    if (chosen == PMR_DEFAULT_DIRECT_BASE) die("the default base under a sanitizer", NULL);
+    if (chosen == o.base) die("the default base under a sanitizer", NULL);
 #else
     if (rc != PMR_OK) die("create DIRECT at Java's default base", &e);
     pmr_close(r);

@@ -101,8 +101,8 @@ class PackagesTest {
         assertThat(run(Map.of(), "objdump", "-p", shared.toString()).output()).contains("NEEDED               libpanmap_region.so.1");
 
         String name = Names.unique("pkg-lookup");
-        long[] roots = regionWithStructures(name, Addressing.DIRECT, 0); // Java's default base: AddressSanitizer's allocator
-        Map<String, String> runEnv = Map.of("LD_LIBRARY_PATH", lib.toString(), "ASAN_OPTIONS", "detect_leaks=1");
+        long[] roots = regionWithStructures(name, Addressing.DIRECT, 0); // Java's default base: AddressSanitizer's allocator on x86_64
+        Map<String, String> runEnv = Map.of("LD_LIBRARY_PATH", lib.toString(), "ASAN_OPTIONS", ClientProcess.asanOptions());
         for (Path program : List.of(shared, statik, asan)) {
             String list = run(runEnv, program.toString(), name, "list", Long.toString(roots[0])).output();
             assertThat(list.strip()).as(program.toString()).isEqualTo("nodes 100, sum 5050");

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @LinuxOnly
 class RefusalTest {
-    /** A DIRECT base that AddressSanitizer leaves free (its allocator sits at Java's default). */
+    /** A DIRECT base that AddressSanitizer leaves free on x86_64 and aarch64. */
     private static final long BASE = CrossLanguageTest.TEST_BASE;
 
     @TempDir
