@@ -8,6 +8,7 @@ import dev.panmap.testing.HugePageSystem;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.Names;
 import dev.panmap.testing.RegionChild;
+import dev.panmap.testing.Requirement;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -74,6 +75,7 @@ class HugePagesTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)
     void aFileOnHugetlbfsIsMadeOfItsHugePagesInEveryProcess(Addressing addressing) {
+        Requirement.kernelPageAccounting("the page size and residency the kernel gave");
         Path file = mount.resolve("region-" + addressing);
         RegionOptions options = RegionOptions.defaults().size(3 << 20).addressing(addressing).hugePages(HugePages.REQUIRED);
         try (SharedRegion r = SharedRegion.openFile(file, OpenMode.CREATE_ONLY, options)) {
@@ -110,6 +112,7 @@ class HugePagesTest {
     @ParameterizedTest
     @EnumSource(Addressing.class)
     void anAnonymousRegionTakesHugetlbPagesAndSoDoesItsReceiver(Addressing addressing) throws Exception {
+        Requirement.kernelPageAccounting("the page size and residency the kernel gave");
         RegionOptions options = RegionOptions.defaults().size(4 << 20).addressing(addressing).hugePages(HugePages.REQUIRED);
         Path socketPath = dir.resolve("huge-" + addressing + ".sock");
         try (SharedRegion r = SharedRegion.createAnonymous(options);
@@ -130,6 +133,7 @@ class HugePagesTest {
 
     @Test
     void tooFewFreeHugePagesFailRequiredAndFallBackForPreferred() {
+        Requirement.kernelPageAccounting("the page size and residency the kernel gave");
         long tooMany = (HugePageSystem.freePages() + 1) * HUGE;
         RegionOptions options = RegionOptions.defaults().size(tooMany);
         assertThatThrownBy(() -> SharedRegion.createAnonymous(options.hugePages(HugePages.REQUIRED)).close())
@@ -190,6 +194,7 @@ class HugePagesTest {
 
     @Test
     void aTmpfsWithHugeAdviseGivesTransparentHugePagesToEveryMapping() throws IOException {
+        Requirement.kernelPageAccounting("the page size and residency the kernel gave");
         HugePageSystem tmpfs = new HugePageSystem();
         try {
             Path file = tmpfs.mountTmpfs(dir, "advise").resolve("thp");
@@ -212,6 +217,7 @@ class HugePagesTest {
 
     @Test
     void anAnonymousRegionFallsBackToTransparentHugePagesWhereShmemEnabledAllows() {
+        Requirement.kernelPageAccounting("the page size and residency the kernel gave");
         HugePageSystem thp = new HugePageSystem();
         try {
             thp.shmemTransparentHugePages("advise");

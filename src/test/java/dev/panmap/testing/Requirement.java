@@ -50,6 +50,35 @@ public final class Requirement {
             + (probe.isAlive() ? "no exit in 60 s" : "exit " + probe.exitValue()) + ", " + said + "): no ptrace, as under QEMU user mode");
     }
 
+    /**
+     * Skips the test unless this process's {@code /proc/self/smaps} is the kernel's (see
+     * {@link #hasKernelPageAccounting()}).
+     */
+    public static void kernelPageAccounting(String forWhat) {
+        assumeTrue(hasKernelPageAccounting(), "/proc/self/smaps shows 0 kB resident in all, so it is not the kernel's (QEMU user "
+            + "mode writes its own): " + forWhat + " cannot be seen here");
+    }
+
+    /**
+     * {@return whether this process's {@code /proc/self/smaps} is the kernel's} Under QEMU user mode (the
+     * arm64 environment) QEMU writes one of its own, every mapping at 4 KiB pages and 0 kB resident, so
+     * what pages a mapping has ({@code SharedRegion.pageUsage()}, {@code panmap inspect}) cannot be
+     * seen. The kernel's shows this JVM's resident pages, never 0 in all.
+     */
+    public static boolean hasKernelPageAccounting() {
+        long residentKb = 0;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (line.startsWith("Rss:")) {
+                    residentKb += Long.parseLong(line.substring(4).replace("kB", "").strip());
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return residentKb > 0;
+    }
+
     /** {@return the program's path on PATH, or null} */
     public static Path onPath(String program) {
         return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":")).filter(d -> !d.isEmpty())

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs the command line as a real process: {@code java ... dev.panmap.cli.Main ARGS} on the test class path. */
 final class Cli {
-    static final Duration WAIT = Duration.ofSeconds(60);
+    static final Duration WAIT = ChildJvm.scaled(Duration.ofSeconds(60)); // x PANMAP_TIMEOUT_FACTOR (the arm64 environment: 10)
 
     private Cli() {}
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import dev.panmap.testing.RegionNames;
+import dev.panmap.testing.Requirement;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -22,6 +23,7 @@ class ShareInspectTest {
 
     @Test
     void inspectShowsThePagesInEffect() {
+        Requirement.kernelPageAccounting("the pages resident");
         String name = names.next("pages");
         CliTest.ok("create", name, "--size", "4M");
         // the header page; the data pages were reserved (fallocate) but never written, and mincore does not
