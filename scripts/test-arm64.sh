@@ -45,7 +45,9 @@ tar -C "$root" --exclude=.git --exclude=target -cf - . | tar -C "$work" -xf -
 echo "test-arm64: mvn $* in $work, inside $arm64_root (PANMAP_TIMEOUT_FACTOR=$PANMAP_TIMEOUT_FACTOR)"
 start=$(date +%s)
 rc=0
-ARM64_ROOT=$arm64_root "$tools/run.sh" -b "$m2" "$work" /usr/bin/env PANMAP_TIMEOUT_FACTOR="$PANMAP_TIMEOUT_FACTOR" \
+# the host's certificate authorities (PEM bundle and Java's keystore): where the way to Maven Central
+# goes through a proxy with a certificate authority of its own, the host trusts it and the chroot would not
+ARM64_ROOT=$arm64_root "$tools/run.sh" -b /etc/ssl/certs:/etc/ssl/certs:ro -b "$m2" "$work" /usr/bin/env PANMAP_TIMEOUT_FACTOR="$PANMAP_TIMEOUT_FACTOR" \
   mvn -B --no-transfer-progress -Dmaven.repo.local="$m2" "$@" || rc=$?
 echo "test-arm64: exit $rc after $(( $(date +%s) - start )) s (emulated: not a performance figure); reports in $work/target/surefire-reports"
 exit $rc
