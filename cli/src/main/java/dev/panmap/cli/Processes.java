@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
+import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,9 +29,14 @@ final class Processes {
         return "pid " + p.pid() + ", alive" + (details.isEmpty() ? "" : " (" + details + ")");
     }
 
-    /** {@return an instant as local date and time to the second, {@code 2025-11-22T01:30:02}} */
-    static LocalDateTime localTime(Instant t) {
-        return LocalDateTime.ofInstant(t, ZoneId.systemDefault()).truncatedTo(ChronoUnit.SECONDS);
+    private static final DateTimeFormatter TO_THE_SECOND = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss");
+
+    /**
+     * {@return an instant as local date and time to the second, {@code 2025-11-22T01:30:02}} Always with
+     * the seconds: {@code LocalDateTime.toString()} leaves them out when they are 0 ({@code 01:30}).
+     */
+    static String localTime(Instant t) {
+        return LocalDateTime.ofInstant(t, ZoneId.systemDefault()).format(TO_THE_SECOND);
     }
 
     /** {@return the JSON form: {@code {"pid":4242,"startTime":123456,"alive":true}}, or null} */
