@@ -14,12 +14,49 @@ import org.w3c.dom.NodeList;
  * The tests a run skipped and why, read from the surefire and failsafe XML reports under the given
  * build folders, one line per reason with the tests it covers. Run by scripts/requirements.sh report
  * with the JDK's source launcher: java scripts/SkippedTests.java target cli/target demo/target
+ *
+ * <p>With {@code --against FOLDER...} after them (scripts/test-arm64.sh: the aarch64 run's folders,
+ * then the host's), it also says which tests one run has and the other has not, so that two runs'
+ * counts can be compared test by test.
  */
 public final class SkippedTests {
     public static void main(String[] args) throws Exception {
+        List<String> these = List.of(args);
+        List<String> others = List.of();
+        int against = these.indexOf("--against");
+        if (against >= 0) {
+            others = these.subList(against + 1, these.size());
+            these = these.subList(0, against);
+        }
         Map<String, List<String>> byReason = new TreeMap<>();
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        int tests = report(these, byReason, names);
+        int skipped = byReason.values().stream().mapToInt(List::size).sum();
+        System.out.println("skipped tests: " + skipped + " of " + tests + (skipped == 0 ? "" : ", by reason:"));
+        byReason.forEach((reason, cases) -> System.out.println("  " + cases.size() + " x " + reason + "\n      " + String.join(", ", cases)));
+        if (against >= 0) {
+            java.util.Set<String> otherNames = new java.util.TreeSet<>();
+            int otherTests = report(others, new TreeMap<>(), otherNames);
+            if (otherTests == 0) {
+                System.out.println("no reports to compare with in " + others);
+                return;
+            }
+            List<String> onlyHere = names.stream().filter(n -> !otherNames.contains(n)).toList();
+            List<String> onlyThere = otherNames.stream().filter(n -> !names.contains(n)).toList();
+            System.out.println("against " + others + ": " + otherTests + " tests there, " + tests + " here; only here: " + first(onlyHere)
+                + "; only there: " + first(onlyThere));
+        }
+    }
+
+    /** {@return how many, and the first 20 of them} */
+    private static String first(List<String> names) {
+        return names.size() + (names.isEmpty() ? "" : " " + names.subList(0, Math.min(20, names.size())) + (names.size() > 20 ? " ..." : ""));
+    }
+
+    /** Reads the reports under the folders: {@return how many tests} and their skips by reason, their names into names. */
+    private static int report(List<String> folders, Map<String, List<String>> byReason, java.util.Set<String> names) throws Exception {
         int tests = 0;
-        for (String arg : args) {
+        for (String arg : folders) {
             for (String reports : List.of("surefire-reports", "failsafe-reports")) {
                 Path dir = Path.of(arg, reports);
                 if (!Files.isDirectory(dir)) {
@@ -27,17 +64,15 @@ public final class SkippedTests {
                 }
                 try (Stream<Path> files = Files.list(dir)) {
                     for (Path file : files.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml")).sorted().toList()) {
-                        tests += read(file, byReason);
+                        tests += read(file, byReason, names);
                     }
                 }
             }
         }
-        int skipped = byReason.values().stream().mapToInt(List::size).sum();
-        System.out.println("skipped tests: " + skipped + " of " + tests + (skipped == 0 ? "" : ", by reason:"));
-        byReason.forEach((reason, names) -> System.out.println("  " + names.size() + " x " + reason + "\n      " + String.join(", ", names)));
+        return tests;
     }
 
-    private static int read(Path file, Map<String, List<String>> byReason) throws Exception {
+    private static int read(Path file, Map<String, List<String>> byReason, java.util.Set<String> names) throws Exception {
         var factory = DocumentBuilderFactory.newInstance();
         factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
         Element suite;
@@ -50,6 +85,7 @@ public final class SkippedTests {
         NodeList cases = suite.getElementsByTagName("testcase");
         for (int i = 0; i < cases.getLength(); i++) {
             Element test = (Element) cases.item(i);
+            names.add(test.getAttribute("classname") + "." + test.getAttribute("name"));
             NodeList skipped = test.getElementsByTagName("skipped");
             if (skipped.getLength() > 0) {
                 String reason = reason((Element) skipped.item(0));

@@ -46,8 +46,15 @@ echo "test-arm64: mvn $* in $work, inside $arm64_root (PANMAP_TIMEOUT_FACTOR=$PA
 start=$(date +%s)
 rc=0
 # the host's certificate authorities (PEM bundle and Java's keystore): where the way to Maven Central
-# goes through a proxy with a certificate authority of its own, the host trusts it and the chroot would not
-ARM64_ROOT=$arm64_root "$tools/run.sh" -b /etc/ssl/certs:/etc/ssl/certs:ro -b "$m2" "$work" /usr/bin/env PANMAP_TIMEOUT_FACTOR="$PANMAP_TIMEOUT_FACTOR" \
-  mvn -B --no-transfer-progress -Dmaven.repo.local="$m2" "$@" || rc=$?
+# goes through a proxy with a certificate authority of its own, the host trusts it and the chroot would not.
+# The chroot's root is made a mount point of its own (in a private mount namespace, gone at the end):
+# `unshare --mount-proc`, which the pid-namespace tests use, makes / private and fails with EINVAL where
+# / is not a mount point.
+unshare --mount --propagation private /bin/bash -c 'mount --rbind "$0" "$0" && exec "$@"' "$arm64_root" \
+  env ARM64_ROOT="$arm64_root" "$tools/run.sh" -b /etc/ssl/certs:/etc/ssl/certs:ro -b "$m2" "$work" \
+  /usr/bin/env PANMAP_TIMEOUT_FACTOR="$PANMAP_TIMEOUT_FACTOR" mvn -B --no-transfer-progress -Dmaven.repo.local="$m2" "$@" || rc=$?
 echo "test-arm64: exit $rc after $(( $(date +%s) - start )) s (emulated: not a performance figure); reports in $work/target/surefire-reports"
+# what skipped and why, and which tests this run has that the host's last run (its target folders) has not, and back
+"$("$root/scripts/find-jdk")/bin/java" "$root/scripts/SkippedTests.java" "$work/target" "$work/cli/target" "$work/demo/target" \
+  --against "$root/target" "$root/cli/target" "$root/demo/target" || true
 exit $rc
