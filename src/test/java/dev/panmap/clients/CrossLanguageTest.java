@@ -648,15 +648,23 @@ class CrossLanguageTest {
     }
 
     @Test
-    void theCClientPassesItsThreadTestsPlainAndUnderAddressAndThreadSanitizer() {
+    void theCClientPassesItsThreadAndCloseTestsPlainAndUnderAddressSanitizer() {
         ClientProcess.build();
         for (String program : new String[] {"threads", "threads-asan", "close", "close-asan"}) {
             var r = ClientProcess.run(List.of(ClientProcess.C_BUILD.resolve(program).toString()), ClientProcess.asanEnv(), Duration.ofMinutes(2));
             assertThat(r.exit()).as(program + ":\n" + r.output()).isZero();
             assertThat(r.output()).startsWith("OK ").doesNotContain("Sanitizer");
         }
+    }
+
+    @Test
+    void theCClientPassesItsThreadTestUnderThreadSanitizer() {
+        ClientProcess.build();
         var tsan = ClientProcess.run(List.of(ClientProcess.C_BUILD.resolve("threads-tsan").toString()), Map.of("TSAN_OPTIONS", "halt_on_error=1"),
             Duration.ofMinutes(2));
+        // aarch64's TSan knows 39-, 42- and 48-bit address spaces; QEMU user mode on an x86_64 host gives 47 bits
+        org.junit.jupiter.api.Assumptions.assumeFalse(tsan.output().contains("unsupported VMA range"),
+            "ThreadSanitizer does not support this address space's size: " + tsan.output().strip().replace('\n', ' '));
         if (tsan.output().contains("unexpected memory mapping") || tsan.output().contains("ThreadSanitizer: failed")) {
             // some kernels randomise mmap more than this TSan supports: run it without ASLR
             tsan = ClientProcess.run(List.of("setarch", System.getProperty("os.arch").equals("amd64") ? "x86_64" : "aarch64", "-R",
