@@ -104,7 +104,8 @@ paired_md = os.path.join(OUT, "paired.md")
 md = [f"# panmap benchmark: pointer vs offset\n", f"Machine: {machine}.\n"]
 if os.path.exists(paired_md):  # the headline question, measured paired (paired.py)
     md += [open(paired_md).read(), "![offset / pointer per size, Java beside C](paired.svg)\n",
-           "How each chase compiles: [`c2-hops.md`](c2-hops.md) (C2) and [`c-hops.txt`](c-hops.txt) (gcc).\n"]
+           "How each chase compiles: " + ("[`c2-hops.md`](c2-hops.md) (C2) and " if os.path.exists(os.path.join(OUT, "c2-hops.md"))
+                                          else "") + "[`c-hops.txt`](c-hops.txt) (gcc).\n"]
 attach_md = os.path.join(OUT, "attach.md")
 if os.path.exists(attach_md):  # attach + close against C (attach.py)
     md += [open(attach_md).read(), "![attach + close, median and p99](attach.svg)\n"]
