@@ -19,10 +19,12 @@ JAVA := $(JDK)/bin/java
 build: ## the library (target/panmap-*.jar), the command line (cli/target/panmap-cli-*-all.jar, runnable with java -jar or ./panmap) and the demo
 	$(MVN) -q $(ALL) package -DskipTests
 
-test: ## the whole test suite (the library's: unit, ABI conformance, cross-process, the Windows backend emulated; the command line's; the demo's), the Wine harness (x86_64 only), then the jcstress litmus tests, bounded; as root it first installs the Debian packages it needs (scripts/requirements.sh), and it ends with what it skipped
+test: ## the whole test suite (the library's: unit, ABI conformance, cross-process, the Windows backend emulated; the command line's; the demo's), the Wine harness (x86_64 only), the benchmark's C references compiled with -Werror (for aarch64 too, cross, on x86_64), then the jcstress litmus tests, bounded; as root it first installs the Debian packages it needs (scripts/requirements.sh), and it ends with what it skipped
 	scripts/requirements.sh install
 	$(MVN) $(ALL) verify
 	scripts/requirements.sh run mingw wine -- scripts/windows-harness.sh
+	scripts/requirements.sh run cc -- $(MAKE) -C jmh c-check
+	scripts/requirements.sh run aarch64-cc -- $(MAKE) -C jmh c-check CC=aarch64-linux-gnu-gcc
 	$(MAKE) -C jcstress quick JAVA_HOME=$(JDK)
 	scripts/requirements.sh report
 

@@ -7,10 +7,17 @@
 #   Paired::chase at C1 and compiled the hop loops on their own: NodeList::chase (DIRECT checked and
 #   OFFSET share it), NodeList::chaseUnchecked and Paired::chaseBounded, into OUT/graal-full.txt;
 #   results/graal-hops.md explains them. HotSpot prints JVMCI-installed code as it prints C2's.
-#   jmh/asm.sh JAVA BENCHMARKS_JAR OUT [c2|graal]   (needs hsdis: HSDIS_DIR=dir-with-hsdis-amd64.so, or one in the JDK)
+#   jmh/asm.sh JAVA BENCHMARKS_JAR OUT [c2|graal]   (x86-64 only; needs hsdis: HSDIS_DIR=dir-with-hsdis-amd64.so, or one in the JDK)
 set -euo pipefail
 java=$1 jar=$2 out=$3 jit=${4:-c2}
 mkdir -p "$out"
+if [ "$(uname -m)" != x86_64 ]; then
+  # hsdis-aarch64.so would print A64 code, but the listings are asked for in Intel syntax and
+  # results/c2-hops.md and results/graal-hops.md read x86-64 instructions: nothing here reads
+  # another architecture's code
+  echo "asm.sh: x86-64 only (results/c2-hops.md and results/graal-hops.md read x86-64 code): not run on $(uname -m)" >&2
+  exit 1
+fi
 if [ -n "${HSDIS_DIR:-}" ]; then export LD_LIBRARY_PATH="$HSDIS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
 if [ "$jit" = graal ]; then
   flags=$("$(dirname "$0")/../graal/flags.sh")

@@ -58,8 +58,11 @@ with open(os.path.join(OUT, "jmh.json")) as f:
         sec = r.get("secondaryMetrics", {})
         if "gc.alloc.rate.norm" in sec and "gc.alloc.rate" in sec:
             alloc[(key, impl, size)] = (sec["gc.alloc.rate.norm"]["score"], sec["gc.alloc.rate"]["score"], m["score"])
+scan_isas = set()  # the vector variants' instruction set: avx2 or sse2 (x86-64), neon (aarch64)
 for r in lines(os.path.join(OUT, "c.json")):  # c/scan.c: the scan's C limits
     results[("scan", int(r["size"]), r["impl"])] = (r["ns_per_op"], None)
+    if r["impl"].startswith("c-scan-vec"):
+        scan_isas.add(r["isa"])
 pingpong = {(r["impl"], r.get("timing", "per-sample")): r for r in lines(os.path.join(OUT, "pingpong.json"))}
 sizes = sorted({s for (_, s, _) in results})
 
@@ -73,7 +76,11 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+# x86-64 names its CPU in /proc/cpuinfo's "model name"; aarch64's kernel gives the implementer and part numbers only
+cpuinfo = dict(l.split(":", 1) for l in open("/proc/cpuinfo") if ":" in l)
+cpuinfo = {k.strip(): v.strip() for k, v in cpuinfo.items()}
+cpu = cpuinfo.get("model name") or (f"implementer {cpuinfo['CPU implementer']}, part {cpuinfo['CPU part']}"
+                                    if "CPU part" in cpuinfo else platform.processor())
 try:
     jdk = subprocess.run([JAVA, "-version"], capture_output=True, text=True).stderr.splitlines()
     jdk = next((l for l in jdk if "Runtime" in l), jdk[0] if jdk else "?")
@@ -90,14 +97,15 @@ for idx in range(5):
         level, ctype, size = (open(f"{base}/{n}").read().strip() for n in ("level", "type", "size"))
         if ctype != "Instruction":
             caches.append(f"L{level} {size}")
-machine = (f"{os.cpu_count()} CPUs ({cpu}; {', '.join(caches)}), Linux {platform.release()}, {jdk}, {gcc}, "
+machine = (f"{os.cpu_count()} {platform.machine()} CPUs ({cpu}; {', '.join(caches)}), Linux {platform.release()}, {jdk}, {gcc}, "
            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
 paired_md = os.path.join(OUT, "paired.md")
 md = [f"# panmap benchmark: pointer vs offset\n", f"Machine: {machine}.\n"]
 if os.path.exists(paired_md):  # the headline question, measured paired (paired.py)
     md += [open(paired_md).read(), "![offset / pointer per size, Java beside C](paired.svg)\n",
-           "How each chase compiles: [`c2-hops.md`](c2-hops.md) (C2) and [`c-hops.txt`](c-hops.txt) (gcc).\n"]
+           "How each chase compiles: " + ("[`c2-hops.md`](c2-hops.md) (C2) and " if os.path.exists(os.path.join(OUT, "c2-hops.md"))
+                                          else "") + "[`c-hops.txt`](c-hops.txt) (gcc).\n"]
 attach_md = os.path.join(OUT, "attach.md")
 if os.path.exists(attach_md):  # attach + close against C (attach.py)
     md += [open(attach_md).read(), "![attach + close, median and p99](attach.svg)\n"]
@@ -106,7 +114,8 @@ if os.path.exists(paired_md) or os.path.exists(attach_md):
 md += [
       f"Run: `{os.environ.get('BENCH_COMMAND', 'make bench')}` ({os.environ.get('BENCH_SETTINGS', '')}). "
       "ns/op, lower is better; one op is one hop, one lookup or one 8-byte word. "
-      "The scan's C columns come from `jmh/c/scan.c` (gcc -O2; the vector ones AVX2) on the same kind of mapping.\n"]
+      f"The scan's C columns come from `jmh/c/scan.c` (gcc -O2; the vector ones {', '.join(sorted(i.upper() for i in scan_isas)) or '–'}) "
+      "on the same kind of mapping.\n"]
 for _, key, title in BENCHES:
     impls = [i for i in IMPLS if any((key, s, i) in results for s in sizes)]
     md.append(f"\n### {title}\n")

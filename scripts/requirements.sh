@@ -29,12 +29,12 @@ missing_file=$root/target/requirements-missing
 table() {
   cat <<'EOF'
 make|make|make|the build itself (make test cannot start without it)
-cc|cc|gcc libc6-dev|the ABI conformance probe, the C client and its ASan/UBSan/TSan builds (cross-language tests), the command line's C writer test
+cc|cc|gcc libc6-dev|the ABI conformance probe, the C client and its ASan/UBSan/TSan builds (cross-language tests), the command line's C writer test, the benchmark's C references (make -C jmh c-check)
 python3|python3|python3|the shared_memory interop test and the Python client's cross-language tests
 util-linux|setpriv prlimit taskset flock unshare|util-linux|the tests run as another user, under a memory-lock limit or in a pid namespace; jcstress pins its actors
 strace|strace|strace|DurabilityTest, which watches a child's msync and fsync calls
 mingw|x86_64-w64-mingw32-gcc|gcc-mingw-w64-x86-64-win32|the Windows ABI conformance probe and the Wine harness's build
-aarch64-cc|aarch64-linux-gnu-gcc /usr/aarch64-linux-gnu/include/sys|/usr/include/aarch64-linux-gnu/sys|gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross|the Linux aarch64 ABI conformance probe (compiled only) and make bindings' aarch64 sysroot
+aarch64-cc|aarch64-linux-gnu-gcc /usr/aarch64-linux-gnu/include/sys|/usr/include/aarch64-linux-gnu/sys|gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross|the Linux aarch64 ABI conformance probe (compiled only), make bindings' aarch64 sysroot and the benchmark's C references built for aarch64 (make -C jmh c-check)
 wine|wine64|/usr/lib/wine/wine64|wine64|the Wine harness (the Windows backend's call sequences run under Wine)
 venv|/usr/share/doc/python3-venv|python3-venv|the clients' package test: a fresh venv where pip installs the Python client, pytest and mypy (from PyPI, into target/)
 pkg-config|pkg-config|pkgconf|the clients' package test: the C client's installed example, built through pkg-config
@@ -49,7 +49,7 @@ not_here() {
   case $1:$arch in
     wine:x86_64) return 1 ;;
     wine:*) echo "the Wine harness runs x86_64 Windows executables (mingw-w64's) under an x86_64 Wine, and this machine is $arch" ;;
-    aarch64-cc:aarch64) echo "this machine is aarch64: its own C compiler (group cc) compiles the aarch64 ABI probe" ;;
+    aarch64-cc:aarch64) echo "this machine is aarch64: its own C compiler (group cc) compiles the aarch64 ABI probe and the benchmark's C references" ;;
     *) return 1 ;;
   esac
 }

@@ -8,10 +8,12 @@
  *   c-pointer       n = *(uint64_t *) n                 through the BASE mapping
  *   c-offset        n = *(uint64_t *) (delta + n)       through the other mapping; gcc folds the add
  *                                                       into the load: mov (%rdx,%rax),%rax
+ *                                                       (aarch64: ldr x0, [x0, x2])
  *   c-offset-add    p = delta + n; n = *(uint64_t *) p  the add kept apart from the load (add; mov),
  *                                                       as C2 emits Java's off-heap offset access
  *   c-pointer-cmov  n = *(uint64_t *) n, wrapping with the old `if (n == 0) n = first`, which gcc -O2
- *                   compiles to a cmov on the load chain: what the old reference (bench.c) measured
+ *                   compiles to a cmov on the load chain (aarch64: a csel): what the old reference
+ *                   (bench.c) measured
  *
  * delta = (other mapping - BASE). The first three wrap to the first node through a real, predicted
  * branch, off the load chain: the wrap's body is an empty volatile asm, which gcc cannot if-convert

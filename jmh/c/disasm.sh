@@ -3,6 +3,10 @@
 # from the target of the function's backward conditional jump to that jump, then each out-of-line
 # block the loop jumps to (up to its jmp back or ret), e.g. chase's wrap to the first node. A
 # function without a backward jump is printed whole. objdump and POSIX awk only.
+# Reads x86-64 binaries (jumps: j*, jmp; ret) and aarch64 ones (conditional: b.<cond>, cbz, cbnz,
+# tbz, tbnz; unconditional: b; ret); any other architecture is refused, since its branches would go
+# unseen and every function would be printed whole as if it had no loop. OBJDUMP (default objdump)
+# names the objdump to use, e.g. aarch64-linux-gnu-objdump for an aarch64 binary on x86-64.
 #
 # usage: disasm.sh BINARY FUNCTION...     (the functions must be in the symbol table: do not strip)
 #   jmh/c/disasm.sh target/bench/chase chase_pointer chase_offset chase_offset_add chase_pointer_cmov
@@ -14,9 +18,17 @@ fi
 bin=$1
 shift
 [ -r "$bin" ] || { echo "disasm.sh: cannot read $bin" >&2; exit 1; }
+objdump=${OBJDUMP:-objdump}
+arch=$("$objdump" -f "$bin" | sed -n 's/^architecture: *\([^,]*\).*/\1/p')
+case $arch in
+    i386:x86-64) arch=x86_64 ;;
+    aarch64) ;;
+    UNKNOWN!|'') echo "disasm.sh: $objdump cannot read $bin (another architecture's binary? set OBJDUMP, e.g. aarch64-linux-gnu-objdump)" >&2; exit 1 ;;
+    *) echo "disasm.sh: $bin is for $arch: this script reads x86-64 and aarch64 branches only" >&2; exit 1 ;;
+esac
 status=0
 for fn in "$@"; do
-    objdump -d --no-show-raw-insn "$bin" | awk -v fn="$fn" '
+    "$objdump" -d --no-show-raw-insn "$bin" | awk -v fn="$fn" -v arch="$arch" '
         function hex(s,   i, c, v) {
             v = 0; s = tolower(s)
             for (i = 1; i <= length(s); i++) {
@@ -31,13 +43,19 @@ for fn in "$@"; do
         on && /^ *[0-9a-f]+:/ {
             n++; line[n] = $0
             a = $1; sub(/:$/, "", a); addr[n] = hex(a)
-            # a jump: its target is the first hex field after the mnemonic
-            split($0, f, "\t"); ins = f[2]; mn = ins; sub(/ .*/, "", mn); tgt[n] = -1; kind[n] = ""
-            if (mn ~ /^j/) {
-                t = ins; sub(/^[^ ]+ +/, "", t); sub(/ .*/, "", t)
-                tgt[n] = hex(t); kind[n] = (mn == "jmp") ? "jmp" : "jcc"
+            # the mnemonic: the first word after the address (x86-64: a space before the operands,
+            # aarch64: a tab); a branch: its target is the hex address before "<function+offset>"
+            split($0, f, "\t"); mn = f[2]; sub(/ .*/, "", mn); tgt[n] = -1; kind[n] = ""
+            if (arch == "x86_64") {
+                if (mn ~ /^j/) kind[n] = (mn == "jmp") ? "jmp" : "jcc"
+                else if (mn ~ /^ret/) kind[n] = "ret"
+            } else {
+                if (mn ~ /^b\./ || mn ~ /^(cbz|cbnz|tbz|tbnz)$/) kind[n] = "jcc"
+                else if (mn == "b") kind[n] = "jmp"
+                else if (mn == "ret") kind[n] = "ret"
             }
-            if (mn ~ /^ret/) kind[n] = "ret"
+            if ((kind[n] == "jcc" || kind[n] == "jmp") && match($0, /[0-9a-f]+ </))
+                tgt[n] = hex(substr($0, RSTART, RLENGTH - 2))
         }
         END {
             if (n == 0) { print "disasm.sh: no function " fn > "/dev/stderr"; exit 1 }

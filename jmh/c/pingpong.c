@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
+
 #define STOP UINT64_MAX /* the parent's last store: the child exits */
 
 static uint64_t now_ns(void) {
@@ -93,7 +95,7 @@ static inline int round_trip(uint64_t seq) {
     __atomic_store_n(&line[0], seq, __ATOMIC_RELEASE);
     unsigned spins = 0;
     while (__atomic_load_n(&line[1], __ATOMIC_ACQUIRE) != seq) {
-        __builtin_ia32_pause();
+        SPIN_HINT();
         if (++spins == STALL_SPINS) {
             if (now_ns() > deadline) return 0;
             spins = 0;
@@ -184,7 +186,7 @@ int main(int argc, char **argv) {
         __atomic_store_n(status, pin(cpus[1]) ? 1 : 2, __ATOMIC_RELEASE);
         uint64_t last = 0, v;
         for (;;) {
-            while ((v = __atomic_load_n(&line[0], __ATOMIC_ACQUIRE)) == last) __builtin_ia32_pause();
+            while ((v = __atomic_load_n(&line[0], __ATOMIC_ACQUIRE)) == last) SPIN_HINT();
             if (v == STOP) _exit(0);
             __atomic_store_n(&line[1], v, __ATOMIC_RELEASE);
             last = v;
@@ -192,7 +194,7 @@ int main(int argc, char **argv) {
     }
     int pinned = pin(cpus[0]);
     uint64_t child_status;
-    while ((child_status = __atomic_load_n(status, __ATOMIC_ACQUIRE)) == 0) __builtin_ia32_pause();
+    while ((child_status = __atomic_load_n(status, __ATOMIC_ACQUIRE)) == 0) SPIN_HINT();
     pinned = pinned && child_status == 1;
     if (!pinned && found >= 2) fprintf(stderr, "pingpong: pinning failed: running unpinned\n");
 

@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
+
 #define CAPACITY (256 * 1024)
 #define MASK (CAPACITY - 1)
 #define HEADER 8
@@ -150,7 +152,7 @@ static void produce(ring_t *r, int id, int many, int size, long count) {
     while (!__atomic_load_n(&r->go, __ATOMIC_ACQUIRE)) {}
     for (long seq = 0; seq < count; seq++) {
         int64_t at;
-        while ((at = claim(r, id, many, &tail, &head_cache, size + HEADER)) < 0) __builtin_ia32_pause();
+        while ((at = claim(r, id, many, &tail, &head_cache, size + HEADER)) < 0) SPIN_HINT();
         fill(r->buffer + at + HEADER, size, seq);
         commit(r, id, at, size + HEADER, 1);
     }
@@ -242,9 +244,9 @@ int main(int argc, char **argv) {
             __atomic_store_n(&pong->go, 1, __ATOMIC_RELEASE);
             for (long i = 0; i < count; i++) {
                 int64_t before = sum;
-                while (consume(ping, &head, 1, &sum) == 0) __builtin_ia32_pause();
+                while (consume(ping, &head, 1, &sum) == 0) SPIN_HINT();
                 int64_t at;
-                while ((at = claim(pong, 0, 0, &tail, &cache, size + HEADER)) < 0) __builtin_ia32_pause();
+                while ((at = claim(pong, 0, 0, &tail, &cache, size + HEADER)) < 0) SPIN_HINT();
                 fill(pong->buffer + at + HEADER, size, sum - before);
                 commit(pong, 0, at, size + HEADER, 1);
             }
@@ -257,10 +259,10 @@ int main(int argc, char **argv) {
         for (long i = 0; i < count; i++) {
             uint64_t t0 = now_ns();
             int64_t at;
-            while ((at = claim(ping, 0, 0, &tail, &cache, size + HEADER)) < 0) __builtin_ia32_pause();
+            while ((at = claim(ping, 0, 0, &tail, &cache, size + HEADER)) < 0) SPIN_HINT();
             fill(ping->buffer + at + HEADER, size, i);
             commit(ping, 0, at, size + HEADER, 1);
-            while (consume(pong, &head, 1, &sum) == 0) __builtin_ia32_pause();
+            while (consume(pong, &head, 1, &sum) == 0) SPIN_HINT();
             samples[i] = now_ns() - t0;
         }
         waitpid(kid, NULL, 0);

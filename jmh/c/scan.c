@@ -5,11 +5,14 @@
  *
  *   c-scan-1      one scalar accumulator: the old reference's loop (add (%rdi),%rax), a 1-cycle add chain
  *   c-scan-4      four scalar accumulators, not vectorized
- *   c-scan-vec    gcc's auto-vectorized loop for AVX2 (target("avx2"), optimize("O3")): vpaddq on
- *                 one ymm accumulator. Without AVX2 (checked at run time) the same source compiled
- *                 for the baseline ISA (SSE2) runs instead; the "isa" field says which ran
- *   c-scan-vec-4  four ymm accumulators written out with vector extensions (AVX2; else four xmm):
- *                 what the core can load when no add chain limits it
+ *   c-scan-vec    gcc's auto-vectorized loop (optimize("O3")). x86-64: for AVX2 (target("avx2")),
+ *                 vpaddq on one ymm accumulator; without AVX2 (checked at run time) the same source
+ *                 compiled for the baseline ISA (SSE2) runs instead. aarch64: for the baseline ISA,
+ *                 Advanced SIMD (NEON: add v.2d on one 128-bit accumulator); no SVE variant. The
+ *                 "isa" field says which ran: avx2, sse2 or neon
+ *   c-scan-vec-4  four vector accumulators written out with vector extensions: what the core can
+ *                 load when no add chain limits it. x86-64: four ymm (AVX2; else four xmm);
+ *                 aarch64: four 128-bit NEON registers
  *
  * After a warm-up of about 200 ms of all impls, each of ROUNDS rounds (SCAN_ROUNDS, default 101)
  * runs every impl once in the round's rotation of their order, one sample being 32 windows (2^17
@@ -21,7 +24,7 @@
  *   {"bench":"scan","impl":"c-scan-4","size":262144,"ns_per_op":0.1234,"isa":"avx2","rounds":101,"preempted":3}
  *
  * usage: scan SIZE...    (each a multiple of 32768, as in ScanBench)
- * build: gcc -O2 -Wall -o scan scan.c
+ * build: gcc -O2 -Wall -o scan scan.c     (x86-64 or aarch64; any other stops the build)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -77,19 +80,22 @@ __attribute__((noinline, optimize("no-tree-vectorize"))) static uint64_t scan_4(
     return a + b + c + d;
 }
 
+#if defined(__x86_64__)
 __attribute__((noinline, target("avx2"), optimize("O3"))) static uint64_t scan_vec_avx2(const uint64_t *w) {
     uint64_t sum = 0;
     for (int i = 0; i < WORDS; i++) sum += w[i];
     return sum;
 }
+#endif
 
-/* the fallback: the same loop for the baseline ISA (SSE2 on x86-64) */
+/* the same loop for the baseline ISA: x86-64's fallback (SSE2), aarch64's only variant (NEON) */
 __attribute__((noinline, optimize("O3"))) static uint64_t scan_vec_base(const uint64_t *w) {
     uint64_t sum = 0;
     for (int i = 0; i < WORDS; i++) sum += w[i];
     return sum;
 }
 
+#if defined(__x86_64__)
 typedef uint64_t v4 __attribute__((vector_size(32), aligned(8))); /* unaligned loads allowed */
 
 __attribute__((noinline, target("avx2"))) static uint64_t scan_vec4_avx2(const uint64_t *w) {
@@ -103,10 +109,12 @@ __attribute__((noinline, target("avx2"))) static uint64_t scan_vec4_avx2(const u
     v4 s = a + b + c + d;
     return s[0] + s[1] + s[2] + s[3];
 }
+#endif
 
 typedef uint64_t v2 __attribute__((vector_size(16), aligned(8)));
 
-/* the fallback: four SSE2 accumulators (a generic 32-byte vector would be split and spilled) */
+/* four 128-bit accumulators: x86-64's fallback (SSE2; a generic 32-byte vector would be split and
+ * spilled), aarch64's only variant (NEON) */
 __attribute__((noinline)) static uint64_t scan_vec4_base(const uint64_t *w) {
     v2 a = {0}, b = {0}, c = {0}, d = {0};
     for (int i = 0; i < WORDS; i += 8) {
@@ -128,8 +136,15 @@ static struct {
 } IMPLS[] = {
     {"c-scan-1", scan_1, "base"},
     {"c-scan-4", scan_4, "base"},
+#if defined(__x86_64__)
     {"c-scan-vec", scan_vec_avx2, "avx2"},
     {"c-scan-vec-4", scan_vec4_avx2, "avx2"},
+#elif defined(__aarch64__)
+    {"c-scan-vec", scan_vec_base, "neon"},
+    {"c-scan-vec-4", scan_vec4_base, "neon"},
+#else
+#error "scan.c: vector variants for x86-64 and aarch64 only"
+#endif
 };
 #define NI ((int) (sizeof IMPLS / sizeof IMPLS[0]))
 
@@ -219,6 +234,7 @@ int main(int argc, char **argv) {
     int rounds = 101;
     const char *r = getenv("SCAN_ROUNDS");
     if (r != NULL && atoi(r) > 0) rounds = atoi(r);
+#if defined(__x86_64__)
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2")) {
         fprintf(stderr, "scan: no AVX2 on this CPU: c-scan-vec and c-scan-vec-4 run the baseline (SSE2) code\n");
@@ -226,6 +242,7 @@ int main(int argc, char **argv) {
         IMPLS[3].fn = scan_vec4_base;
         IMPLS[2].isa = IMPLS[3].isa = "sse2";
     }
+#endif
     for (int i = 1; i < argc; i++) {
         char *end;
         unsigned long long size = strtoull(argv[i], &end, 10);
