@@ -104,8 +104,9 @@ public final class SkippedTests {
     private static String reason(Element skipped) {
         String message = skipped.getAttribute("message").strip();
         if (message.isEmpty()) {
-            message = skipped.getTextContent().strip().lines().findFirst().orElse("");
-            message = message.replaceFirst("^[\\w.$]+(Exception|Error): ", "").replaceFirst("^Assumption failed: ", "");
+            // the exception's message, which may span lines, up to the stack trace
+            message = String.join(" ", skipped.getTextContent().strip().lines().takeWhile(l -> !l.strip().startsWith("at ")).toList());
+            message = message.replaceFirst("^[\\w.$]+(Exception|Error):\\s*", "").replaceFirst("^Assumption failed: ", "");
         }
         return message.replaceAll("\\s+", " ");
     }

@@ -42,7 +42,7 @@ public final class Requirement {
     public static void strace(String forWhat) throws IOException, InterruptedException {
         command("strace", "strace", forWhat);
         Process probe = new ProcessBuilder("strace", "-qq", "-o", "/dev/null", "true").redirectErrorStream(true).start();
-        String said = new String(probe.getInputStream().readAllBytes()).strip();
+        String said = new String(probe.getInputStream().readAllBytes()).strip().replace("\n", "; ");
         if (!probe.waitFor(60, TimeUnit.SECONDS)) {
             probe.destroyForcibly();
         }
