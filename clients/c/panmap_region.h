@@ -28,8 +28,8 @@
  *   The library reuses that address space for later regions of this process (a DIRECT region at the
  *   same base maps over it), so opening and closing in a loop holds no more address space than was
  *   open at once.
- * - Sanitizers: AddressSanitizer keeps its allocator at 0x600000000000 on x86_64 (Java's default
- *   DIRECT base; 0x500000000000 on aarch64) and ThreadSanitizer allows application mappings only in a
+ * - Sanitizers: AddressSanitizer keeps its allocator at 0x600000000000 on x86_64 (where Java's
+ *   default DIRECT base lies; 0x500000000000 on aarch64) and ThreadSanitizer allows application mappings only in a
  *   few ranges. The library notices either
  *   at run time: pmr_create() then picks a base they leave free, and pmr_open() of a region whose base
  *   the sanitizer owns fails with PMR_ADDRESS_IN_USE naming the sanitizer (PMR_ALLOW_OFFSET_FALLBACK
@@ -157,7 +157,7 @@ PMR_API const char *pmr_kind(int code);
 #define PMR_MAX_RESERVED_SPAN          (UINT64_C(1) << 45)
 #define PMR_MIN_DIRECT_BASE            (UINT64_C(1) << 16)
 #define PMR_USER_SPACE_END             (UINT64_C(1) << 47)
-#define PMR_DEFAULT_DIRECT_BASE        UINT64_C(0x600000000000) /* Java's; pmr_create() steps past taken ones (§8) */
+#define PMR_DEFAULT_DIRECT_BASE        UINT64_C(0x600080000000) /* Java's; pmr_create() steps past taken ones (§8) */
 #define PMR_ATTACH_TIMEOUT_MS          5000 /* how long pmr_open() waits for a creator still writing the header */
 
 /* SeqRecord (FORMAT.md §5) */
@@ -250,7 +250,7 @@ typedef struct pmr_create_options {
     uint64_t max_size;      /* data bytes it may grow to (0: size) */
     int direct;             /* 1: DIRECT mode */
     uint64_t base;          /* DIRECT base (0: the first free of 64 slots 64 GiB apart from the default,
-                               0x600000000000, as Java does; under a sanitizer from a base it leaves free) */
+                               0x600080000000, as Java does; under a sanitizer from a base it leaves free) */
     uint32_t max_attached;  /* attach table capacity (0: 64) */
     unsigned mode;          /* permission bits (0: 0600) */
 } pmr_create_options;

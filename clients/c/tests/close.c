@@ -41,8 +41,8 @@ static long vm_kb(void) {
 }
 
 int main(int argc, char **argv) {
-    /* 64 TiB: free under AddressSanitizer on x86_64 and aarch64 alike (FORMAT.md §8) */
-    uint64_t base = argc > 1 ? strtoull(argv[1], NULL, 16) : UINT64_C(0x400000000000);
+    /* 64 TiB and 2 GiB: free under AddressSanitizer on x86_64 and aarch64 alike (FORMAT.md §8) */
+    uint64_t base = argc > 1 ? strtoull(argv[1], NULL, 16) : UINT64_C(0x400080000000);
     snprintf(small, sizeof small, "/pmr-close-%d-small", (int) getpid());
     snprintf(big, sizeof big, "/pmr-close-%d-big", (int) getpid());
     snprintf(wide, sizeof wide, "/pmr-close-%d-wide", (int) getpid());

@@ -47,7 +47,7 @@ MAX_ATTACH_CAPACITY = 1 << 16
 MAX_RESERVED_SPAN = 1 << 45
 MIN_DIRECT_BASE = 1 << 16
 USER_SPACE_END = 1 << 47
-DEFAULT_DIRECT_BASE = 0x6000_0000_0000  # Java's (PosixPlatform.DEFAULT_DIRECT_BASE)
+DEFAULT_DIRECT_BASE = 0x6000_8000_0000  # Java's (PosixPlatform.DEFAULT_DIRECT_BASE)
 
 # ---- SeqRecord (FORMAT.md §5) -----------------------------------------------------------------
 RECORD_MAGIC = 0x0000_4345_5251_4553  # "SEQREC"

@@ -46,7 +46,7 @@
 
 /* Fixed 64 KiB-aligned bases for DIRECT mappings, far from what Wine puts in the address space; each
    check has its own, so that what one check leaves mapped cannot fail another. */
-#define BASE_DIRECT ((void *)0x600000000000ULL)
+#define BASE_DIRECT ((void *)0x600080000000ULL)
 #define BASE_ATTACH ((void *)0x600100000000ULL)
 #define BASE_FREE_AREA ((void *)0x600200000000ULL)
 #define BASE_PLACEHOLDER ((void *)0x600300000000ULL)

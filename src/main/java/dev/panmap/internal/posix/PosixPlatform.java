@@ -30,7 +30,7 @@ public final class PosixPlatform implements Platform {
     public static final int MAX_NAME_BYTES = 255;
 
     /**
-     * Default base of DIRECT regions: 0x6000_0000_0000 (96 TiB). On x86_64 Linux with 47-bit user
+     * Default base of DIRECT regions: 0x6000_8000_0000 (96 TiB and 2 GiB). On x86_64 Linux with 47-bit user
      * space, the kernel places {@code mmap} results (shared libraries, the JVM's heap reservations,
      * thread stacks) top-down from just under 128 TiB, and executables near the bottom; this sits far
      * from both, so a fresh process normally has it free. On aarch64 with 48-bit virtual addresses
@@ -41,8 +41,17 @@ public final class PosixPlatform implements Platform {
      * architecture). An aarch64 kernel built with 39-bit (512 GiB) or 42-bit (4 TiB, 64 KiB pages)
      * addresses has no 96 TiB: DIRECT regions there need an explicit base (not tried: QEMU user mode,
      * the aarch64 environment here, lays out memory its own way).
+     *
+     * <p>Why 2 GiB past a 4 GiB boundary: HotSpot on aarch64 (JDK 22 on) reserves its compressed class
+     * space, with the CDS archive before it (16 MiB and 1 GiB by default), at a 4 GiB-aligned address
+     * its decoding can use as an EOR immediate, the first free of 123 candidates tried from a random
+     * one; 0x6000 << 32 is one of them, so about one aarch64 JVM in 123 held
+     * [0x6000_0000_0000, 0x6000_4100_0000) and could not attach a region at 0x6000_0000_0000, the
+     * default before (seen in the arm64 environment: a FaultSuiteTest reader refused, "occupied by
+     * ... classes.jsa"). The next candidate above is 0x7000 << 32, 16 TiB on, past the 64 slots
+     * {@link #defaultDirectBase() DIRECT creation} tries (64 GiB apart, each 2 GiB past a boundary too).
      */
-    public static final long DEFAULT_DIRECT_BASE = 0x6000_0000_0000L;
+    public static final long DEFAULT_DIRECT_BASE = 0x6000_8000_0000L;
 
     private final long pageSize = Posix.pageSize();
 

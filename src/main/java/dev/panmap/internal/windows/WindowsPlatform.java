@@ -68,8 +68,8 @@ import java.util.TreeMap;
  */
 public final class WindowsPlatform implements Platform {
 
-    /** Default base of DIRECT regions, as on Linux: far from where Windows places images, heaps and stacks. */
-    public static final long DEFAULT_DIRECT_BASE = 0x6000_0000_0000L;
+    /** Default base of DIRECT regions, as on Linux ({@code PosixPlatform.DEFAULT_DIRECT_BASE}): far from where Windows places images, heaps and stacks. */
+    public static final long DEFAULT_DIRECT_BASE = 0x6000_8000_0000L;
 
     /** The longest name CreateMutexW/CreateFileMappingW are documented to take (MAX_PATH), with the lock's suffix. */
     static final int MAX_NAME_CHARS = 260;
