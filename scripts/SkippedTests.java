@@ -17,11 +17,17 @@ import org.w3c.dom.NodeList;
  *
  * <p>With {@code --against FOLDER...} after them (scripts/test-arm64.sh: the aarch64 run's folders,
  * then the host's), it also says which tests one run has and the other has not, so that two runs'
- * counts can be compared test by test.
+ * counts can be compared test by test. With {@code --strict} first, it also lists the tests that failed
+ * and exits 1 if any did (scripts/test-arm64.sh: Maven there runs on past test failures, so that one
+ * emulated run reports every module).
  */
 public final class SkippedTests {
     public static void main(String[] args) throws Exception {
         List<String> these = List.of(args);
+        boolean strict = !these.isEmpty() && these.get(0).equals("--strict");
+        if (strict) {
+            these = these.subList(1, these.size());
+        }
         List<String> others = List.of();
         int against = these.indexOf("--against");
         if (against >= 0) {
@@ -30,21 +36,28 @@ public final class SkippedTests {
         }
         Map<String, List<String>> byReason = new TreeMap<>();
         java.util.Set<String> names = new java.util.TreeSet<>();
-        int tests = report(these, byReason, names);
+        List<String> failed = new ArrayList<>();
+        int tests = report(these, byReason, names, failed);
         int skipped = byReason.values().stream().mapToInt(List::size).sum();
         System.out.println("skipped tests: " + skipped + " of " + tests + (skipped == 0 ? "" : ", by reason:"));
         byReason.forEach((reason, cases) -> System.out.println("  " + cases.size() + " x " + reason + "\n      " + String.join(", ", cases)));
         if (against >= 0) {
             java.util.Set<String> otherNames = new java.util.TreeSet<>();
-            int otherTests = report(others, new TreeMap<>(), otherNames);
+            int otherTests = report(others, new TreeMap<>(), otherNames, new ArrayList<>());
             if (otherTests == 0) {
                 System.out.println("no reports to compare with in " + others);
-                return;
-            }
+            } else {
             List<String> onlyHere = names.stream().filter(n -> !otherNames.contains(n)).toList();
             List<String> onlyThere = otherNames.stream().filter(n -> !names.contains(n)).toList();
             System.out.println("against " + others + ": " + otherTests + " tests there, " + tests + " here; only here: " + first(onlyHere)
                 + "; only there: " + first(onlyThere));
+            }
+        }
+        if (strict) {
+            System.out.println("failed tests: " + failed.size() + (failed.isEmpty() ? "" : " " + failed));
+            if (!failed.isEmpty()) {
+                System.exit(1);
+            }
         }
     }
 
@@ -54,7 +67,8 @@ public final class SkippedTests {
     }
 
     /** Reads the reports under the folders: {@return how many tests} and their skips by reason, their names into names. */
-    private static int report(List<String> folders, Map<String, List<String>> byReason, java.util.Set<String> names) throws Exception {
+    private static int report(List<String> folders, Map<String, List<String>> byReason, java.util.Set<String> names, List<String> failed)
+            throws Exception {
         int tests = 0;
         for (String arg : folders) {
             for (String reports : List.of("surefire-reports", "failsafe-reports")) {
@@ -64,7 +78,7 @@ public final class SkippedTests {
                 }
                 try (Stream<Path> files = Files.list(dir)) {
                     for (Path file : files.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml")).sorted().toList()) {
-                        tests += read(file, byReason, names);
+                        tests += read(file, byReason, names, failed);
                     }
                 }
             }
@@ -72,7 +86,7 @@ public final class SkippedTests {
         return tests;
     }
 
-    private static int read(Path file, Map<String, List<String>> byReason, java.util.Set<String> names) throws Exception {
+    private static int read(Path file, Map<String, List<String>> byReason, java.util.Set<String> names, List<String> failed) throws Exception {
         var factory = DocumentBuilderFactory.newInstance();
         factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
         Element suite;
@@ -86,6 +100,10 @@ public final class SkippedTests {
         for (int i = 0; i < cases.getLength(); i++) {
             Element test = (Element) cases.item(i);
             names.add(test.getAttribute("classname") + "." + test.getAttribute("name"));
+            if (test.getElementsByTagName("failure").getLength() + test.getElementsByTagName("error").getLength() > 0) {
+                String className = test.getAttribute("classname");
+                failed.add(className.substring(className.lastIndexOf('.') + 1) + "." + test.getAttribute("name"));
+            }
             NodeList skipped = test.getElementsByTagName("skipped");
             if (skipped.getLength() > 0) {
                 String reason = reason((Element) skipped.item(0));

@@ -4,7 +4,8 @@
 # binfmt_misc). Slow: a JVM starts ~25x slower than natively, so this is not part of make test or CI.
 #
 #   scripts/test-arm64.sh [MAVEN ARGUMENTS...]
-#       default: -f parent/pom.xml verify (the library's, the command line's and the demo's tests)
+#       default: -f parent/pom.xml verify (the library's, the command line's and the demo's tests), on past
+#       test failures, then fails if the reports show one
 #       e.g.:    scripts/test-arm64.sh test -Dtest='SharedRegionTest,GrowthTest' -Dsurefire.failIfNoSpecifiedTests=false
 #
 # The working tree (without .git and target folders) is copied to ARM64_WORK (default
@@ -39,7 +40,10 @@ if [ ! -x "$arm64_root/usr/bin/java" ] || [ ! -x "$arm64_root/usr/bin/mvn" ]; th
   ARM64_ROOT=$arm64_root "$tools/setup.sh"
 fi
 
-[ $# -gt 0 ] || set -- -f parent/pom.xml verify
+# by default the whole reactor runs on past test failures (one emulated run of ~1 h reports every
+# module); the report at the end fails the run if a test failed
+strict=
+[ $# -gt 0 ] || { set -- -f parent/pom.xml verify -Dmaven.test.failure.ignore=true; strict=--strict; }
 rm -rf "$work" && mkdir -p "$work" "$m2"
 tar -C "$root" --exclude=.git --exclude=target -cf - . | tar -C "$work" -xf -
 echo "test-arm64: mvn $* in $work, inside $arm64_root (PANMAP_TIMEOUT_FACTOR=$PANMAP_TIMEOUT_FACTOR)"
@@ -55,6 +59,7 @@ unshare --mount --propagation private /bin/bash -c 'mount --rbind "$0" "$0" && e
   /usr/bin/env PANMAP_TIMEOUT_FACTOR="$PANMAP_TIMEOUT_FACTOR" mvn -B --no-transfer-progress -Dmaven.repo.local="$m2" "$@" || rc=$?
 echo "test-arm64: exit $rc after $(( $(date +%s) - start )) s (emulated: not a performance figure); reports in $work/target/surefire-reports"
 # what skipped and why, and which tests this run has that the host's last run (its target folders) has not, and back
-"$("$root/scripts/find-jdk")/bin/java" "$root/scripts/SkippedTests.java" "$work/target" "$work/cli/target" "$work/demo/target" \
-  --against "$root/target" "$root/cli/target" "$root/demo/target" || true
+"$("$root/scripts/find-jdk")/bin/java" "$root/scripts/SkippedTests.java" $strict "$work/target" "$work/cli/target" "$work/demo/target" \
+  --against "$root/target" "$root/cli/target" "$root/demo/target" || { [ -z "$strict" ] || [ $rc != 0 ] || rc=1; }
+echo "test-arm64: $([ $rc = 0 ] && echo passed || echo failed)"
 exit $rc
