@@ -44,7 +44,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 @LinuxOnly
 class ClientContentFuzzTest {
     private static final long SEED = Long.getLong("panmap.fuzz.seed", 0x5EED_C11E_27L);
-    private static final int CASES = Integer.getInteger("panmap.fuzz.clientCases", 250);
+    private static final int CASES = Integer.getInteger("panmap.fuzz.clientCases", 1000);
     /** The most one operation may take: a timed read gives up after 2 s, everything else is immediate. */
     private static final long BOUND_MILLIS = 10_000;
     private static final Set<String> DOCUMENTED = Set.of("CORRUPT_REGION", "INCOMPATIBLE_REGION", "INVALID_ARGUMENT", "WOULD_BLOCK");
