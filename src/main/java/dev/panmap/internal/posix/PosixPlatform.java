@@ -42,7 +42,7 @@ public final class PosixPlatform implements Platform {
      * addresses has no 96 TiB: DIRECT regions there need an explicit base (not tried: QEMU user mode,
      * the aarch64 environment here, lays out memory its own way).
      *
-     * <p>Why 2 GiB past a 4 GiB boundary: HotSpot on aarch64 (JDK 22 on) reserves its compressed class
+     * <p>Why 2 GiB past a 4 GiB boundary: HotSpot on aarch64 (JDK 25's) reserves its compressed class
      * space, with the CDS archive before it (16 MiB and 1 GiB by default), at a 4 GiB-aligned address
      * its decoding can use as an EOR immediate, the first free of 123 candidates tried from a random
      * one; 0x6000 << 32 is one of them, so about one aarch64 JVM in 123 held
