@@ -70,7 +70,9 @@ _Static_assert(sizeof(_Atomic uint64_t) == 8 && ATOMIC_LLONG_LOCK_FREE == 2, "lo
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
 #elif defined(__aarch64__)
-#define cpu_relax() __asm__ __volatile__("yield")
+/* isb, as HotSpot's Thread.onSpinWait on Neoverse and Ampere cores (and jmh/c/arch.h): those cores
+ * complete yield as a nop */
+#define cpu_relax() __asm__ __volatile__("isb")
 #else
 #define cpu_relax() ((void) 0)
 #endif
@@ -320,23 +322,43 @@ static long page_size(void) {
     return sysconf(_SC_PAGESIZE);
 }
 
-/* The /proc/self/maps line that covers ADDRESS, or "" */
-static void maps_line(uint64_t address, char *out, size_t cap) {
-    out[0] = '\0';
+/*
+ * Reads /proc/self/maps for ADDRESS: the line that covers it into LINE (CAP bytes; "" if none), and the run
+ * of adjacent mappings that holds it into [*FROM, *TO) when FROM is not NULL. {@return 1 if a mapping covers it}
+ */
+static int maps_at(uint64_t address, char *line, size_t cap, uint64_t *from, uint64_t *to) {
+    if (cap > 0) {
+        line[0] = '\0';
+    }
     FILE *f = fopen("/proc/self/maps", "re");
     if (f == NULL) {
-        return;
+        return 0;
     }
-    char line[512];
-    while (fgets(line, sizeof line, f) != NULL) {
-        unsigned long long lo, hi;
-        if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && address < hi && address + 1 > lo) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(out, cap, "%s", line);
-            break;
+    char text[512];
+    uint64_t lo = 0, hi = 0;
+    int found = 0;
+    while (fgets(text, sizeof text, f) != NULL) {
+        unsigned long long a, b;
+        if (sscanf(text, "%llx-%llx", &a, &b) != 2) {
+            continue;
+        }
+        if (a != hi && found) {
+            break; /* the run that holds ADDRESS ended */
+        }
+        lo = a == hi ? lo : a;
+        hi = b;
+        if (!found && address >= a && address < b) {
+            found = 1;
+            text[strcspn(text, "\n")] = '\0';
+            snprintf(line, cap, "%s", text);
         }
     }
     fclose(f);
+    if (from != NULL) {
+        *from = lo;
+        *to = hi;
+    }
+    return found;
 }
 
 /* ---- the address ranges this process keeps (FORMAT.md §8, "close") ------------------------------------------
@@ -451,58 +473,46 @@ extern void __asan_init(void) __attribute__((weak));
 extern void __tsan_init(void) __attribute__((weak));
 extern void __asan_get_shadow_mapping(size_t *shadow_scale, size_t *shadow_offset) __attribute__((weak));
 
-/* The run of adjacent mappings in /proc/self/maps that holds ADDRESS, as [*from, *to); 0 if none does */
-static int mapped_run(uint64_t address, uint64_t *from, uint64_t *to) {
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (f == NULL) {
-        return 0;
+/*
+ * Where ASan keeps its shadow and its allocator depends on the architecture and the runtime's version
+ * (x86_64 with GCC 12: shadow up to 0x10007fff8000, allocator at 0x600000000000; aarch64 with GCC 14: up
+ * to 0x101000000000 or 0x201000000000, allocator at 0x500000000000). Both are reserved when ASan starts,
+ * so they are read once, from this process's mappings: the shadow's from the offset ASan reports up, the
+ * allocator's around a chunk malloc returns.
+ */
+static struct {
+    uint64_t shadow_end, heap_from, heap_to;
+} asan;
+
+/* Run when the library is loaded, after ASan's own start (its runtime initialises first): no thread of
+ * the program can call in before, so the ranges need no lock. */
+__attribute__((constructor)) static void read_asan_ranges(void) {
+    if (__asan_init == NULL) {
+        return;
     }
+    size_t scale = 3, offset = 0;
+    uint64_t shadow_from = 0;
     char line[512];
-    uint64_t lo = 0, hi = 0;
-    int found = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        unsigned long long a, b;
-        if (sscanf(line, "%llx-%llx", &a, &b) != 2) {
-            continue;
-        }
-        if (a == hi) {
-            hi = b;
-        } else if (found) {
-            break;
-        } else {
-            lo = a;
-            hi = b;
-        }
-        found = found || (address >= lo && address < hi);
+    if (__asan_get_shadow_mapping != NULL) {
+        __asan_get_shadow_mapping(&scale, &offset);
     }
-    fclose(f);
-    *from = lo;
-    *to = hi;
-    return found;
+    if (offset == 0 || !maps_at(offset, line, sizeof line, &shadow_from, &asan.shadow_end)) {
+        asan.shadow_end = UINT64_C(0x10007fff8000); /* x86_64's, for a runtime without the query */
+    }
+    void *chunk = malloc(16);
+    if (chunk == NULL || !maps_at((uint64_t) (uintptr_t) chunk, line, sizeof line, &asan.heap_from, &asan.heap_to)) {
+        asan.heap_from = asan.heap_to = 0;
+    }
+    free(chunk);
 }
 
 /* {@return NULL if [start, end) may hold a fixed mapping under the running sanitizer, else why not} */
 static const char *sanitizer_conflict(uint64_t start, uint64_t end, char *why, size_t cap) {
     if (__asan_init != NULL) {
-        /* Where ASan keeps its shadow and its allocator depends on the architecture and the runtime's
-         * version (x86_64 with GCC 12: shadow up to 0x10007fff8000, allocator at 0x600000000000; aarch64
-         * with GCC 14: up to 0x101000000000 or 0x201000000000, allocator at 0x500000000000): both are read
-         * from this process's mappings, the shadow's from its offset up, the allocator's around a chunk. */
-        size_t scale = 3, offset = 0;
-        uint64_t shadow_from = 0, shadow_end = 0, heap_from = 0, heap_to = 0;
-        if (__asan_get_shadow_mapping != NULL) {
-            __asan_get_shadow_mapping(&scale, &offset);
-        }
-        if (offset == 0 || !mapped_run(offset, &shadow_from, &shadow_end)) {
-            shadow_end = UINT64_C(0x10007fff8000); /* x86_64's, for a runtime without the query */
-        }
-        void *chunk = malloc(16);
-        int heap_known = chunk != NULL && mapped_run((uint64_t) (uintptr_t) chunk, &heap_from, &heap_to);
-        free(chunk);
-        if (start < shadow_end || (heap_known && start < heap_to && end > heap_from)) {
+        if (start < asan.shadow_end || (start < asan.heap_to && end > asan.heap_from)) {
             snprintf(why, cap, "this program runs under AddressSanitizer, which keeps its shadow memory below 0x%llx and "
-                     "its allocator at [0x%llx, 0x%llx)", (unsigned long long) shadow_end, (unsigned long long) heap_from,
-                     (unsigned long long) heap_to);
+                     "its allocator at [0x%llx, 0x%llx)", (unsigned long long) asan.shadow_end, (unsigned long long) asan.heap_from,
+                     (unsigned long long) asan.heap_to);
             return why;
         }
     } else if (__tsan_init != NULL) {
@@ -585,7 +595,7 @@ static int map_region(pmr_region *r, uint64_t size, uint64_t span, uint64_t fixe
         int e = errno;
         if (fixed != 0 && e == EEXIST) {
             char line[512];
-            maps_line(fixed, line, sizeof line);
+            maps_at(fixed, line, sizeof line, NULL, NULL);
             return fail(err, PMR_ADDRESS_IN_USE, e, "mmap", "%s is a DIRECT region at base 0x%llx (%llu bytes kept), and that "
                 "address range is taken in this process%s%s", r->name, (unsigned long long) fixed,
                 (unsigned long long) span, line[0] ? ": " : "", line);
