@@ -572,8 +572,6 @@ class CrossLanguageTest {
         cleanup.add(() -> SharedRegion.remove(own));
         String created = c.expect("create shm " + own + " 65536 0 direct", "CREATED");
         long base = Long.parseUnsignedLong(field(created, "base"), 16);
-        assertThat(heap >= base && heap < base + 65536 + 4096).as("the client's malloc'd chunk 0x%x inside the region it created at "
-            + "its default base 0x%x", heap, base).isFalse();
         try (SharedRegion r = SharedRegion.open(own)) {
             assertThat(r.baseAddress()).isEqualTo(base);
         }
