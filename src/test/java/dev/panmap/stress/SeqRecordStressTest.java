@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.panmap.RegionOptions;
 import dev.panmap.SeqRecord;
+import dev.panmap.testing.ChildJvm;
 import dev.panmap.testing.LinuxOnly;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -46,7 +47,7 @@ class SeqRecordStressTest {
             Duration length = StressRun.STRESS;
             killer.schedule(System.nanoTime(), length);
             run.measure(length, killer::tick, Duration.ofNanos(100_000));
-            long deadline = System.nanoTime() + dev.panmap.testing.ChildJvm.scaled(Duration.ofSeconds(60)).toNanos();
+            long deadline = System.nanoTime() + ChildJvm.scaled(Duration.ofSeconds(60)).toNanos();
             // on a slow machine the writers start late and each stop lasts longer: go on until every kill
             // and the stops asserted below are done and the last writer writes (its first write repairs an
             // interrupted one); under QEMU at load 9, 91 stops fitted in the run's length

@@ -66,17 +66,26 @@ public final class Requirement {
      * seen. The kernel's shows this JVM's resident pages, never 0 in all.
      */
     public static boolean hasKernelPageAccounting() {
-        long residentKb = 0;
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-                if (line.startsWith("Rss:")) {
-                    residentKb += Long.parseLong(line.substring(4).replace("kB", "").strip());
+        return KernelSmaps.SHOWN;
+    }
+
+    /** Read once: whether this process's /proc/self/smaps shows any resident page. */
+    private static final class KernelSmaps {
+        static final boolean SHOWN = read();
+
+        private static boolean read() {
+            long residentKb = 0;
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                    if (line.startsWith("Rss:")) {
+                        residentKb += Long.parseLong(line.substring(4).replace("kB", "").strip());
+                    }
                 }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            return residentKb > 0;
         }
-        return residentKb > 0;
     }
 
     /** {@return the program's path on PATH, or null} */
