@@ -17,8 +17,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * HotSpot on aarch64 (JDK 25's) reserves its compressed class space, the CDS archive before it (1 GiB
  * and 16 MiB by default), at a 4 GiB-aligned address its decoding can use as an EOR immediate: the
- * first free of 123 candidates, tried from a random one, {@code 0x6000 << 32} among them. So about one
- * aarch64 JVM in 123 holds {@code [0x6000_0000_0000, 0x6000_4100_0000)}, and the arm64 environment's
+ * first free of 120 candidates, tried from a random one, {@code 0x6000 << 32} among them. So about one
+ * aarch64 JVM in 120 holds {@code [0x6000_0000_0000, 0x6000_4100_0000)}, and the arm64 environment's
  * run saw one such reader refused a region at the old default base, 0x6000_0000_0000 ("occupied by a
  * mapping panmap did not make: ... classes.jsa"). A child that reserves what such a JVM would, at the
  * 4 GiB boundary at or below a region created at the default base, attaches it at its base.

@@ -43,12 +43,10 @@ public final class PosixPlatform implements Platform {
      * the aarch64 environment here, lays out memory its own way).
      *
      * <p>Why 2 GiB past a 4 GiB boundary: HotSpot on aarch64 (JDK 25's) reserves its compressed class
-     * space, with the CDS archive before it (16 MiB and 1 GiB by default), at a 4 GiB-aligned address
-     * its decoding can use as an EOR immediate, the first free of 123 candidates tried from a random
-     * one; 0x6000 << 32 is one of them, so about one aarch64 JVM in 123 held
-     * [0x6000_0000_0000, 0x6000_4100_0000) and could not attach a region at 0x6000_0000_0000, the
-     * default before (seen in the arm64 environment: a FaultSuiteTest reader refused, "occupied by
-     * ... classes.jsa"). The next candidate above is 0x7000 << 32, 16 TiB on, past the 64 slots
+     * space, with the CDS archive before it (1 GiB and 16 MiB by default), at a 4 GiB-aligned address
+     * its decoding can use as an EOR immediate, the first free of 120 candidates tried from a random
+     * one. 0x6000 << 32 is one of them: a base there would be taken in roughly one aarch64 JVM in 120.
+     * The next candidate above is 0x7000 << 32, 16 TiB on, past the 64 slots
      * {@link #defaultDirectBase() DIRECT creation} tries (64 GiB apart, each 2 GiB past a boundary too).
      */
     public static final long DEFAULT_DIRECT_BASE = 0x6000_8000_0000L;
